@@ -1,0 +1,145 @@
+"""Command line: ``python -m sim [run|compare|study|calibrate|register] ...`` (see ``--help``).
+
+Bad input of any kind exits with status 2 and a one-paragraph message naming the field and
+what is allowed; nothing is written in that case.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from sim.metrics import KPIS
+from sim.outputs import OutputError, write_run
+from sim.runner import run_scenarios
+from sim.scenario import ScenarioError, load_scenario
+
+EXIT_BAD_INPUT = 2
+
+
+class BadInput(Exception):
+    """User input the command cannot use."""
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {value}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative whole number, got {value}")
+    return value
+
+
+def _common(p: argparse.ArgumentParser, out_help: str) -> None:
+    p.add_argument("--reps", type=_positive_int, help="replications (default: the scenario's own)")
+    p.add_argument("--seed", type=_seed, help="master seed (default: the scenario's own)")
+    p.add_argument("--out", type=Path, help=out_help)
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
+                   help="override a scenario value, e.g. --set matching.policy=fit (repeatable)")
+    p.add_argument("--jobs", type=_positive_int, default=os.cpu_count() or 1,
+                   help="worker processes (results are identical to a serial run; default: all cores)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m sim", description=(
+        "Fifty Minutes: policy simulation of a therapy platform. With no command, runs the default "
+        "study (four headline policy cells and the league table) and writes charts and a report to results/."))
+    sub = p.add_subparsers(dest="command")
+    run = sub.add_parser("run", help="run one scenario and write its tables")
+    run.add_argument("scenario", type=Path, help="scenario YAML file")
+    _common(run, "output folder (default: results/runs/<scenario name>)")
+    cmp_ = sub.add_parser("compare", help="paired comparison of scenarios under common random numbers")
+    cmp_.add_argument("scenarios", type=Path, nargs="+", help="scenario YAML files")
+    cmp_.add_argument("--baseline", help="name of the baseline scenario (default: the first)")
+    _common(cmp_, "output folder (default: results/compare/<baseline>)")
+    study = sub.add_parser("study", help="the default study (same as no command)")
+    _common(study, "output folder (default: results)")
+    return p
+
+
+def _load(path: Path, overrides: list[str]) -> object:
+    if not path.exists():
+        raise ScenarioError(f"scenario file not found: {path}")
+    return load_scenario(path, overrides)
+
+
+def _print_summary(summary: pd.DataFrame) -> None:
+    wide = summary[summary["kpi"].isin(KPIS)].copy()
+    wide["value"] = [f"{m:.4g} [{lo:.4g}, {hi:.4g}]" for m, lo, hi in zip(wide["mean"], wide["ci_low"],
+                                                                          wide["ci_high"])]
+    table = wide.pivot(index="kpi", columns="scenario", values="value").reindex(KPIS)
+    with pd.option_context("display.max_colwidth", 60, "display.width", 200):
+        print(table.to_string())
+
+
+def cmd_run(a: argparse.Namespace) -> None:
+    sc = _load(a.scenario, a.overrides)
+    out = a.out or Path("results") / "runs" / sc.name  # type: ignore[attr-defined]
+    from sim.outputs import check_target
+    check_target(out)
+    result = run_scenarios([sc], reps=a.reps, seed=a.seed, jobs=a.jobs, progress=not a.quiet)  # type: ignore[list-item]
+    write_run(result, out)
+    print(f"Scenario {sc.name}: {len(result.replications)} replications; tables in {out}/")  # type: ignore[attr-defined]
+    _print_summary(result.summary)
+
+
+def cmd_compare(a: argparse.Namespace) -> None:
+    scenarios = [_load(p, a.overrides) for p in a.scenarios]
+    names = [s.name for s in scenarios]  # type: ignore[attr-defined]
+    if len(set(names)) != len(names):
+        raise BadInput(f"scenario names must be distinct, got {names} (set `name:` in each file)")
+    baseline = a.baseline or names[0]
+    if baseline not in names:
+        raise BadInput(f"--baseline {baseline!r} is not one of the scenarios; allowed: {', '.join(names)}")
+    out = a.out or Path("results") / "compare" / baseline
+    from sim.outputs import check_target
+    check_target(out)
+    result = run_scenarios(scenarios, reps=a.reps, seed=a.seed, jobs=a.jobs, progress=not a.quiet)  # type: ignore[arg-type]
+    write_run(result, out, comparison_baseline=baseline)
+    from sim.study import comparison_table
+    print(f"Paired comparison against {baseline} ({len(result.replications) // len(names)} replications each; "
+          f"tables in {out}/)")
+    with pd.option_context("display.max_colwidth", 60, "display.width", 250):
+        print(comparison_table(result, baseline).to_string())
+
+
+def cmd_study(a: argparse.Namespace) -> None:
+    from sim.study import run_default_study
+
+    out = a.out or Path("results")
+    result, table = run_default_study(out, reps=a.reps, seed=a.seed, jobs=a.jobs, overrides=a.overrides,
+                                      progress=not a.quiet)
+    n = int(result.replications.groupby("scenario").size().min())
+    print(f"Default study: {n} replications per scenario, paired differences from baseline in brackets "
+          f"(* = 95% interval excludes 0). Report, charts and tables in {out}/")
+    with pd.option_context("display.max_colwidth", 60, "display.width", 250):
+        print(table.to_string())
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    command = args.command or "study"
+    if args.command is None:
+        args = parser().parse_args(["study", *(argv if argv is not None else sys.argv[1:])])
+    try:
+        {"run": cmd_run, "compare": cmd_compare, "study": cmd_study}[command](args)
+    except (ScenarioError, OutputError, BadInput) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return 0

@@ -1,0 +1,219 @@
+"""Clients and therapists: plain state holders, drawn from their own random streams.
+
+Attributes are drawn in a fixed order from the entity's own stream, so client ``n`` (or
+therapist ``n``) is the same person under every policy.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sim.scenario import Scenario
+
+WAITING, BOOKED, IN_TREATMENT, ENDED = 0, 1, 2, 3
+WEEKDAYS = 5
+
+
+def logit(p: float) -> float:
+    """Log-odds of ``p``, with the extremes mapped to +-inf."""
+    if p <= 0.0:
+        return -math.inf
+    if p >= 1.0:
+        return math.inf
+    return math.log(p / (1.0 - p))
+
+
+class Client:
+    """One person seeking therapy. Attributes come from :class:`sim.population.ClientFactory`;
+    their in-therapy random numbers are read per appointment through ``ClientFactory.luck``."""
+
+    __slots__ = (
+        "abandon_after",
+        "alliance",
+        "arrival",
+        "booked_day",
+        "complexity",
+        "course_alliance_sum",
+        "course_sessions",
+        "deterioration_prone",
+        "domain",
+        "dropout_logit0",
+        "early_alliance_n",
+        "early_alliance_sum",
+        "ending",
+        "ending_day",
+        "engagement",
+        "first_attendance_logit",
+        "first_session_day",
+        "goal",
+        "id",
+        "kept_extra",
+        "last_session_day",
+        "luck",
+        "luck_used",
+        "no_show_p",
+        "obs_history",
+        "obs_intake",
+        "obs_last",
+        "preference",
+        "previous_therapist",
+        "queued_day",
+        "rematched",
+        "responsiveness",
+        "sessions_attended",
+        "sessions_missed",
+        "severity",
+        "single_need",
+        "state",
+        "therapist",
+        "therapists_seen",
+        "true_fit",
+        "weekday",
+    )
+
+    DRAWN = ("domain", "complexity", "severity", "responsiveness", "deterioration_prone", "engagement",
+             "preference", "single_need", "goal", "first_attendance_logit", "abandon_after", "obs_intake")
+
+    def __init__(self, cid: int, arrival: float, drawn: tuple):
+        self.id = cid
+        self.arrival = arrival
+        self.luck: list[float] = []  # random numbers for the current chunk of appointments
+        self.luck_used = 0  # appointments drawn so far
+        (self.domain, self.complexity, self.severity, self.responsiveness, self.deterioration_prone,
+         self.engagement, self.preference, self.single_need, self.goal, self.first_attendance_logit,
+         self.abandon_after, self.obs_intake) = drawn
+        self.obs_last = self.obs_intake
+        self.state = WAITING
+        self.therapist: Therapist | None = None
+        self.previous_therapist: Therapist | None = None
+        self.weekday = -1
+        self.booked_day = -1
+        self.true_fit = math.nan
+        self.alliance = 0.0
+        self.sessions_attended = 0
+        self.sessions_missed = 0
+        self.course_sessions = 0
+        self.first_session_day = math.nan
+        self.last_session_day = math.nan
+        self.ending = ""
+        self.ending_day = math.nan
+        self.early_alliance_sum = 0.0
+        self.early_alliance_n = 0
+        self.course_alliance_sum = 0.0
+        self.rematched = False
+        self.therapists_seen = 0
+        self.obs_history: list[float] = []
+        self.kept_extra = 0
+        self.queued_day = arrival
+
+
+class Therapist:
+    """One therapist: true effectiveness, what the profile says, own load, and daily state."""
+
+    __slots__ = (
+        "active",
+        "burnout_days",
+        "clients",
+        "days_employed",
+        "declared",
+        "declines_complex",
+        "domain_true",
+        "exhaustion",
+        "exhaustion_sum",
+        "firsts",
+        "general",
+        "hired_day",
+        "id",
+        "left_day",
+        "legible",
+        "listed",
+        "load",
+        "measured_over_days",
+        "measured_sessions",
+        "measured_working_days",
+        "occupied",
+        "over_days",
+        "pressured",
+        "ramp_start",
+        "returns",
+        "rng",
+        "room",
+        "sessions_delivered",
+        "sessions_today",
+        "sick_day",
+        "sick_days",
+        "slots",
+        "style",
+        "target_slots",
+        "track_n",
+        "track_sum",
+        "version",
+        "working_days",
+    )
+
+    def __init__(self, tid: int, hired_day: float, rng: random.Random, sc: Scenario, n_domains: int):
+        th = sc.therapists
+        self.id = tid
+        self.rng = rng
+        g = rng.gauss
+        self.general = th.general_effectiveness_sd * g(0.0, 1.0)
+        specific = [th.domain_effectiveness_sd * g(0.0, 1.0) for _ in range(n_domains)]
+        self.domain_true = [self.general + s for s in specific]
+        # Self-assessment correlates weakly with true domain effectiveness; the top few are declared.
+        acc = th.self_assessment_accuracy
+        sd = th.domain_effectiveness_sd or 1.0
+        self_view = [acc * s / sd + math.sqrt(1 - acc * acc) * g(0.0, 1.0) for s in specific]
+        top = sorted(range(n_domains), key=lambda d: -self_view[d])[: th.declared_specialties]
+        self.declared = [1.0 if d in top else 0.0 for d in range(n_domains)]
+        self.legible = rng.random() < sc.matching.profile_clarity
+        self.style = int(rng.random() * th.style_categories)
+        load = th.sustainable_load_mean + th.sustainable_load_sd * g(0.0, 1.0)
+        self.load = min(th.sustainable_load_max, max(th.sustainable_load_min, load))
+        self.hired_day = hired_day
+        self.left_day = math.nan
+        self.active = True
+        self.exhaustion = 0.0
+        self.slots = [0] * WEEKDAYS
+        self.occupied = [0] * WEEKDAYS
+        self.room = 0
+        self.target_slots = 0
+        self.ramp_start = hired_day
+        self.sessions_today = 0
+        self.sessions_delivered = 0
+        self.working_days = 0
+        self.over_days = 0
+        self.burnout_days = 0
+        self.exhaustion_sum = 0.0
+        self.days_employed = 0
+        self.sick_day = -1
+        self.sick_days = 0
+        self.pressured = False
+        self.declines_complex = False
+        self.version = 0
+        self.listed: set[tuple[int, int]] = set()
+        self.firsts = 0.0
+        self.returns = 0.0
+        self.track_sum = [0.0] * n_domains
+        self.track_n = [0] * n_domains
+        self.measured_working_days = 0
+        self.measured_over_days = 0
+        self.measured_sessions = 0
+        self.clients = 0
+
+    def set_capacity(self, weekly_slots: int) -> None:
+        """Spread ``weekly_slots`` over the five weekdays as evenly as possible."""
+        base, extra = divmod(max(0, weekly_slots), WEEKDAYS)
+        self.slots = [base + (1 if i < extra else 0) for i in range(WEEKDAYS)]
+        self.room = sum(max(0, s - o) for s, o in zip(self.slots, self.occupied))
+
+    def free(self, weekday: int) -> bool:
+        return self.occupied[weekday] < self.slots[weekday]
+
+    def accepts(self, client: Client) -> bool:
+        """Whether this therapist takes ``client`` now (gaming and rematch exclusions)."""
+        if self.declines_complex and client.complexity >= 3:
+            return False
+        return client.previous_therapist is not self

@@ -1,0 +1,175 @@
+"""Who has room, and who is waiting: the data structures matching policies query.
+
+Neither structure scans all therapists: free slots are kept per weekday (for the soonest
+slot) and, when a policy needs fit, in lazy max-heaps per problem domain and per
+(domain, therapist style) (for the best estimated fit). Plain Python, no SimPy.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+from collections.abc import Callable, Iterator
+
+from sim.entities import WAITING, WEEKDAYS, Client, Therapist
+
+Estimate = Callable[[Therapist, int], float]
+
+
+class RoomIndex:
+    """Therapists with a free new-client slot, by weekday and (optionally) by estimated fit."""
+
+    def __init__(self, n_domains: int, n_styles: int, estimate: Estimate, preference_bonus: float,
+                 track_fit: bool):
+        self.by_weekday: list[dict[int, Therapist]] = [{} for _ in range(WEEKDAYS)]
+        self.estimate = estimate
+        self.preference_bonus = preference_bonus
+        self.track_fit = track_fit
+        self.n_domains = n_domains
+        self.n_styles = n_styles
+        # heap key (domain, style) with style -1 for the all-styles heap
+        self.heaps: dict[tuple[int, int], list[tuple[float, int, int, Therapist]]] = {
+            (d, s): [] for d in range(n_domains) for s in range(-1, n_styles)
+        }
+        self._members = 0
+        self._rebuild_at = 20_000
+
+    # -- maintenance ---------------------------------------------------------------
+    def update(self, t: Therapist) -> None:
+        """Bring the index in line with ``t``'s free slots (call after any change)."""
+        for wd in range(WEEKDAYS):
+            bucket = self.by_weekday[wd]
+            if t.active and t.occupied[wd] < t.slots[wd]:
+                if t.id not in bucket:
+                    bucket[t.id] = t
+            elif t.id in bucket:
+                del bucket[t.id]
+        if self.track_fit and t.active and t.room > 0:
+            self._push(t)
+
+    def refresh(self, t: Therapist) -> None:
+        """``t``'s estimates changed: invalidate its heap entries and list it afresh."""
+        t.version += 1
+        t.listed.clear()
+        if self.track_fit and t.active and t.room > 0:
+            self._push(t)
+
+    def _push(self, t: Therapist) -> None:
+        for d in range(self.n_domains):
+            est = -self.estimate(t, d)
+            for key in ((d, -1), (d, t.style)):
+                if key not in t.listed:
+                    heapq.heappush(self.heaps[key], (est, t.id, t.version, t))
+                    t.listed.add(key)
+                    self._members += 1
+        if self._members > self._rebuild_at:
+            self._rebuild()
+
+    def _distinct(self) -> dict[int, Therapist]:
+        out: dict[int, Therapist] = {}
+        for bucket in self.by_weekday:
+            out.update(bucket)
+        return out
+
+    def _rebuild(self) -> None:
+        """Drop stale heap entries (amortised; keeps heaps proportional to therapists with room)."""
+        live = self._distinct()
+        for key in self.heaps:
+            self.heaps[key] = []
+        self._members = 0
+        for t in live.values():
+            t.listed.clear()
+        self._rebuild_at = 1 << 62
+        for t in live.values():
+            if t.room > 0:
+                self._push(t)
+        self._rebuild_at = max(20_000, 4 * self._members)
+
+    # -- queries -------------------------------------------------------------------
+    def soonest(self, today: int, client: Client) -> Therapist | None:
+        """The therapist (accepting ``client``) with the soonest free weekday slot after ``today``."""
+        for offset in range(1, 8):
+            wd = (today + offset) % 7
+            if wd >= WEEKDAYS:
+                continue
+            for t in self.by_weekday[wd].values():
+                if t.accepts(client):
+                    return t
+        return None
+
+    def _top(self, key: tuple[int, int], client: Client) -> tuple[float, Therapist | None]:
+        heap = self.heaps[key]
+        held = []
+        found: tuple[float, Therapist | None] = (float("inf"), None)
+        while heap:
+            neg, _, version, t = heap[0]
+            if version != t.version or not t.active or t.room <= 0:
+                heapq.heappop(heap)
+                self._members -= 1
+                if version == t.version:
+                    t.listed.discard(key)
+                continue
+            if not t.accepts(client):
+                held.append(heapq.heappop(heap))
+                continue
+            found = (neg, t)
+            break
+        for item in held:
+            heapq.heappush(heap, item)
+        return found
+
+    def best_fit(self, client: Client) -> tuple[Therapist | None, float]:
+        """The therapist with room and the best estimated fit for ``client``, and that estimate."""
+        neg, best = self._top((client.domain, -1), client)
+        score = -neg
+        if client.preference >= 0:
+            neg_p, t_p = self._top((client.domain, client.preference), client)
+            if t_p is not None and -neg_p + self.preference_bonus > score:
+                best, score = t_p, -neg_p + self.preference_bonus
+        return best, score
+
+    def estimated_fit(self, t: Therapist, client: Client) -> float:
+        bonus = self.preference_bonus if client.preference >= 0 and client.preference == t.style else 0.0
+        return self.estimate(t, client.domain) + bonus
+
+
+class WaitingQueue:
+    """Clients waiting for a therapist: one FIFO per problem domain, stale entries skipped lazily.
+
+    >>> q = WaitingQueue(2)
+    >>> len(q), q.oldest()
+    (0, None)
+    """
+
+    def __init__(self, n_domains: int):
+        self.lines: list[deque[Client]] = [deque() for _ in range(n_domains)]
+        self.count = 0
+
+    def __len__(self) -> int:
+        return self.count
+
+    def push(self, client: Client, front: bool = False) -> None:
+        client.state = WAITING
+        if front:
+            self.lines[client.domain].appendleft(client)
+        else:
+            self.lines[client.domain].append(client)
+        self.count += 1
+
+    def take(self, client: Client) -> None:
+        """Mark ``client`` as no longer waiting (matched or gone); removal from the line is lazy."""
+        self.count -= 1
+        line = self.lines[client.domain]
+        if line and line[0] is client:
+            line.popleft()
+
+    def heads(self) -> Iterator[Client]:
+        """The longest-waiting client of each domain line."""
+        for line in self.lines:
+            while line and line[0].state != WAITING:
+                line.popleft()
+            if line:
+                yield line[0]
+
+    def oldest(self) -> Client | None:
+        return min(self.heads(), key=lambda c: (c.queued_day, c.id), default=None)

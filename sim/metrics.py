@@ -1,0 +1,150 @@
+"""KPIs: pure functions from one replication's recorded tables to numbers.
+
+Definitions follow MODEL.md section 5. Client KPIs count clients who arrived after the
+warm-up; "ended" means any ending other than still waiting or still in treatment.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from sim.policies.revenue import Activity
+from sim.registry import lookup
+from sim.scenario import Scenario
+
+KPIS = (
+    "clients_arrived", "clients_started", "pretreatment_dropout_rate", "wait_first_session_days_mean",
+    "wait_first_session_days_p90", "return_after_first_rate", "dropout_rate", "sessions_per_client_mean",
+    "single_session_share", "recovery_rate", "reliable_improvement_rate", "reliable_deterioration_rate",
+    "therapist_sessions_per_day_mean", "therapist_over_threshold_day_share", "burnout_share",
+    "therapist_turnover_per_year", "revenue", "margin",
+)
+EXTRA_KPIS = ("no_show_rate", "profit", "client_lifetime_value", "therapist_cost_of_turnover", "mean_true_fit",
+              "waiting_mean")
+OPEN_ENDINGS = ("waiting_at_end", "in_treatment_at_end")
+CASENESS = 10
+RELIABLE_CHANGE = 6
+DAYS_PER_MONTH = 365.25 / 12
+
+
+def _ratio(num: float, den: float) -> float:
+    return float(num) / float(den) if den else math.nan
+
+
+def window(sc: Scenario) -> tuple[float, float]:
+    """First and last day (exclusive) of the measured period."""
+    start = sc.horizon.warmup_weeks * 7
+    return float(start), float(start + sc.horizon.measured_weeks * 7)
+
+
+def measured_clients(clients: pd.DataFrame) -> pd.DataFrame:
+    return clients[~clients["in_warmup"].astype(bool)]
+
+
+def ended_starters(clients: pd.DataFrame) -> pd.DataFrame:
+    """Clients who attended at least one session and ended."""
+    return clients[(clients["sessions_attended"] >= 1) & ~clients["ending"].isin(OPEN_ENDINGS)]
+
+
+def outcome_group(clients: pd.DataFrame) -> pd.DataFrame:
+    """Clients at caseness at intake, with at least two attended sessions, who ended."""
+    c = ended_starters(clients)
+    return c[(c["severity_intake"] >= CASENESS) & (c["sessions_attended"] >= 2)]
+
+
+def client_kpis(clients: pd.DataFrame, end_day: float) -> dict[str, float]:
+    c = measured_clients(clients)
+    started = c[c["sessions_attended"] >= 1]
+    not_waiting = c[c["ending"] != "waiting_at_end"]
+    done = ended_starters(c)
+    waits = started["wait_first_session_days"].to_numpy(dtype=float)
+    eligible_return = started[~started["ending"].isin(OPEN_ENDINGS) | (started["first_session_day"] + 14 <= end_day)]
+    out = outcome_group(c)
+    change = out["severity_intake"] - out["severity_last"]
+    return {
+        "clients_arrived": float(len(c)),
+        "clients_started": float(len(started)),
+        "pretreatment_dropout_rate": _ratio((not_waiting["ending"] == "pretreatment_dropout").sum(), len(not_waiting)),
+        "wait_first_session_days_mean": float(waits.mean()) if len(waits) else math.nan,
+        "wait_first_session_days_p90": float(np.percentile(waits, 90)) if len(waits) else math.nan,
+        "return_after_first_rate": _ratio((eligible_return["sessions_attended"] >= 2).sum(), len(eligible_return)),
+        "dropout_rate": _ratio((done["ending"] == "dropout").sum(), len(done)),
+        "sessions_per_client_mean": float(done["sessions_attended"].mean()) if len(done) else math.nan,
+        "single_session_share": _ratio((done["sessions_attended"] == 1).sum(), len(done)),
+        "recovery_rate": _ratio((out["severity_last"] < CASENESS).sum(), len(out)),
+        "reliable_improvement_rate": _ratio((change >= RELIABLE_CHANGE).sum(), len(out)),
+        "reliable_deterioration_rate": _ratio((change <= -RELIABLE_CHANGE).sum(), len(out)),
+        "mean_true_fit": float(started["true_fit"].mean()) if len(started) else math.nan,
+    }
+
+
+def therapist_kpis(therapists: pd.DataFrame, weekly: pd.DataFrame, start: float, end: float,
+                   warmup_weeks: int) -> dict[str, float]:
+    t = therapists
+    working = t["measured_working_days"].sum()
+    w = weekly[weekly["week"] >= warmup_weeks]
+    leavers = ((t["left_day"] >= start) & (t["left_day"] < end)).sum()
+    mean_headcount = w["headcount"].mean() if len(w) else math.nan
+    years = (end - start) / 365.0
+    return {
+        "therapist_sessions_per_day_mean": _ratio(t["measured_sessions"].sum(), working),
+        "therapist_over_threshold_day_share": _ratio(t["measured_over_days"].sum(), working),
+        "burnout_share": float(w["burnout_share"].mean()) if len(w) else math.nan,
+        "therapist_turnover_per_year": _ratio(leavers, mean_headcount * years) if mean_headcount else math.nan,
+        "waiting_mean": float(w["waiting"].mean()) if len(w) else math.nan,
+    }
+
+
+def activity(clients: pd.DataFrame, sessions: pd.DataFrame, start: float, end: float) -> Activity:
+    """Billable activity in the measured period [start, end)."""
+    in_window = sessions[(sessions["day"] >= start) & (sessions["day"] < end)]
+    attended = float(in_window["attended"].sum())
+    began = clients["first_session_day"].to_numpy(dtype=float)
+    stop = np.where(clients["ending"].isin(OPEN_ENDINGS), end, clients["ending_day"].to_numpy(dtype=float))
+    overlap = np.clip(np.minimum(stop, end) - np.maximum(began, start), 0, None)
+    months = float(np.nansum(overlap) / DAYS_PER_MONTH)
+    ended_here = clients[(clients["ending_day"] >= start) & (clients["ending_day"] < end)]
+    improved = float(((ended_here["sessions_attended"] >= 2)
+                      & (ended_here["severity_intake"] - ended_here["severity_last"] >= RELIABLE_CHANGE)).sum())
+    return Activity(sessions=attended, client_months=months, improved=improved)
+
+
+def money_kpis(sc: Scenario, clients: pd.DataFrame, sessions: pd.DataFrame, therapists: pd.DataFrame,
+               start: float, end: float) -> dict[str, float]:
+    m = sc.money
+    act = activity(clients, sessions, start, end)
+    revenue = lookup("revenue", m.revenue_model)(m).revenue(act)
+    hires = ((therapists["hired_day"] >= start) & (therapists["hired_day"] < end)).sum()
+    therapist_weeks = therapists["measured_days_employed"].sum() / 7.0
+    arrivals = ((clients["arrival_day"] >= start) & (clients["arrival_day"] < end)).sum()
+    turnover_cost = float(hires * m.hire_cost)
+    cost = (act.sessions * m.therapist_pay_per_session + therapist_weeks * m.therapist_cost_per_week
+            + turnover_cost + arrivals * m.acquisition_cost)
+    started = ((clients["first_session_day"] >= start) & (clients["first_session_day"] < end)).sum()
+    return {
+        "revenue": revenue,
+        "margin": _ratio(revenue - cost, revenue),
+        "profit": revenue - cost,
+        "client_lifetime_value": _ratio(revenue, started),
+        "therapist_cost_of_turnover": turnover_cost,
+    }
+
+
+def no_show_rate(sessions: pd.DataFrame, start: float, end: float) -> float:
+    s = sessions[(sessions["day"] >= start) & (sessions["day"] < end)]
+    booked = s["status"].isin(("attended", "no_show"))
+    return _ratio((s["status"] == "no_show").sum(), booked.sum())
+
+
+def replication_kpis(sc: Scenario, clients: pd.DataFrame, sessions: pd.DataFrame, therapists: pd.DataFrame,
+                     weekly: pd.DataFrame) -> dict[str, float]:
+    """All KPIs of one replication (the contract columns first, then extras)."""
+    start, end = window(sc)
+    values = client_kpis(clients, end)
+    values.update(therapist_kpis(therapists, weekly, start, end, sc.horizon.warmup_weeks))
+    values.update(money_kpis(sc, clients, sessions, therapists, start, end))
+    values["no_show_rate"] = no_show_rate(sessions, start, end)
+    return {k: values[k] for k in (*KPIS, *EXTRA_KPIS)}

@@ -1,0 +1,582 @@
+"""The SimPy processes: when things happen on the platform.
+
+Time is in days; therapists work Monday to Friday (weekdays 0-4); sessions sit at 0.4 of a
+day, the therapists' end-of-day update at 0.9 and the weekly record at 0.95.
+
+Randomness: arrivals come from the ``arrivals`` stream; client ``n`` draws its attributes and
+then, at every appointment, a fixed set of numbers from its own stream, so session ``k`` of
+client ``n`` gets the same luck under every policy (common random numbers). Therapists draw
+the same fixed set every day from theirs.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Generator
+from itertools import accumulate
+
+import numpy as np
+import simpy
+
+from sim.entities import BOOKED, ENDED, IN_TREATMENT, WAITING, WEEKDAYS, Client, Therapist, logit
+from sim.index import RoomIndex, WaitingQueue
+from sim.policies.league import below_median
+from sim.population import APPOINTMENTS, DRAWS, ClientFactory
+from sim.recorder import ENDINGS, SESSION_COLUMNS, SESSION_STATUSES, WEEKLY_COLUMNS, Columns, Tables
+from sim.registry import lookup
+from sim.scenario import DOMAINS, Scenario
+from sim.streams import pair_normal, stream
+
+SESSION_TIME = 0.4
+DAY_END = 0.9
+WEEK_RECORD = 0.95
+ALLIANCE_CENTRE, ALLIANCE_SCALE = 5.0, 0.8  # measured alliance on a 1-7 scale
+ATTENDED, NO_SHOW, ABSENT = (SESSION_STATUSES.index(s) for s in ("attended", "no_show", "therapist_absent"))
+
+
+def _sigmoid(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+class PlatformModel:
+    """One replication of one scenario. ``run()`` returns the recorded tables."""
+
+    def __init__(self, scenario: Scenario, replication: int = 0, seed: int | None = None):
+        self.sc = sc = scenario
+        self.rep = replication
+        self.seed = sc.seed if seed is None else seed
+        self.env = simpy.Environment()
+        self.n_domains = len(DOMAINS)
+        self.warmup_day = sc.horizon.warmup_weeks * 7
+        self.end_day = self.warmup_day + sc.horizon.measured_weeks * 7
+        weights = sc.clients.domain_prevalence.weights()
+        total = sum(weights)
+        self.factory = ClientFactory(sc, self.seed, replication, list(accumulate(w / total for w in weights)))
+
+        self.matching = lookup("matching", sc.matching.policy)(sc.matching)
+        self.info = lookup("information", sc.matching.information)(sc.matching.measured_prior_cases)
+        self.capacity = lookup("capacity", sc.capacity.policy)(sc.capacity)
+        self.rooms = RoomIndex(self.n_domains, sc.therapists.style_categories, self.info.estimate,
+                               sc.therapists.preference_match_effect, self.matching.uses_fit)
+        self.queue = WaitingQueue(self.n_domains)
+
+        cl, tp = sc.clients, sc.therapy
+        self.first_logit0 = logit(cl.first_attendance_prob)
+        self.ln_wait_or = math.log(cl.waiting_odds_ratio_per_week)
+        self.no_show_logit = logit(tp.no_show_prob)
+        self.no_show_factor = 1.0 - (sc.platform.reminder_no_show_reduction if sc.platform.reminders else 0.0)
+        self.friction_p = sc.platform.booking_friction_days / 7.0
+        lt = sc.performance.league_table
+        self.gaming_extra = lt.gaming_extra_sessions if lt.enabled else 0
+
+        self.clients: list[Client] = []
+        self.therapists: list[Therapist] = []
+        self.active: list[Therapist] = []
+        self.ramping: list[Therapist] = []
+        self.pending_hires = 0
+        self.in_treatment = 0
+        self.week_sessions = 0
+        self.week_hires = 0
+        self.week_leavers = 0
+        self.sessions = Columns(SESSION_COLUMNS)
+        self.weekly = Columns(WEEKLY_COLUMNS)
+
+    # -- set-up --------------------------------------------------------------------
+    def _hire(self, ramp: bool) -> Therapist:
+        tid = len(self.therapists)
+        t = Therapist(tid, self.env.now, stream(self.seed, self.rep, "therapist", tid), self.sc, self.n_domains)
+        t.target_slots = self.capacity.weekly_slots(t.load)
+        ramp_weeks = self.sc.hiring.ramp_weeks
+        if ramp and ramp_weeks > 0:
+            t.set_capacity(math.ceil(t.target_slots / (ramp_weeks + 1)))
+            self.ramping.append(t)
+        else:
+            t.set_capacity(t.target_slots)
+        self.therapists.append(t)
+        self.active.append(t)
+        self.rooms.update(t)
+        self.week_hires += 1
+        self._fill(t)
+        return t
+
+    def run(self) -> Tables:
+        """Simulate the warm-up and the measured period; return the tables."""
+        started = time.perf_counter()
+        for _ in range(self.sc.therapists.count):
+            self._hire(ramp=False)
+        self.week_hires = 0
+        env = self.env
+        env.process(self._arrivals())
+        env.process(self._days())
+        env.process(self._weeks())
+        env.run(until=self.end_day)
+        tables = self._tables()
+        tables.meta["wall_seconds"] = time.perf_counter() - started
+        return tables
+
+    # -- arrivals and matching -----------------------------------------------------
+    def _rate(self, day: float) -> float:
+        d = self.sc.demand
+        rate = d.arrivals_per_week / 7.0 * math.exp(math.log1p(d.growth_per_year) * day / 365.0)
+        return rate * (1.0 + d.seasonality_amplitude * math.sin(2 * math.pi * day / 365.0))
+
+    def _arrivals(self) -> Generator[simpy.Event, None, None]:
+        d = self.sc.demand
+        peak = d.arrivals_per_week / 7.0 * max(1.0, (1.0 + d.growth_per_year) ** (self.end_day / 365.0))
+        peak *= 1.0 + d.seasonality_amplitude
+        if peak <= 0:
+            return
+        rng = stream(self.seed, self.rep, "arrivals")
+        thinning = d.growth_per_year != 0 or d.seasonality_amplitude != 0
+        day = 0.0
+        while True:
+            day += rng.expovariate(peak)
+            u = rng.random()
+            if day >= self.end_day:
+                return
+            if thinning and u * peak > self._rate(day):
+                continue
+            yield self.env.timeout(day - self.env.now)
+            self._arrive(day)
+
+    def _arrive(self, day: float) -> None:
+        cid = len(self.clients)
+        c = self.factory.make(cid, day)
+        tp = self.sc.therapy
+        c.no_show_p = _sigmoid(self.no_show_logit - tp.no_show_engagement_effect * c.engagement) * self.no_show_factor
+        c.dropout_logit0 = tp.dropout_base_logit - tp.dropout_engagement_effect * c.engagement
+        self.clients.append(c)
+        if not self._seek(c, front=False) and c.abandon_after < math.inf:
+            ev = self.env.timeout(c.abandon_after)
+            ev.callbacks.append(lambda _e, c=c, n=c.therapists_seen: self._abandon(c, n))
+
+    def _seek(self, c: Client, front: bool) -> bool:
+        """Match ``c`` now if the policy finds a therapist with room, else put them on the waiting list."""
+        c.queued_day = self.env.now
+        t = self.matching.for_client(c, self.rooms, int(self.env.now))
+        if t is not None:
+            self._assign(c, t)
+            return True
+        self.queue.push(c, front)
+        return False
+
+    def _abandon(self, c: Client, seen: int) -> None:
+        if c.state == WAITING and c.therapists_seen == seen:
+            self.queue.take(c)
+            self._close(c, "pretreatment_dropout")
+
+    def _fill(self, t: Therapist) -> None:
+        """Offer ``t``'s free slots to waiting clients, as the matching policy decides."""
+        now = self.env.now
+        while t.active and t.room > 0 and self.queue.count:
+            c = self.matching.for_slot(t, self.queue, self.rooms, now)
+            if c is None:
+                return
+            self.queue.take(c)
+            self._assign(c, t)
+
+    def _assign(self, c: Client, t: Therapist) -> None:
+        today = int(self.env.now)
+        offset = 1
+        wd = (today + 1) % 7
+        while wd >= WEEKDAYS or t.occupied[wd] >= t.slots[wd]:
+            offset += 1
+            wd = (today + offset) % 7
+        t.occupied[wd] += 1
+        t.room -= 1
+        t.clients += 1
+        self.rooms.update(t)
+        c.state = BOOKED
+        c.therapist = t
+        c.weekday = wd
+        c.booked_day = today + offset
+        c.therapists_seen += 1
+        c.course_sessions = 0
+        c.course_alliance_sum = 0.0
+        c.alliance = 0.0
+        th = self.sc.therapists
+        chemistry = th.chemistry_sd * pair_normal(self.seed, self.rep, "chemistry", c.id, t.id)
+        preference = th.preference_match_effect if c.preference >= 0 and c.preference == t.style else 0.0
+        c.true_fit = t.domain_true[c.domain] + preference + chemistry
+        self.in_treatment += 1
+        if self.sc.queue_mode.enabled:
+            self.env.process(self._served(c, t))
+        else:
+            self.env.process(self._course(c, t))
+
+    def _release(self, c: Client) -> None:
+        """Free ``c``'s weekly slot with their therapist (if still employed) and refill it."""
+        t = c.therapist
+        self.in_treatment -= 1
+        if t is not None and t.active:
+            t.occupied[c.weekday] -= 1
+            t.room += 1
+            self.rooms.update(t)
+            if c.course_sessions:
+                mean_alliance = c.course_alliance_sum / c.course_sessions
+                if self.info.observe(t, c.domain, (mean_alliance - ALLIANCE_CENTRE) / ALLIANCE_SCALE):
+                    self.rooms.refresh(t)
+            self._fill(t)
+
+    def _close(self, c: Client, ending: str) -> None:
+        c.state = ENDED
+        c.ending = ending
+        c.ending_day = self.env.now
+
+    def _end(self, c: Client, ending: str) -> None:
+        self._close(c, ending)
+        self._release(c)
+
+    def _rematch(self, c: Client) -> None:
+        c.previous_therapist = c.therapist
+        c.rematched = True
+        self._release(c)
+        c.therapist = None
+        self._seek(c, front=True)
+
+    # -- therapy -------------------------------------------------------------------
+    def _served(self, c: Client, t: Therapist) -> Generator[simpy.Event, None, None]:
+        """Queue mode: service starts at matching and lasts an exponential time."""
+        c.state = IN_TREATMENT
+        c.first_session_day = c.last_session_day = self.env.now
+        c.sessions_attended = c.course_sessions = 1
+        u = self.factory.luck(c)[0]
+        c.luck_used += 1
+        yield self.env.timeout(-math.log(1.0 - u) * self.sc.queue_mode.service_days_mean)
+        self._end(c, "planned")
+
+    def _course(self, c: Client, t: Therapist) -> Generator[simpy.Event, None, None]:
+        """Weekly appointments of ``c`` with ``t`` until an ending or a rematch."""
+        sc, env, rec = self.sc, self.env, self.sessions.data
+        cl, tp, rm = sc.clients, sc.therapy, sc.rematch
+        r_client, r_ther, r_day, r_num = rec["client_id"], rec["therapist_id"], rec["day"], rec["session_number"]
+        r_att, r_status, r_obs, r_all = rec["attended"], rec["status"], rec["severity_observed"], rec["alliance_measured"]
+        cap = tp.session_cap or 1 << 30
+        meas_sd, noise_sd, drift = cl.measurement_sd, cl.symptom_noise_sd, cl.deterioration_drift
+        w_alliance, memory, exh_effect, q_sd = (tp.alliance_quality_weight, tp.alliance_memory,
+                                                tp.exhaustion_quality_effect, tp.quality_noise_sd)
+        a_sd, change_effect = tp.alliance_measurement_sd, tp.quality_change_effect
+        plateau_n, plateau_pts = tp.plateau_sessions, tp.plateau_points
+        drop_q, drop_gap, drop_1, drop_2 = (tp.dropout_quality_effect, tp.dropout_gap_effect,
+                                            tp.dropout_session1_extra, tp.dropout_session2_extra)
+        friction_p, exp, history, luck = self.friction_p, math.exp, c.obs_history, self.factory.luck
+        day = c.booked_day
+        gap = 1
+        yield env.timeout(day + SESSION_TIME - env.now)
+        while True:
+            i = c.luck_used % APPOINTMENTS
+            if i == 0:
+                c.luck = luck(c)
+            c.luck_used += 1
+            u_ns, u_plan, u_drop, u_fric, u_alt, z_q, z_a, z_s, z_m = c.luck[i * DRAWS:(i + 1) * DRAWS]
+            if not t.active:  # the therapist has left: rematch, or lose the client
+                if u_alt < sc.therapists.leaver_client_loss_prob:
+                    self._end(c, "therapist_left")
+                else:
+                    self._rematch(c)
+                return
+            k = c.sessions_attended + 1
+            status = ATTENDED
+            if t.sick_day == day:
+                status = ABSENT
+            elif k == 1:
+                wait_weeks = (day - c.arrival) / 7.0
+                if c.first_attendance_logit >= self.first_logit0 + wait_weeks * self.ln_wait_or:
+                    r_client.append(c.id), r_ther.append(t.id), r_day.append(day), r_num.append(k)
+                    r_att.append(False), r_status.append(NO_SHOW), r_obs.append(math.nan), r_all.append(math.nan)
+                    self._end(c, "pretreatment_dropout")
+                    return
+            elif u_ns < c.no_show_p:
+                status = NO_SHOW
+                c.sessions_missed += 1
+            if status != ATTENDED:
+                r_client.append(c.id), r_ther.append(t.id), r_day.append(day), r_num.append(k)
+                r_att.append(False), r_status.append(status), r_obs.append(math.nan), r_all.append(math.nan)
+                gap += 1
+                step = 14 if u_fric < friction_p else 7
+                day += step
+                yield env.timeout(step)
+                continue
+
+            # An attended session: measure, experience, change.
+            c.state = IN_TREATMENT
+            c.sessions_attended = k
+            c.course_sessions += 1
+            s = c.severity
+            obs = round(s + meas_sd * z_m)
+            obs = 0.0 if obs < 0 else 27.0 if obs > 27 else float(obs)
+            if k == 1:
+                c.first_session_day = day
+                c.obs_intake = obs
+            c.last_session_day = day
+            c.obs_last = obs
+            history.append(obs)
+            quality = c.true_fit + w_alliance * c.alliance - exh_effect * t.exhaustion + q_sd * z_q
+            alliance = c.alliance = c.alliance + memory * (quality - c.alliance)
+            measured = ALLIANCE_CENTRE + ALLIANCE_SCALE * (alliance + a_sd * z_a)
+            measured = 1.0 if measured < 1.0 else 7.0 if measured > 7.0 else measured
+            r_client.append(c.id), r_ther.append(t.id), r_day.append(day), r_num.append(k)
+            r_att.append(True), r_status.append(ATTENDED), r_obs.append(obs), r_all.append(measured)
+            t.sessions_today += 1
+            t.sessions_delivered += 1
+            self.week_sessions += 1
+            if k <= 3:
+                c.early_alliance_sum += measured
+                c.early_alliance_n += 1
+            c.course_alliance_sum += measured
+            if c.course_sessions == 1:
+                t.firsts += 1
+            elif c.course_sessions == 2:
+                t.returns += 1
+            if c.deterioration_prone:
+                s += drift * (27.0 - s)
+            else:
+                s -= c.responsiveness * exp(change_effect * quality) * s
+            s += noise_sd * z_s
+            c.severity = 0.0 if s < 0.0 else 27.0 if s > 27.0 else s
+
+            # Endings and the decision to come back.
+            if k >= cap:
+                self._end(c, "session_cap")
+                return
+            intake = c.obs_intake
+            good_enough = intake > 0 and intake - obs >= c.goal * intake
+            if k == 1 and c.single_need:
+                p_plan = tp.single_session_end_prob
+            elif good_enough:
+                p_plan = tp.satisfied_end_prob
+            elif k > plateau_n and history[-1 - plateau_n] - obs < plateau_pts:
+                p_plan = tp.plateau_end_prob
+            else:
+                p_plan = tp.background_end_prob
+            if u_plan < p_plan:
+                if good_enough and t.pressured and c.kept_extra < self.gaming_extra:
+                    c.kept_extra += 1  # gaming: an improved client is kept a little longer
+                else:
+                    self._end(c, "planned")
+                    return
+            else:
+                x = c.dropout_logit0 - drop_q * quality + drop_gap * (gap - 1)
+                if k == 1:
+                    x += drop_1
+                elif k == 2:
+                    x += drop_2
+                if u_drop * (1.0 + exp(-x)) < 1.0:  # u < sigmoid(x)
+                    self._end(c, "dropout")
+                    return
+            if (rm.enabled and c.course_sessions == rm.after_sessions and not c.rematched
+                    and measured < rm.alliance_threshold and u_alt < rm.accept_prob):
+                self._rematch(c)
+                return
+            step = 14 if u_fric < friction_p else 7
+            gap = step // 7
+            day += step
+            yield env.timeout(step)
+
+    # -- therapists' days and weeks ------------------------------------------------
+    def _days(self) -> Generator[simpy.Event, None, None]:
+        ex, sc = self.sc.exhaustion, self.sc
+        stress = sc.performance.league_table.stress if sc.performance.league_table.enabled else 0.0
+        admin_recovery = sc.capacity.admin_recovery * sc.capacity.admin_share
+        keep = 1.0 - ex.recovery_rate
+        day = 0
+        while True:
+            yield self.env.timeout(day + DAY_END - self.env.now)
+            working = day % 7 < WEEKDAYS
+            tomorrow_working = (day + 1) % 7 < WEEKDAYS
+            measuring = day >= self.warmup_day
+            stayers = []
+            for t in self.active:
+                rng = t.rng
+                z, u_sick, u_leave = rng.gauss(0.0, 1.0), rng.random(), rng.random()
+                e = t.exhaustion * keep
+                if working and t.sick_day != day:
+                    n, load = t.sessions_today, t.load
+                    e += ex.daily_strain + ex.noise_sd * z - admin_recovery
+                    if t.pressured:
+                        e += stress
+                    if n > load:
+                        e += ex.overload_gain * (n - load) / load
+                    else:
+                        e -= ex.light_day_recovery * (load - n) / load
+                    t.working_days += 1
+                    if measuring:
+                        t.measured_working_days += 1
+                        t.measured_sessions += n
+                        if n > load:
+                            t.measured_over_days += 1
+                e = 0.0 if e < 0.0 else 1.0 if e > 1.0 else e
+                t.exhaustion = e
+                t.sessions_today = 0
+                if measuring:
+                    t.days_employed += 1
+                    t.exhaustion_sum += e
+                    if e > ex.burnout_cutoff:
+                        t.burnout_days += 1
+                if tomorrow_working and u_sick < ex.sick_base + ex.sick_exhaustion * e:
+                    t.sick_day = day + 1
+                    if day + 1 >= self.warmup_day:
+                        t.sick_days += 1
+                if u_leave < (ex.leave_base_per_year + ex.leave_exhaustion_per_year * e) / 365.0:
+                    self._leave(t)
+                else:
+                    stayers.append(t)
+            self.active = stayers
+            day += 1
+
+    def _leave(self, t: Therapist) -> None:
+        t.active = False
+        t.left_day = self.env.now
+        t.room = 0
+        self.rooms.update(t)
+        self.week_leavers += 1
+        if t in self.ramping:
+            self.ramping.remove(t)
+        self.pending_hires += 1
+        self.env.process(self._recruit())
+
+    def _recruit(self) -> Generator[simpy.Event, None, None]:
+        yield self.env.timeout(self.sc.hiring.recruitment_lag_weeks * 7)
+        self.pending_hires -= 1
+        self._hire(ramp=True)
+
+    def _weeks(self) -> Generator[simpy.Event, None, None]:
+        sc, w = self.sc, self.weekly.data
+        lt = sc.performance.league_table
+        week = 0
+        while True:
+            yield self.env.timeout(7 * (week + 1) - 1 + WEEK_RECORD - self.env.now)
+            active = self.active
+            n = len(active)
+            w["week"].append(week)
+            w["waiting"].append(self.queue.count)
+            w["active_clients"].append(self.in_treatment)
+            w["sessions"].append(self.week_sessions)
+            w["mean_exhaustion"].append(sum(t.exhaustion for t in active) / n if n else math.nan)
+            cutoff = sc.exhaustion.burnout_cutoff
+            w["burnout_share"].append(sum(t.exhaustion > cutoff for t in active) / n if n else math.nan)
+            w["headcount"].append(n)
+            w["hires"].append(self.week_hires)
+            w["leavers"].append(self.week_leavers)
+            self.week_sessions = self.week_hires = self.week_leavers = 0
+            week += 1
+            self._ramp(week)
+            if sc.hiring.policy == "to_demand":
+                self._hire_to_demand()
+            if lt.enabled and week % lt.review_weeks == 0:
+                self._review_league()
+
+    def _ramp(self, week: int) -> None:
+        ramp_weeks = self.sc.hiring.ramp_weeks
+        still = []
+        for t in self.ramping:
+            share = min(1.0, (self.env.now - t.hired_day) / 7.0 / ramp_weeks + 1.0 / (ramp_weeks + 1))
+            t.set_capacity(min(t.target_slots, math.ceil(t.target_slots * share)))
+            self.rooms.update(t)
+            self._fill(t)
+            if sum(t.slots) < t.target_slots:
+                still.append(t)
+        self.ramping = still
+
+    def _hire_to_demand(self) -> None:
+        h = self.sc.hiring
+        wanted = int(self.queue.count // h.waitlist_per_hire)
+        room_for = h.max_headcount - len(self.active) - self.pending_hires
+        for _ in range(max(0, min(wanted - self.pending_hires, room_for))):
+            self.pending_hires += 1
+            self.env.process(self._recruit())
+
+    def _review_league(self) -> None:
+        lt = self.sc.performance.league_table
+        records = {t.id: (t.firsts, t.returns) for t in self.active}
+        below = below_median(records, lt.min_cases)
+        for t in self.active:
+            t.pressured = t.id in below
+            t.declines_complex = t.pressured and lt.gaming_decline_complex
+            t.firsts *= 0.5  # older results fade: the table reflects recent months
+            t.returns *= 0.5
+
+    # -- tables --------------------------------------------------------------------
+    def _tables(self) -> Tables:
+        import pandas as pd
+
+        cs = self.clients
+        ending = [c.ending if c.state == ENDED else "in_treatment_at_end" if c.state == IN_TREATMENT
+                  else "waiting_at_end" for c in cs]
+        arrival = np.fromiter((c.arrival for c in cs), float, len(cs))
+        first = np.fromiter((c.first_session_day for c in cs), float, len(cs))
+        clients = pd.DataFrame({
+            "client_id": np.arange(len(cs)),
+            "arrival_day": arrival,
+            "in_warmup": arrival < self.warmup_day,
+            "domain": pd.Categorical.from_codes([c.domain for c in cs], categories=DOMAINS),
+            "complexity": [c.complexity for c in cs],
+            "severity_intake": [c.obs_intake for c in cs],
+            "severity_last": [c.obs_last for c in cs],
+            "therapist_id": [c.therapist.id if c.therapist is not None else -1 for c in cs],
+            "wait_first_session_days": first - arrival,
+            "sessions_attended": [c.sessions_attended for c in cs],
+            "sessions_missed": [c.sessions_missed for c in cs],
+            "ending": pd.Categorical(ending, categories=ENDINGS),
+            "ending_day": [c.ending_day for c in cs],
+            "early_alliance": [c.early_alliance_sum / c.early_alliance_n if c.early_alliance_n else math.nan
+                               for c in cs],
+            "true_fit": [c.true_fit for c in cs],
+            "rematched": [c.rematched for c in cs],
+            "first_session_day": first,
+            "last_session_day": [c.last_session_day for c in cs],
+            "therapists_seen": [c.therapists_seen for c in cs],
+            "engagement": [c.engagement for c in cs],
+            "responsiveness": [c.responsiveness for c in cs],
+            "has_preference": [c.preference >= 0 for c in cs],
+            "single_session_need": [c.single_need for c in cs],
+        })
+        ts = self.therapists
+
+        def per_day(num: list[float], den: list[float]) -> np.ndarray:
+            n, d = np.asarray(num, float), np.asarray(den, float)
+            return np.divide(n, d, out=np.full(len(n), np.nan), where=d > 0)
+
+        days = [t.days_employed for t in ts]
+        working = [t.measured_working_days for t in ts]
+        therapists = pd.DataFrame({
+            "therapist_id": [t.id for t in ts],
+            "effectiveness": [t.general for t in ts],
+            "sustainable_load": [t.load for t in ts],
+            "booked_slots_per_week": [t.target_slots for t in ts],
+            "hired_day": [t.hired_day for t in ts],
+            "left_day": [t.left_day for t in ts],
+            "sessions_delivered": [t.sessions_delivered for t in ts],
+            "mean_exhaustion": per_day([t.exhaustion_sum for t in ts], days),
+            "over_load_day_share": per_day([t.measured_over_days for t in ts], working),
+            "burnout_day_share": per_day([t.burnout_days for t in ts], days),
+            "measured_working_days": working,
+            "measured_over_days": [t.measured_over_days for t in ts],
+            "measured_sessions": [t.measured_sessions for t in ts],
+            "measured_days_employed": days,
+            "sick_days": [t.sick_days for t in ts],
+            "clients_taken": [t.clients for t in ts],
+            "style": [t.style for t in ts],
+        })
+        s = self.sessions.data
+        sessions = pd.DataFrame({
+            "client_id": np.asarray(s["client_id"], dtype=np.int64),
+            "therapist_id": np.asarray(s["therapist_id"], dtype=np.int64),
+            "day": np.asarray(s["day"], dtype=np.int64),
+            "session_number": np.asarray(s["session_number"], dtype=np.int64),
+            "attended": np.asarray(s["attended"], dtype=bool),
+            "status": pd.Categorical.from_codes(np.asarray(s["status"], dtype=np.int8), categories=SESSION_STATUSES),
+            "severity_observed": np.asarray(s["severity_observed"], dtype=float),
+            "alliance_measured": np.asarray(s["alliance_measured"], dtype=float),
+        })
+        return Tables(
+            clients=clients,
+            sessions=sessions,
+            therapists=therapists,
+            weekly=self.weekly.frame(),
+            meta={"seed": self.seed, "replication": self.rep},
+        )

@@ -1,0 +1,133 @@
+"""Charts people see: one colour-blind-safe colour per scenario, plain titles, units, intervals."""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from sim.metrics import OPEN_ENDINGS, measured_clients
+
+# Okabe-Ito palette (colour-blind safe)
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#F0E442", "#000000"]
+KPI_LABELS = {
+    "return_after_first_rate": "Clients returning after session 1 (share)",
+    "dropout_rate": "Dropout (share of clients who started and ended)",
+    "wait_first_session_days_mean": "Wait to first session (days)",
+    "burnout_share": "Therapists burned out (share)",
+    "therapist_turnover_per_year": "Therapist turnover (per year)",
+    "recovery_rate": "Recovery (share of cases)",
+    "reliable_improvement_rate": "Reliable improvement (share of cases)",
+    "sessions_per_client_mean": "Sessions per client",
+    "therapist_over_threshold_day_share": "Days above own sustainable load (share)",
+    "clients_started": "Clients who started therapy",
+    "revenue": "Revenue (currency, measured period)",
+    "margin": "Operating margin (share of revenue)",
+    "pretreatment_dropout_rate": "Left before a first session (share)",
+    "client_lifetime_value": "Revenue per client who started (currency)",
+}
+HEADLINE = ["return_after_first_rate", "dropout_rate", "recovery_rate", "wait_first_session_days_mean",
+            "burnout_share", "therapist_turnover_per_year"]
+
+
+def colours(names: list[str]) -> dict[str, str]:
+    return {n: PALETTE[i % len(PALETTE)] for i, n in enumerate(names)}
+
+
+def retention_curve(clients: pd.DataFrame, max_sessions: int = 26) -> pd.DataFrame:
+    """Share of starters still in therapy (attended at least n sessions), per scenario and n.
+
+    Uses clients who arrived after the warm-up, started, and ended (no censoring).
+    """
+    c = measured_clients(clients)
+    c = c[(c["sessions_attended"] >= 1) & ~c["ending"].isin(OPEN_ENDINGS)]
+    rows = []
+    for scenario, g in c.groupby("scenario", sort=False, observed=True):
+        counts = g["sessions_attended"].to_numpy()
+        for n in range(1, max_sessions + 1):
+            rows.append({"scenario": scenario, "session": n, "share": float((counts >= n).mean())})
+    return pd.DataFrame(rows)
+
+
+def plot_retention(clients: pd.DataFrame, order: list[str]) -> Figure:
+    curve = retention_curve(clients)
+    col = colours(order)
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for name in order:
+        g = curve[curve["scenario"] == name]
+        ax.plot(g["session"], g["share"], marker="o", ms=3, label=name, color=col[name])
+    ax.set(title="Client return: share of clients still in therapy by session",
+           xlabel="Session number", ylabel="Share of clients who started", ylim=(0, 1.02))
+    ax.grid(alpha=0.3)
+    ax.legend(frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def plot_kpi_bars(summary: pd.DataFrame, order: list[str], kpis: list[str] = HEADLINE) -> Figure:
+    """Mean and 95% interval of each KPI per scenario, one panel per KPI."""
+    col = colours(order)
+    ncols = 3
+    nrows = math.ceil(len(kpis) / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.2 * nrows), squeeze=False)
+    for ax, kpi in zip(axes.flat, kpis):
+        s = summary[summary["kpi"] == kpi].set_index("scenario").reindex(order)
+        x = np.arange(len(order))
+        err = np.vstack([s["mean"] - s["ci_low"], s["ci_high"] - s["mean"]])
+        ax.bar(x, s["mean"], yerr=np.nan_to_num(err), capsize=4, color=[col[n] for n in order])
+        ax.set_xticks(x, order, rotation=30, ha="right", fontsize=8)
+        ax.set_title(KPI_LABELS.get(kpi, kpi), fontsize=9)
+        ax.grid(axis="y", alpha=0.3)
+    for ax in list(axes.flat)[len(kpis):]:
+        ax.axis("off")
+    fig.suptitle("Headline results (mean and 95% interval over replications)")
+    fig.tight_layout()
+    return fig
+
+
+def plot_forest(comparison: pd.DataFrame, order: list[str], kpis: list[str] = HEADLINE) -> Figure:
+    """Paired differences against the baseline with 95% intervals (common random numbers)."""
+    col = colours(order)
+    fig, axes = plt.subplots(len(kpis), 1, figsize=(8, 1.4 * len(kpis) + 1), squeeze=False)
+    baseline = comparison["baseline"].iloc[0] if len(comparison) else ""
+    for ax, kpi in zip(axes[:, 0], kpis):
+        c = comparison[comparison["kpi"] == kpi].set_index("scenario")
+        names = [n for n in order if n in c.index]
+        y = np.arange(len(names))
+        for yi, n in zip(y, names):
+            row = c.loc[n]
+            ax.errorbar(row["difference"], yi, xerr=[[row["difference"] - row["ci_low"]],
+                                                     [row["ci_high"] - row["difference"]]],
+                        fmt="o", color=col[n], capsize=3)
+        ax.axvline(0, color="grey", lw=1)
+        ax.set_yticks(y, names, fontsize=8)
+        ax.set_title(f"{KPI_LABELS.get(kpi, kpi)}: difference from {baseline}", fontsize=9, loc="left")
+        ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def plot_weekly(weekly: pd.DataFrame, column: str, order: list[str], title: str, ylabel: str,
+                warmup_weeks: int | None = None) -> Figure:
+    """Mean over replications of a weekly series, per scenario, with the warm-up shaded."""
+    col = colours(order)
+    fig, ax = plt.subplots(figsize=(8, 4))
+    for name in order:
+        g = weekly[weekly["scenario"] == name].groupby("week")[column]
+        mean, lo, hi = g.mean(), g.quantile(0.1), g.quantile(0.9)
+        ax.plot(mean.index, mean.values, label=name, color=col[name])
+        ax.fill_between(mean.index, lo.values, hi.values, color=col[name], alpha=0.15, lw=0)
+    if warmup_weeks:
+        ax.axvspan(0, warmup_weeks, color="grey", alpha=0.1, lw=0)
+        ax.text(warmup_weeks / 2, ax.get_ylim()[1], "warm-up", ha="center", va="top", fontsize=8, color="grey")
+    ax.set(title=title, xlabel="Week", ylabel=ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig

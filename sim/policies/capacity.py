@@ -1,0 +1,44 @@
+"""Capacity policies: how many new-client slots a week each therapist is booked to.
+
+>>> from sim.scenario import Capacity
+>>> TeamQuota(Capacity(quota_per_day=5)).weekly_slots(3.4)
+25
+>>> IndividualThreshold(Capacity(policy="individual")).weekly_slots(3.4)
+17
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Protocol
+
+from sim.registry import register
+
+if TYPE_CHECKING:
+    from sim.scenario import Capacity
+
+
+class CapacityPolicy(Protocol):
+    def weekly_slots(self, sustainable_load: float) -> int: ...
+
+
+@register("capacity", "team_quota")
+class TeamQuota:
+    """Everyone is booked to the same sessions per day, whatever their own load."""
+
+    def __init__(self, cfg: Capacity):
+        self.slots = round(cfg.quota_per_day * 5 * (1 - cfg.admin_share))
+
+    def weekly_slots(self, sustainable_load: float) -> int:
+        return self.slots
+
+
+@register("capacity", "individual")
+class IndividualThreshold:
+    """Each therapist is booked up to (never beyond) their own sustainable load, less a margin."""
+
+    def __init__(self, cfg: Capacity):
+        self.factor = 5 * (1 - cfg.safety_margin) * (1 - cfg.admin_share)
+
+    def weekly_slots(self, sustainable_load: float) -> int:
+        return math.floor(sustainable_load * self.factor + 1e-9)

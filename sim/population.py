@@ -1,0 +1,101 @@
+"""Drawing clients: attributes in vectorised blocks, each client tied to its own row.
+
+Client ``n`` is row ``n % BLOCK`` of block ``n // BLOCK``, drawn from the stream
+("clients", block) whatever the policy, so the same people arrive with the same needs and the
+same in-therapy luck in every scenario that shares the client parameters. Appointment ``a``
+of client ``n`` reads ``DRAWS`` numbers from chunk ``a // APPOINTMENTS`` of that client's row;
+chunk ``j`` of block ``b`` comes from the stream ("luck", b, j), drawn when first needed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+
+import numpy as np
+
+from sim.entities import Client
+from sim.scenario import Scenario
+from sim.streams import stream_seed
+
+BLOCK = 256
+APPOINTMENTS = 8
+CACHED_CHUNKS = 64
+UNIFORMS, NORMALS = 5, 4
+DRAWS = UNIFORMS + NORMALS  # per appointment: 5 uniforms, then 4 standard normals
+
+
+class ClientFactory:
+    """Makes client ``n`` (attributes and luck) for one scenario, seed and replication."""
+
+    def __init__(self, sc: Scenario, seed: int, replication: int, domain_cum: list[float]):
+        self.sc = sc
+        self.seed = seed
+        self.rep = replication
+        self.domain_cum = np.asarray(domain_cum)
+        self._block = -1
+        self._rows: list[tuple] = []
+        self._chunks: OrderedDict[tuple[int, int], np.ndarray] = OrderedDict()
+
+    def _draw_block(self, block: int) -> None:
+        cl, n = self.sc.clients, BLOCK
+        rng = np.random.Generator(np.random.PCG64(stream_seed(self.seed, self.rep, "clients", block)))
+        u = rng.random((12, n))
+        z = rng.standard_normal((4, n))
+        complexity = np.where(u[1] < cl.complexity_3_share, 3,
+                              np.where(u[1] < cl.complexity_3_share + cl.complexity_2_share, 2, 1))
+        severity = np.clip(cl.severity_mean + cl.severity_sd * z[0], 0.0, 27.0)
+        responsiveness = (cl.responsiveness_median * np.exp(cl.responsiveness_log_sd * z[1])
+                          * cl.complexity_responsiveness_factor ** (complexity - 1))
+        styles = self.sc.therapists.style_categories
+        preference = np.where(u[4] < cl.preference_share, np.floor(u[5] * styles).astype(int), -1)
+        hazard = cl.queue_abandon_per_week
+        with np.errstate(divide="ignore"):
+            abandon = -7.0 * np.log1p(-u[9]) / hazard if hazard > 0 else np.full(n, math.inf)
+            first_logit = np.log(u[8]) - np.log1p(-u[8])
+        attrs = {
+            "domain": np.minimum(np.searchsorted(self.domain_cum, u[0], side="right"),
+                                 len(self.domain_cum) - 1).tolist(),
+            "complexity": complexity.tolist(),
+            "severity": severity.tolist(),
+            "responsiveness": responsiveness.tolist(),
+            "deterioration_prone": (u[2] < cl.deterioration_prone_share).tolist(),
+            "engagement": (cl.engagement_sd * z[2]).tolist(),
+            "preference": preference.tolist(),
+            "single_need": (u[6] < cl.single_session_need_share).tolist(),
+            "goal": (cl.goal_improvement_min + (cl.goal_improvement_max - cl.goal_improvement_min) * u[7]).tolist(),
+            "first_attendance_logit": first_logit.tolist(),
+            "abandon_after": abandon.tolist(),
+            "obs_intake": np.clip(np.round(severity + cl.measurement_sd * z[3]), 0, 27).tolist(),
+        }
+        assert tuple(attrs) == Client.DRAWN
+        self._rows = list(zip(*attrs.values()))
+        self._block = block
+
+    def make(self, cid: int, arrival: float) -> Client:
+        block, row = divmod(cid, BLOCK)
+        if block != self._block:
+            self._draw_block(block)
+        return Client(cid, arrival, self._rows[row])
+
+    def _chunk(self, block: int, chunk: int) -> np.ndarray:
+        key = (block, chunk)
+        table = self._chunks.get(key)
+        if table is None:
+            rng = np.random.Generator(np.random.PCG64(
+                stream_seed(self.seed, self.rep, "luck", (block << 16) | chunk)))
+            table = np.empty((BLOCK, APPOINTMENTS, DRAWS))
+            table[:, :, :UNIFORMS] = rng.random((BLOCK, APPOINTMENTS, UNIFORMS))
+            table[:, :, UNIFORMS:] = rng.standard_normal((BLOCK, APPOINTMENTS, NORMALS))
+            table = table.reshape(BLOCK, APPOINTMENTS * DRAWS)
+            self._chunks[key] = table
+            if len(self._chunks) > CACHED_CHUNKS:
+                self._chunks.popitem(last=False)
+        return table
+
+    def luck(self, c: Client) -> list[float]:
+        """Random numbers for ``c``'s next ``APPOINTMENTS`` appointments, ``DRAWS`` each
+        (5 uniforms, then 4 standard normals)."""
+        block, row = divmod(c.id, BLOCK)
+        chunk = c.luck_used // APPOINTMENTS
+        return self._chunk(block, chunk)[row].tolist()

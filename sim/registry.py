@@ -1,0 +1,41 @@
+"""Registry of policy objects, chosen by name in a scenario.
+
+>>> from sim.registry import register, names
+>>> @register("demo", "noop")
+... class Noop:
+...     pass
+>>> names("demo")
+['noop']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+_REGISTRY: dict[str, dict[str, Any]] = {}
+
+
+def register(kind: str, name: str) -> Callable[[T], T]:
+    """Class decorator: make ``cls`` selectable as ``name`` for lever ``kind``."""
+
+    def decorate(cls: T) -> T:
+        _REGISTRY.setdefault(kind, {})[name] = cls
+        return cls
+
+    return decorate
+
+
+def names(kind: str) -> list[str]:
+    """Registered names for a lever kind, in registration order."""
+    return list(_REGISTRY.get(kind, {}))
+
+
+def lookup(kind: str, name: str) -> Any:
+    """The object registered as ``name`` for ``kind``; KeyError names the allowed values."""
+    try:
+        return _REGISTRY[kind][name]
+    except KeyError:
+        raise KeyError(f"unknown {kind} {name!r}; allowed: {', '.join(names(kind))}") from None

@@ -1,0 +1,745 @@
+"""Scenario: what we assume. A validated, documented tree of parameters.
+
+Every field carries its unit, a plausible range for sensitivity analysis, a one-line
+description, a source (or "assumption: ..." with the reasoning) and an evidence grade, so
+the assumptions register and the notebook controls are generated from this one schema.
+
+Scenario files are YAML, read with a safe loader; a file may ``extends:`` another (path
+relative to itself) and override only what differs.
+
+>>> s = Scenario()
+>>> s.capacity.policy, s.matching.policy
+('team_quota', 'earliest')
+>>> apply_overrides(s, ["matching.policy=fit"]).matching.policy
+'fit'
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from sim import policies  # noqa: F401  (registers the policy names)
+from sim.registry import names
+
+Evidence = Literal["strong", "moderate", "weak", "assumption"]
+DOMAINS = ("anxiety", "depression", "trauma", "relationships", "work_stress", "other")
+
+
+class ScenarioError(ValueError):
+    """Bad scenario input; the message names the field and what is allowed."""
+
+
+def p(
+    default: Any,
+    *,
+    unit: str,
+    desc: str,
+    source: str,
+    evidence: Evidence,
+    range: tuple[float, float] | None = None,
+    ge: float | None = None,
+    le: float | None = None,
+    gt: float | None = None,
+    lt: float | None = None,
+) -> Any:
+    """A documented parameter: a pydantic Field with register metadata."""
+    extra: dict[str, Any] = {"unit": unit, "source": source, "evidence": evidence}
+    if range is not None:
+        extra["range"] = list(range)
+    return Field(default, description=desc, ge=ge, le=le, gt=gt, lt=lt, json_schema_extra=extra)
+
+
+def _choice(kind: str, value: str) -> str:
+    allowed = names(kind)
+    if value not in allowed:
+        raise ValueError(f"unknown {kind} {value!r}; allowed: {', '.join(allowed)}")
+    return value
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class Horizon(Section):
+    warmup_weeks: int = p(
+        26, unit="weeks", ge=0, le=520, range=(13, 52),
+        desc="Simulated time before measurement starts (caseloads and exhaustion settle).",
+        source="assumption: caseloads fill and exhaustion settles within about 4-6 months in pilot runs",
+        evidence="assumption")
+    measured_weeks: int = p(
+        104, unit="weeks", ge=1, le=2600, range=(52, 156),
+        desc="Measured period after the warm-up.",
+        source="design brief (MODEL.md): years of simulated clients; two years by default",
+        evidence="assumption")
+
+
+class Demand(Section):
+    arrivals_per_week: float = p(
+        440.0, unit="clients/week", ge=0, le=1e6, range=(400, 480),
+        desc="Mean rate of new clients (Poisson).",
+        source="assumption: set so the baseline runs near full capacity (about 22-25 booked sessions per therapist-week)",
+        evidence="assumption")
+    growth_per_year: float = p(
+        0.0, unit="fraction/year", ge=-0.9, le=5, range=(0, 0.3),
+        desc="Exponential growth of the arrival rate.",
+        source="assumption: stationary demand by default", evidence="assumption")
+    seasonality_amplitude: float = p(
+        0.0, unit="fraction", ge=0, le=0.9, range=(0, 0.2),
+        desc="Relative amplitude of a yearly sinusoidal cycle in arrivals.",
+        source="assumption: none by default", evidence="assumption")
+
+
+class DomainPrevalence(Section):
+    anxiety: float = p(0.30, unit="share", ge=0, le=1, range=(0.2, 0.4),
+                       desc="Share of clients whose primary problem is anxiety.",
+                       source="assumption informed by NHS Talking Therapies referral mix (anxiety and depression dominate)",
+                       evidence="weak")
+    depression: float = p(0.28, unit="share", ge=0, le=1, range=(0.2, 0.4),
+                          desc="Share with depression as primary problem.",
+                          source="assumption informed by NHS Talking Therapies referral mix", evidence="weak")
+    trauma: float = p(0.10, unit="share", ge=0, le=1, range=(0.05, 0.15),
+                      desc="Share with trauma as primary problem.", source="assumption", evidence="assumption")
+    relationships: float = p(0.12, unit="share", ge=0, le=1, range=(0.08, 0.2),
+                             desc="Share with relationship problems as primary problem.",
+                             source="assumption", evidence="assumption")
+    work_stress: float = p(0.12, unit="share", ge=0, le=1, range=(0.08, 0.2),
+                           desc="Share with work stress as primary problem.", source="assumption",
+                           evidence="assumption")
+    other: float = p(0.08, unit="share", ge=0, le=1, range=(0.04, 0.12),
+                     desc="Share with another primary problem.", source="assumption", evidence="assumption")
+
+    @model_validator(mode="after")
+    def _positive_total(self) -> DomainPrevalence:
+        if sum(self.weights()) <= 0:
+            raise ValueError("domain prevalences must not all be zero")
+        return self
+
+    def weights(self) -> list[float]:
+        return [getattr(self, d) for d in DOMAINS]
+
+
+class Clients(Section):
+    domain_prevalence: DomainPrevalence = Field(default_factory=DomainPrevalence,
+                                                description="Primary problem mix (normalised to sum 1).")
+    complexity_2_share: float = p(
+        0.30, unit="share", ge=0, le=1, range=(0.2, 0.4),
+        desc="Share of clients with two elevated problem domains.",
+        source="assumption: comorbidity is common in routine care", evidence="assumption")
+    complexity_3_share: float = p(
+        0.15, unit="share", ge=0, le=1, range=(0.1, 0.25),
+        desc="Share with three or more elevated domains.", source="assumption", evidence="assumption")
+    complexity_responsiveness_factor: float = p(
+        0.85, unit="multiplier per extra domain", gt=0, le=1, range=(0.7, 1.0),
+        desc="Responsiveness multiplier for each elevated domain beyond the first.",
+        source="assumption: comorbidity predicts slower change (direction from routine-outcome studies)",
+        evidence="weak")
+    severity_mean: float = p(
+        15.0, unit="PHQ-9 points", ge=0, le=27, range=(13, 17),
+        desc="Mean intake severity on a PHQ-9-like 0-27 scale.",
+        source="design brief (MODEL.md); NHS Talking Therapies intake means around 15", evidence="moderate")
+    severity_sd: float = p(
+        5.0, unit="PHQ-9 points", gt=0, le=15, range=(4, 6),
+        desc="Standard deviation of intake severity.", source="design brief (MODEL.md)", evidence="moderate")
+    responsiveness_median: float = p(
+        0.085, unit="fraction of remaining symptoms per session", gt=0, le=1, range=(0.06, 0.12),
+        desc="Median share of remaining symptoms removed by an average-quality session.",
+        source="calibrated: dose-effect (Howard et al. 1986: ~50% improved by session 8, ~75% by 26)",
+        evidence="moderate")
+    responsiveness_log_sd: float = p(
+        0.6, unit="log units", ge=0, le=3, range=(0.4, 0.9),
+        desc="Spread of individual responsiveness (lognormal).",
+        source="assumption: wide individual differences in rate of change", evidence="assumption")
+    deterioration_prone_share: float = p(
+        0.04, unit="share", ge=0, le=1, range=(0.02, 0.08),
+        desc="Share of clients whose symptoms drift upward whatever the sessions.",
+        source="calibrated: reliable deterioration 4-8% (Gyani et al. 2013: 6.6%)", evidence="moderate")
+    deterioration_drift: float = p(
+        0.04, unit="fraction of severity per session", ge=0, le=1, range=(0.02, 0.08),
+        desc="Upward drift per session for deterioration-prone clients.",
+        source="assumption", evidence="assumption")
+    symptom_noise_sd: float = p(
+        0.8, unit="PHQ-9 points per session", ge=0, le=10, range=(0.5, 1.2),
+        desc="Random week-to-week fluctuation of true severity (life events).",
+        source="assumption", evidence="assumption")
+    measurement_sd: float = p(
+        2.0, unit="PHQ-9 points", ge=0, le=10, range=(1.5, 3.0),
+        desc="Measurement noise of an observed severity score.",
+        source="assumption consistent with PHQ-9 reliability (reliable change index about 6 points)",
+        evidence="moderate")
+    spontaneous_change_per_week: float = p(
+        0.006, unit="fraction of severity/week", ge=0, le=0.2, range=(0.0, 0.015),
+        desc="Spontaneous improvement while waiting.",
+        source="assumption: small waiting-list improvement (waitlist controls improve a little)", evidence="weak")
+    engagement_sd: float = p(
+        1.0, unit="logit units", ge=0, le=5, range=(0.5, 1.5),
+        desc="Spread of engagement propensity (drives no-shows and dropout).",
+        source="assumption", evidence="assumption")
+    preference_share: float = p(
+        0.3, unit="share", ge=0, le=1, range=(0.1, 0.5),
+        desc="Share of clients with a stated preference about therapist characteristics.",
+        source="assumption", evidence="assumption")
+    single_session_need_share: float = p(
+        0.30, unit="share", ge=0, le=1, range=(0.2, 0.4),
+        desc="Share of clients who came for one conversation and end after it if it helped.",
+        source="calibrated: mode of one session, single sessions in 20-50% of cases (CCMH 2017; Hoyt & Talmon 2014)",
+        evidence="moderate")
+    goal_improvement_min: float = p(
+        0.35, unit="fraction of intake severity", ge=0, le=1, range=(0.25, 0.45),
+        desc="Lower end of the improvement that makes a client feel 'good enough' (uniform between min and max).",
+        source="assumption: clients end when they feel good enough (good-enough level model, Barkham et al. 2006)",
+        evidence="weak")
+    goal_improvement_max: float = p(
+        0.75, unit="fraction of intake severity", ge=0, le=1, range=(0.6, 0.9),
+        desc="Upper end of the 'good enough' improvement.", source="assumption (as above)", evidence="weak")
+    first_attendance_prob: float = p(
+        0.92, unit="probability", ge=0, le=1, range=(0.85, 0.97),
+        desc="Probability of attending the first session when it comes without waiting.",
+        source="assumption: some referrals never attend even without a wait", evidence="weak")
+    waiting_odds_ratio_per_week: float = p(
+        0.95, unit="odds ratio/week", gt=0, le=1, range=(0.93, 0.97),
+        desc="Odds ratio of attending the first session per extra week waited.",
+        source="Psychol Serv 2023; 20(4):983-987: each extra week lowers odds of attendance by 5%",
+        evidence="moderate")
+    queue_abandon_per_week: float = p(
+        0.02, unit="hazard/week", ge=0, le=1, range=(0.0, 0.05),
+        desc="Weekly hazard of leaving the waiting list before being matched.",
+        source="assumption: waiting mainly acts through first-session attendance (design brief); small abandonment",
+        evidence="assumption")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Clients:
+        if self.complexity_2_share + self.complexity_3_share > 1:
+            raise ValueError("clients.complexity_2_share + clients.complexity_3_share must be at most 1")
+        if self.goal_improvement_min > self.goal_improvement_max:
+            raise ValueError("clients.goal_improvement_min must not exceed clients.goal_improvement_max")
+        return self
+
+
+class Therapy(Section):
+    no_show_prob: float = p(
+        0.08, unit="probability", ge=0, le=1, range=(0.05, 0.12),
+        desc="Probability that an average-engagement client misses a booked appointment.",
+        source="Binnie & Boden 2016: DNA rate 8.9%", evidence="moderate")
+    no_show_engagement_effect: float = p(
+        0.5, unit="logit per engagement sd", ge=0, le=5, range=(0.3, 0.8),
+        desc="How strongly low engagement raises no-shows.", source="assumption", evidence="assumption")
+    quality_noise_sd: float = p(
+        1.0, unit="quality sd", ge=0, le=5, range=(0.7, 1.3),
+        desc="Session-to-session noise in experienced session quality.",
+        source="assumption: sets the scale of session quality", evidence="assumption")
+    alliance_memory: float = p(
+        0.4, unit="weight of newest session", gt=0, le=1, range=(0.25, 0.6),
+        desc="How fast the alliance follows session experiences (exponential memory).",
+        source="assumption", evidence="assumption")
+    alliance_quality_weight: float = p(
+        0.3, unit="quality per alliance unit", ge=0, lt=1, range=(0.1, 0.5),
+        desc="How much the alliance built so far lifts the next session.",
+        source="assumption: alliance is both product and driver of good sessions (Fluckiger et al. 2018)",
+        evidence="weak")
+    alliance_measurement_sd: float = p(
+        0.6, unit="quality sd", ge=0, le=5, range=(0.4, 0.9),
+        desc="Noise of the measured (self-reported) alliance.",
+        source="calibrated: alliance-outcome r about .28 (Fluckiger et al. 2018)", evidence="moderate")
+    quality_change_effect: float = p(
+        0.35, unit="log change per quality sd", ge=0, le=3, range=(0.2, 0.5),
+        desc="How strongly session quality speeds symptom change.",
+        source="calibrated: alliance-outcome correlation and therapist effect", evidence="weak")
+    exhaustion_quality_effect: float = p(
+        0.6, unit="quality sd at full exhaustion", ge=0, le=5, range=(0.3, 1.0),
+        desc="Loss of session quality at exhaustion 1.",
+        source="assumption: burnout lowers care quality (Salyers et al. 2017 meta-analysis, small-moderate)",
+        evidence="weak")
+    dropout_base_logit: float = p(
+        -4.2, unit="logit", ge=-15, le=5, range=(-4.7, -3.7),
+        desc="Log-odds of dropping out after an average later session.",
+        source="calibrated: dropout 19.7% (Swift & Greenberg 2012)", evidence="moderate")
+    dropout_session1_extra: float = p(
+        1.9, unit="logit", ge=0, le=10, range=(1.4, 2.4),
+        desc="Extra log-odds of dropping out after the first session.",
+        source="calibrated: over 70% of dropout after visit 1 or 2 (Olfson et al. 2009)", evidence="moderate")
+    dropout_session2_extra: float = p(
+        1.5, unit="logit", ge=0, le=10, range=(1.0, 2.0),
+        desc="Extra log-odds of dropping out after the second session.",
+        source="calibrated: Olfson et al. 2009", evidence="moderate")
+    dropout_quality_effect: float = p(
+        0.6, unit="logit per quality sd", ge=0, le=5, range=(0.3, 0.9),
+        desc="How much a session that felt like progress lowers dropout.",
+        source="assumption from the design brief: clients return when they feel they moved forward",
+        evidence="weak")
+    dropout_engagement_effect: float = p(
+        0.5, unit="logit per engagement sd", ge=0, le=5, range=(0.3, 0.8),
+        desc="How much engagement lowers dropout.", source="assumption", evidence="assumption")
+    dropout_gap_effect: float = p(
+        0.25, unit="logit per extra week of gap", ge=0, le=5, range=(0.1, 0.4),
+        desc="How much a longer gap since the previous session raises dropout.",
+        source="assumption: continuity matters; small effect", evidence="assumption")
+    single_session_end_prob: float = p(
+        0.9, unit="probability", ge=0, le=1, range=(0.8, 0.95),
+        desc="Probability that a single-session-need client ends (planned) after session 1.",
+        source="assumption: most one-session clients got what they wanted (Hoyt & Talmon 2014)",
+        evidence="weak")
+    satisfied_end_prob: float = p(
+        0.45, unit="probability/session", ge=0, le=1, range=(0.3, 0.6),
+        desc="Per-session probability of a planned ending once a client feels good enough.",
+        source="assumption", evidence="assumption")
+    plateau_end_prob: float = p(
+        0.12, unit="probability/session", ge=0, le=1, range=(0.05, 0.2),
+        desc="Per-session probability of a planned ending when progress has plateaued.",
+        source="assumption", evidence="assumption")
+    plateau_sessions: int = p(
+        4, unit="sessions", ge=2, le=20, range=(3, 6),
+        desc="Window over which progress is judged for a plateau.", source="assumption",
+        evidence="assumption")
+    plateau_points: float = p(
+        1.5, unit="PHQ-9 points", ge=0, le=27, range=(1, 3),
+        desc="Observed improvement over the window below which progress counts as plateaued.",
+        source="assumption", evidence="assumption")
+    background_end_prob: float = p(
+        0.015, unit="probability/session", ge=0, le=1, range=(0.005, 0.03),
+        desc="Per-session probability of an agreed ending for other reasons (moves, life changes).",
+        source="assumption", evidence="assumption")
+    session_cap: int | None = p(
+        None, unit="sessions", ge=1, le=500, range=None,
+        desc="Maximum sessions per course (none = open-ended).",
+        source="platform setting", evidence="assumption")
+
+
+class Therapists(Section):
+    count: int = p(
+        100, unit="therapists", ge=0, le=100_000, range=(50, 200),
+        desc="Therapist headcount at the start (and target for replacement hiring).",
+        source="design brief: about 100 therapists", evidence="assumption")
+    general_effectiveness_sd: float = p(
+        0.28, unit="quality sd", ge=0, le=5, range=(0.15, 0.4),
+        desc="Spread of therapists' general effectiveness (the therapist effect).",
+        source="calibrated: therapist share of outcome variance about 5% (Johns et al. 2019)",
+        evidence="moderate")
+    domain_effectiveness_sd: float = p(
+        0.35, unit="quality sd", ge=0, le=5, range=(0.2, 0.5),
+        desc="Spread of domain-specific effectiveness (therapists are good at different things).",
+        source="assumption: domain-specific effectiveness exists and is weakly correlated across domains (Kraus et al. 2011)",
+        evidence="weak")
+    chemistry_sd: float = p(
+        0.5, unit="quality sd", ge=0, le=5, range=(0.3, 0.7),
+        desc="Spread of unobservable client-therapist chemistry.", source="assumption", evidence="assumption")
+    preference_match_effect: float = p(
+        0.25, unit="quality sd", ge=0, le=5, range=(0.1, 0.4),
+        desc="Quality gain when a stated client preference is met.",
+        source="Swift et al. 2018 meta-analysis: preference accommodation has a small effect (d about .15-.28)",
+        evidence="moderate")
+    style_categories: int = p(
+        3, unit="categories", ge=1, le=20, range=(2, 5),
+        desc="Number of therapist characteristic categories clients may prefer.",
+        source="assumption", evidence="assumption")
+    declared_specialties: int = p(
+        2, unit="domains", ge=0, le=6, range=(1, 3),
+        desc="Number of specialties a profile declares.", source="assumption", evidence="assumption")
+    self_assessment_accuracy: float = p(
+        0.3, unit="correlation", ge=0, le=1, range=(0.1, 0.5),
+        desc="Correlation of self-assessed with true domain effectiveness (drives declared specialties).",
+        source="Walfish et al. 2012: therapists' self-assessment is a weak signal", evidence="weak")
+    leaver_client_loss_prob: float = p(
+        0.3, unit="probability", ge=0, le=1, range=(0.15, 0.5),
+        desc="Probability that a client of a leaving therapist ends rather than accepting a new therapist.",
+        source="assumption: therapist turnover disrupts care and loses some clients", evidence="weak")
+    sustainable_load_mean: float = p(
+        5.0, unit="sessions/working day", gt=0, le=12, range=(4.5, 5.5),
+        desc="Mean of each therapist's own sustainable sessions per working day.",
+        source="design brief (MODEL.md): about 25 sessions a week", evidence="weak")
+    sustainable_load_sd: float = p(
+        1.0, unit="sessions/working day", ge=0, le=5, range=(0.5, 1.5),
+        desc="Spread of sustainable load across therapists.", source="design brief (MODEL.md)",
+        evidence="assumption")
+    sustainable_load_min: float = p(
+        3.0, unit="sessions/working day", gt=0, le=12, range=None,
+        desc="Lower clip of sustainable load.", source="design brief (MODEL.md)", evidence="assumption")
+    sustainable_load_max: float = p(
+        8.0, unit="sessions/working day", gt=0, le=16, range=None,
+        desc="Upper clip of sustainable load.", source="design brief (MODEL.md)", evidence="assumption")
+
+    @model_validator(mode="after")
+    def _clip_order(self) -> Therapists:
+        if self.sustainable_load_min > self.sustainable_load_max:
+            raise ValueError("therapists.sustainable_load_min must not exceed therapists.sustainable_load_max")
+        return self
+
+
+class Exhaustion(Section):
+    overload_gain: float = p(
+        0.08, unit="exhaustion per relative overload-day", ge=0, le=5, range=(0.04, 0.12),
+        desc="Exhaustion added per day per unit of sessions beyond own load (relative to that load).",
+        source="assumption: exhaustion rises with workload beyond capacity (O'Connor et al. 2018)",
+        evidence="weak")
+    daily_strain: float = p(
+        0.012, unit="exhaustion/working day", ge=0, le=1, range=(0.008, 0.016),
+        desc="Baseline emotional strain of a working day.", source="calibrated: burnout share about 40%",
+        evidence="weak")
+    recovery_rate: float = p(
+        0.025, unit="fraction/day", ge=0, le=1, range=(0.015, 0.04),
+        desc="Share of exhaustion shed per day (working or not).", source="assumption", evidence="assumption")
+    light_day_recovery: float = p(
+        0.03, unit="exhaustion per relative spare-day", ge=0, le=5, range=(0.01, 0.05),
+        desc="Extra recovery per unit of spare capacity on a light day.", source="assumption",
+        evidence="assumption")
+    noise_sd: float = p(
+        0.02, unit="exhaustion/day", ge=0, le=1, range=(0.01, 0.04),
+        desc="Day-to-day noise in strain (difficult sessions, life).", source="assumption",
+        evidence="assumption")
+    burnout_cutoff: float = p(
+        0.5, unit="exhaustion (0-1)", gt=0, lt=1, range=(0.45, 0.55),
+        desc="Exhaustion above which a therapist counts as burned out (high emotional exhaustion).",
+        source="assumption: maps high MBI emotional exhaustion onto the 0-1 scale", evidence="assumption")
+    sick_base: float = p(
+        0.015, unit="probability/working day", ge=0, le=1, range=(0.01, 0.025),
+        desc="Probability of a sick day at zero exhaustion.",
+        source="assumption: about 4 sick days a year (UK public-sector averages are 4-10)", evidence="weak")
+    sick_exhaustion: float = p(
+        0.03, unit="probability/working day at exhaustion 1", ge=0, le=1, range=(0.01, 0.05),
+        desc="Extra sick-day probability at full exhaustion.", source="assumption", evidence="assumption")
+    leave_base_per_year: float = p(
+        0.15, unit="hazard/year", ge=0, le=10, range=(0.1, 0.2),
+        desc="Yearly hazard of leaving at zero exhaustion.",
+        source="calibrated: turnover about 30%/yr (Brabson et al. 2020)", evidence="moderate")
+    leave_exhaustion_per_year: float = p(
+        0.35, unit="hazard/year at exhaustion 1", ge=0, le=10, range=(0.2, 0.5),
+        desc="Extra yearly leaving hazard at full exhaustion.",
+        source="assumption: burnout predicts turnover intention (Scanlan & Still 2019)", evidence="weak")
+
+
+class Matching(Section):
+    policy: str = p(
+        "earliest", unit="name", range=None,
+        desc="How new clients are paired: earliest availability, best estimated fit, or a weighted hybrid.",
+        source="lever", evidence="assumption")
+    information: str = p(
+        "declared", unit="name", range=None,
+        desc="What the matcher sees of therapist effectiveness: declared profile, measured track record, or the truth.",
+        source="lever", evidence="assumption")
+    profile_clarity: float = p(
+        1.0, unit="multiplier", ge=0, le=1, range=(0.0, 1.0),
+        desc="How much of the declared specialty signal reaches the matcher (0 = profiles say nothing).",
+        source="lever (visible specialties)", evidence="assumption")
+    measured_prior_cases: float = p(
+        5.0, unit="cases", ge=0, le=1000, range=(2, 10),
+        desc="Shrinkage of the measured track record toward the average (in pseudo-cases).",
+        source="assumption", evidence="assumption")
+    fit_weight: float = p(
+        0.7, unit="weight", ge=0, le=1, range=(0.3, 0.9),
+        desc="Hybrid matching: weight on estimated fit against waiting time.", source="lever",
+        evidence="assumption")
+    max_wait_weeks: float = p(
+        4.0, unit="weeks", ge=0, le=520, range=(2, 8),
+        desc="Fit matching: a waiting client who has waited this long takes the next free slot.",
+        source="lever", evidence="assumption")
+
+    @field_validator("policy")
+    @classmethod
+    def check_policy(cls, v: str) -> str:
+        return _choice("matching", v)
+    @field_validator("information")
+    @classmethod
+    def check_information(cls, v: str) -> str:
+        return _choice("information", v)
+
+
+class Capacity(Section):
+    policy: str = p(
+        "team_quota", unit="name", range=None,
+        desc="team_quota: everyone booked to the same sessions/day; individual: each to their own sustainable load.",
+        source="lever", evidence="assumption")
+    quota_per_day: float = p(
+        5.0, unit="sessions/working day", gt=0, le=16, range=(4, 6.5),
+        desc="Team quota of booked sessions per working day.",
+        source="lever; default equals the mean sustainable load (equal nominal capacity)", evidence="assumption")
+    safety_margin: float = p(
+        0.0, unit="fraction", ge=0, lt=1, range=(0, 0.2),
+        desc="Individual thresholds: book this fraction below each therapist's own load.", source="lever",
+        evidence="assumption")
+    admin_share: float = p(
+        0.0, unit="fraction", ge=0, lt=1, range=(0, 0.2),
+        desc="Protected non-session time as a share of bookable slots.", source="lever", evidence="assumption")
+    admin_recovery: float = p(
+        0.02, unit="exhaustion/day at admin share 1", ge=0, le=1, range=(0.0, 0.04),
+        desc="Extra daily recovery from protected non-session time (scaled by admin share).",
+        source="assumption", evidence="assumption")
+
+    @field_validator("policy")
+    @classmethod
+    def check_policy(cls, v: str) -> str:
+        return _choice("capacity", v)
+
+
+class LeagueTable(Section):
+    enabled: bool = p(False, unit="on/off", desc="Rank therapists by client return rate.", source="lever",
+                      evidence="assumption")
+    review_weeks: int = p(4, unit="weeks", ge=1, le=52, range=(2, 13),
+                          desc="How often the ranking is refreshed.", source="lever", evidence="assumption")
+    stress: float = p(
+        0.008, unit="exhaustion/working day", ge=0, le=1, range=(0.004, 0.015),
+        desc="Extra daily strain for therapists ranked below the median.",
+        source="assumption: performance pressure adds strain (Green et al. 2014)", evidence="weak")
+    min_cases: int = p(5, unit="clients", ge=1, le=1000, range=(3, 10),
+                       desc="First sessions needed before a therapist is ranked.", source="assumption",
+                       evidence="assumption")
+    gaming_extra_sessions: int = p(
+        0, unit="sessions", ge=0, le=50, range=(0, 3),
+        desc="Gaming: ranked-below-median therapists keep improved clients this many extra sessions.",
+        source="lever", evidence="assumption")
+    gaming_decline_complex: bool = p(
+        False, unit="on/off",
+        desc="Gaming: ranked-below-median therapists decline clients with three elevated domains.",
+        source="lever", evidence="assumption")
+
+
+class Performance(Section):
+    league_table: LeagueTable = Field(default_factory=LeagueTable, description="Ranking by return rate.")
+
+
+class Rematch(Section):
+    enabled: bool = p(False, unit="on/off", desc="Offer a new therapist after a poor early alliance.",
+                      source="lever", evidence="assumption")
+    after_sessions: int = p(2, unit="sessions", ge=1, le=3, range=(1, 2),
+                            desc="Check the alliance after this session number.", source="lever",
+                            evidence="assumption")
+    alliance_threshold: float = p(
+        4.5, unit="alliance scale (1-7)", ge=1, le=7, range=(4.0, 5.0),
+        desc="Measured alliance below which a rematch is offered.", source="lever", evidence="assumption")
+    accept_prob: float = p(0.6, unit="probability", ge=0, le=1, range=(0.4, 0.8),
+                           desc="Probability a client accepts the rematch offer.", source="assumption",
+                           evidence="assumption")
+
+
+class Hiring(Section):
+    policy: Literal["replace", "to_demand"] = p(
+        "replace", unit="name", range=None,
+        desc="replace: keep headcount fixed by replacing leavers; to_demand: also hire when the waiting list grows.",
+        source="lever", evidence="assumption")
+    recruitment_lag_weeks: float = p(
+        8.0, unit="weeks", ge=0, le=104, range=(4, 16),
+        desc="Time from a vacancy to the new therapist's first day.",
+        source="assumption: 1-3 months to fill clinical posts", evidence="weak")
+    ramp_weeks: float = p(
+        6.0, unit="weeks", ge=0, le=52, range=(2, 12),
+        desc="Weeks for a new therapist to reach full caseload capacity (linear ramp).",
+        source="assumption", evidence="assumption")
+    waitlist_per_hire: float = p(
+        20.0, unit="waiting clients", gt=0, le=1e6, range=(10, 50),
+        desc="to_demand: open one extra post per this many waiting clients (weekly check).",
+        source="lever", evidence="assumption")
+    max_headcount: int = p(
+        1000, unit="therapists", ge=0, le=100_000, range=None,
+        desc="to_demand: upper bound on headcount.", source="lever", evidence="assumption")
+
+
+class Platform(Section):
+    reminders: bool = p(False, unit="on/off", desc="Appointment reminders (cut no-shows).", source="lever",
+                        evidence="assumption")
+    reminder_no_show_reduction: float = p(
+        0.33, unit="fraction", ge=0, le=1, range=(0.2, 0.45),
+        desc="Relative reduction in no-shows from reminders.",
+        source="assumption: about a third fewer (design brief; reminder trials report 20-40%)", evidence="weak")
+    booking_friction_days: float = p(
+        0.0, unit="days", ge=0, le=7, range=(0, 2),
+        desc="Mean days added to each rebooking (a rebooking slips a week with probability days/7).",
+        source="lever", evidence="assumption")
+
+
+class Money(Section):
+    revenue_model: str = p(
+        "per_session", unit="name", range=None,
+        desc="per_session, subscription or value_based revenue.", source="lever", evidence="assumption")
+    price_per_session: float = p(
+        120.0, unit="currency/session", ge=0, le=1e5, range=(80, 180),
+        desc="Price charged per attended session (per_session; also the base of value_based).",
+        source="assumption: typical US platform out-of-pocket rate", evidence="weak")
+    subscription_per_month: float = p(
+        300.0, unit="currency/client-month", ge=0, le=1e5, range=(200, 400),
+        desc="Monthly fee per client in therapy (subscription).", source="assumption", evidence="weak")
+    value_based_session_share: float = p(
+        0.7, unit="fraction of price", ge=0, le=1, range=(0.5, 0.9),
+        desc="value_based: share of the session price paid up front.", source="assumption",
+        evidence="assumption")
+    value_based_bonus: float = p(
+        600.0, unit="currency/improved client", ge=0, le=1e6, range=(300, 900),
+        desc="value_based: bonus per client who ends reliably improved.", source="assumption",
+        evidence="assumption")
+    therapist_pay_per_session: float = p(
+        60.0, unit="currency/session", ge=0, le=1e5, range=(45, 80),
+        desc="Therapist pay per delivered session.", source="assumption", evidence="weak")
+    therapist_cost_per_week: float = p(
+        150.0, unit="currency/therapist-week", ge=0, le=1e6, range=(100, 300),
+        desc="Fixed cost per employed therapist-week (benefits, supervision, tools).", source="assumption",
+        evidence="assumption")
+    hire_cost: float = p(
+        8000.0, unit="currency/hire", ge=0, le=1e7, range=(4000, 15000),
+        desc="Recruitment and onboarding cost per hire.",
+        source="assumption: of the order of a few months' pay", evidence="weak")
+    acquisition_cost: float = p(
+        100.0, unit="currency/client", ge=0, le=1e6, range=(50, 200),
+        desc="Marketing cost per arriving client.", source="assumption", evidence="assumption")
+
+    @field_validator("revenue_model")
+    @classmethod
+    def check_revenue_model(cls, v: str) -> str:
+        return _choice("revenue", v)
+
+
+class QueueMode(Section):
+    enabled: bool = p(
+        False, unit="on/off",
+        desc="Verification mode: clients are served immediately on matching for an exponential time (M/M/c).",
+        source="verification", evidence="assumption")
+    service_days_mean: float = p(
+        7.0, unit="days", gt=0, le=1e4, range=None,
+        desc="Queue mode: mean service time per client.", source="verification", evidence="assumption")
+
+
+class Scenario(Section):
+    """The whole scenario: everything the model assumes for one run."""
+
+    name: str = Field("baseline", description="Scenario name (used as the `scenario` column).")
+    description: str = Field("", description="One line on what this scenario represents.")
+    seed: int = Field(20261127, ge=0, description="Master seed; every random stream derives from it by name.")
+    replications: int = Field(5, ge=1, le=10_000, description="Replications run by default.")
+    horizon: Horizon = Field(default_factory=Horizon)
+    demand: Demand = Field(default_factory=Demand)
+    clients: Clients = Field(default_factory=Clients)
+    therapy: Therapy = Field(default_factory=Therapy)
+    therapists: Therapists = Field(default_factory=Therapists)
+    exhaustion: Exhaustion = Field(default_factory=Exhaustion)
+    matching: Matching = Field(default_factory=Matching)
+    capacity: Capacity = Field(default_factory=Capacity)
+    performance: Performance = Field(default_factory=Performance)
+    rematch: Rematch = Field(default_factory=Rematch)
+    hiring: Hiring = Field(default_factory=Hiring)
+    platform: Platform = Field(default_factory=Platform)
+    money: Money = Field(default_factory=Money)
+    queue_mode: QueueMode = Field(default_factory=QueueMode)
+
+
+# ---------------------------------------------------------------------------------------
+# Loading, extending, overriding
+
+
+def _format_error(err: ValidationError, origin: str) -> str:
+    parts = []
+    for e in err.errors():
+        loc = ".".join(str(x) for x in e["loc"]) or "(top level)"
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key (not a scenario field; check the spelling)"
+        parts.append(f"{loc}: {msg}")
+    return f"invalid scenario {origin}: " + "; ".join(parts)
+
+
+def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _read_tree(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    path = path.resolve()
+    if path in seen:
+        raise ScenarioError(f"scenario {path}: 'extends' forms a cycle")
+    if not path.is_file():
+        raise ScenarioError(f"scenario file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ScenarioError(f"scenario {path}: not valid YAML ({exc})") from None
+    if not isinstance(data, dict):
+        raise ScenarioError(f"scenario {path}: the top level must be a mapping of sections")
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data
+    if not isinstance(parent, str):
+        raise ScenarioError(f"scenario {path}: 'extends' must be a file path")
+    return _deep_merge(_read_tree(path.parent / parent, (*seen, path)), data)
+
+
+def validate(tree: dict[str, Any], origin: str = "") -> Scenario:
+    """Build a Scenario from a plain dict, turning validation errors into ScenarioError."""
+    try:
+        return Scenario.model_validate(tree)
+    except ValidationError as err:
+        raise ScenarioError(_format_error(err, origin)) from None
+
+
+def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scenario:
+    """Read a YAML scenario (following ``extends``) and apply ``key.path=value`` overrides."""
+    path = Path(path)
+    tree = _read_tree(path)
+    tree.setdefault("name", path.stem)
+    scenario = validate(tree, str(path))
+    return apply_overrides(scenario, overrides or [])
+
+
+def _parse_override(item: str) -> tuple[list[str], Any]:
+    if "=" not in item:
+        raise ScenarioError(f"bad --set {item!r}: expected key.path=value, e.g. matching.policy=fit")
+    key, raw = item.split("=", 1)
+    keys = key.strip().split(".")
+    if not all(keys):
+        raise ScenarioError(f"bad --set {item!r}: empty key in {key!r}")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    return keys, value
+
+
+def apply_overrides(scenario: Scenario, overrides: list[str]) -> Scenario:
+    """Return a new Scenario with ``key.path=value`` overrides, validated like a file."""
+    if not overrides:
+        return scenario
+    tree = scenario.model_dump()
+    for item in overrides:
+        keys, value = _parse_override(item)
+        node = tree
+        for depth, k in enumerate(keys[:-1]):
+            if not isinstance(node.get(k), dict):
+                where = ".".join(keys[: depth + 1])
+                raise ScenarioError(f"bad --set {item!r}: {where} is not a scenario section")
+            node = node[k]
+        if keys[-1] not in node:
+            raise ScenarioError(f"bad --set {item!r}: unknown key {'.'.join(keys)}")
+        node[keys[-1]] = value
+    return validate(tree, "(after --set)")
+
+
+def dump_scenario(scenario: Scenario) -> str:
+    """The fully resolved scenario as YAML (loads back to an equal Scenario)."""
+    return yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False)
+
+
+def parameter_table(model: type[BaseModel] = Scenario, prefix: str = "") -> list[dict[str, Any]]:
+    """Flatten the schema into rows: path, default, unit, range, description, source, evidence."""
+    rows: list[dict[str, Any]] = []
+    for name, field in model.model_fields.items():
+        path = f"{prefix}{name}"
+        ann = field.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            rows.extend(parameter_table(ann, path + "."))
+            continue
+        extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+        rows.append({
+            "path": path,
+            "default": field.get_default(call_default_factory=True),
+            "unit": extra.get("unit", ""),
+            "range": extra.get("range"),
+            "description": field.description or "",
+            "source": extra.get("source", ""),
+            "evidence": extra.get("evidence", ""),
+            "bounds": {m.__class__.__name__.lower(): next(iter(vars(m).values()))
+                       for m in field.metadata if hasattr(m, "__dict__") and vars(m)},
+        })
+    return rows
