@@ -266,6 +266,7 @@ class PlatformModel:
         friction_p, exp, history, luck = self.friction_p, math.exp, c.obs_history, self.factory.luck
         day = c.booked_day
         gap = 1
+        missed_run, max_missed = 0, tp.max_consecutive_no_shows
         yield env.timeout(day + SESSION_TIME - env.now)
         while True:
             i = c.luck_used % APPOINTMENTS
@@ -293,9 +294,13 @@ class PlatformModel:
             elif u_ns < c.no_show_p:
                 status = NO_SHOW
                 c.sessions_missed += 1
+                missed_run += 1
             if status != ATTENDED:
                 r_client.append(c.id), r_ther.append(t.id), r_day.append(day), r_num.append(k)
                 r_att.append(False), r_status.append(status), r_obs.append(math.nan), r_all.append(math.nan)
+                if missed_run >= max_missed:
+                    self._end(c, "dropout")
+                    return
                 gap += 1
                 step = 14 if u_fric < friction_p else 7
                 day += step
@@ -303,6 +308,7 @@ class PlatformModel:
                 continue
 
             # An attended session: measure, experience, change.
+            missed_run = 0
             c.state = IN_TREATMENT
             c.sessions_attended = k
             c.course_sessions += 1

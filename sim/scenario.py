@@ -224,6 +224,11 @@ class Therapy(Section):
         0.08, unit="probability", ge=0, le=1, range=(0.05, 0.12),
         desc="Probability that an average-engagement client misses a booked appointment.",
         source="Binnie & Boden 2016: DNA rate 8.9%", evidence="moderate")
+    max_consecutive_no_shows: int = p(
+        3, unit="appointments", ge=1, le=52, range=(2, 4),
+        desc="Consecutive missed appointments after which the client is discharged (counted as dropout).",
+        source="assumption: services commonly discharge after two or three unexplained missed appointments",
+        evidence="weak")
     no_show_engagement_effect: float = p(
         0.5, unit="logit per engagement sd", ge=0, le=5, range=(0.3, 0.8),
         desc="How strongly low engagement raises no-shows.", source="assumption", evidence="assumption")

@@ -3,7 +3,7 @@
 >>> import pandas as pd
 >>> reps = pd.DataFrame({"scenario": ["a"] * 3, "replication": [0, 1, 2], "x": [1.0, 2.0, 3.0]})
 >>> row = summarise(reps, ["x"]).iloc[0]
->>> (row["mean"], row["n"], round(row["ci_low"], 3))
+>>> float(row["mean"]), int(row["n"]), round(float(row["ci_low"]), 3)
 (2.0, 3, -0.484)
 """
 

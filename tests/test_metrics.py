@@ -1,0 +1,92 @@
+"""KPIs on tiny hand-made tables with answers worked out by hand."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from sim.metrics import KPIS, activity, client_kpis, no_show_rate, replication_kpis, therapist_kpis
+from sim.scenario import Scenario
+
+END = 100.0
+
+
+def clients() -> pd.DataFrame:
+    rows = [
+        # id, warmup, intake, last, sessions, ending, wait, first_day, ending_day
+        (0, True, 20, 5, 5, "planned", 3.0, 5.0, 40.0),  # warm-up: ignored
+        (1, False, 20, 8, 6, "planned", 7.0, 20.0, 60.0),  # recovered, RI
+        (2, False, 15, 12, 2, "dropout", 14.0, 30.0, 37.0),  # no recovery, not RI
+        (3, False, 12, 19, 3, "dropout", 7.0, 25.0, 39.0),  # deteriorated
+        (4, False, 18, 18, 1, "planned", 21.0, 40.0, 40.0),  # single session
+        (5, False, 9, 3, 4, "planned", 7.0, 35.0, 56.0),  # not at caseness at intake
+        (6, False, 16, 16, 0, "pretreatment_dropout", math.nan, math.nan, 50.0),
+        (7, False, 14, 14, 0, "waiting_at_end", math.nan, math.nan, math.nan),
+        (8, False, 22, 20, 2, "in_treatment_at_end", 7.0, 90.0, math.nan),  # too late for a 2nd? no: 90+14>100
+    ]
+    df = pd.DataFrame(rows, columns=["client_id", "in_warmup", "severity_intake", "severity_last", "sessions_attended",
+                                     "ending", "wait_first_session_days", "first_session_day", "ending_day"])
+    df["arrival_day"] = df["first_session_day"].fillna(60.0) - df["wait_first_session_days"].fillna(0.0)
+    df["true_fit"] = 0.0
+    return df
+
+
+def test_client_kpis_by_hand():
+    k = client_kpis(clients(), END)
+    assert k["clients_arrived"] == 8
+    assert k["clients_started"] == 6  # 1,2,3,4,5,8
+    # not waiting at end: 7 clients (1-6, 8); one pretreatment dropout
+    assert k["pretreatment_dropout_rate"] == pytest.approx(1 / 7)
+    assert k["wait_first_session_days_mean"] == pytest.approx((7 + 14 + 7 + 21 + 7 + 7) / 6)
+    # ended starters: 1,2,3,4,5 -> 2 dropouts
+    assert k["dropout_rate"] == pytest.approx(2 / 5)
+    assert k["sessions_per_client_mean"] == pytest.approx((6 + 2 + 3 + 1 + 4) / 5)
+    assert k["single_session_share"] == pytest.approx(1 / 5)
+    # return: eligible = ended starters (1-5) + client 8 (in treatment, 90+14 > 100 -> not eligible)
+    assert k["return_after_first_rate"] == pytest.approx(4 / 5)
+    # outcome group: caseness, >=2 sessions, ended: 1, 2, 3
+    assert k["recovery_rate"] == pytest.approx(1 / 3)
+    assert k["reliable_improvement_rate"] == pytest.approx(1 / 3)
+    assert k["reliable_deterioration_rate"] == pytest.approx(1 / 3)
+
+
+def test_therapist_kpis_by_hand():
+    therapists = pd.DataFrame({
+        "measured_working_days": [100, 50], "measured_sessions": [500, 200], "measured_over_days": [20, 0],
+        "left_day": [math.nan, 300.0], "hired_day": [0.0, 0.0], "measured_days_employed": [140, 70],
+    })
+    weekly = pd.DataFrame({"week": [0, 1, 2, 3], "burnout_share": [1.0, 0.5, 0.25, 0.75], "headcount": [2, 2, 2, 2],
+                           "waiting": [0, 1, 2, 3]})
+    k = therapist_kpis(therapists, weekly, start=14.0, end=14.0 + 365.0, warmup_weeks=2)
+    assert k["therapist_sessions_per_day_mean"] == pytest.approx(700 / 150)
+    assert k["therapist_over_threshold_day_share"] == pytest.approx(20 / 150)
+    assert k["burnout_share"] == pytest.approx(0.5)  # weeks 2 and 3 only
+    assert k["therapist_turnover_per_year"] == pytest.approx(1 / 2)
+    assert k["waiting_mean"] == pytest.approx(2.5)
+
+
+def test_activity_counts_only_the_measured_window():
+    c = pd.DataFrame({"first_session_day": [0.0, 50.0, math.nan], "ending_day": [60.0, math.nan, 10.0],
+                      "ending": ["planned", "in_treatment_at_end", "pretreatment_dropout"],
+                      "sessions_attended": [6, 3, 0], "severity_intake": [20, 20, 20], "severity_last": [10, 19, 20]})
+    s = pd.DataFrame({"day": [5, 20, 40, 99, 120], "attended": [True, True, False, True, True]})
+    a = activity(c, s, start=30.0, end=100.0)
+    assert a.sessions == 1  # day 99 only (day 40 missed, 120 after the end)
+    assert a.client_months == pytest.approx(((60 - 30) + (100 - 50)) / (365.25 / 12))
+    assert a.improved == 1
+
+
+def test_no_show_rate_ignores_therapist_absences():
+    s = pd.DataFrame({"day": [1, 2, 3, 4, 5], "status": ["attended", "no_show", "therapist_absent", "attended", "no_show"]})
+    assert no_show_rate(s, 0, 10) == pytest.approx(2 / 4)
+
+
+def test_replication_kpis_has_every_contract_column(small_scenario: Scenario):
+    from sim.model import PlatformModel
+
+    t = PlatformModel(small_scenario, 0).run()
+    k = replication_kpis(small_scenario, t.clients, t.sessions, t.therapists, t.weekly)
+    assert list(k)[: len(KPIS)] == list(KPIS)
+    assert all(not math.isnan(k[name]) for name in KPIS)

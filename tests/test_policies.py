@@ -1,0 +1,166 @@
+"""Policies on tiny hand-made inputs, without SimPy."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from sim.entities import WAITING, Client, Therapist
+from sim.index import RoomIndex, WaitingQueue
+from sim.policies.capacity import IndividualThreshold, TeamQuota
+from sim.policies.information import Declared, Measured, Oracle
+from sim.policies.league import below_median
+from sim.policies.matching import Earliest, Fit, Hybrid
+from sim.policies.revenue import Activity, PerSession, Subscription, ValueBased
+from sim.scenario import Capacity, Matching, Money, Scenario
+
+SC = Scenario()
+
+
+def therapist(tid: int, domain_true: list[float], slots_per_week: int = 5, style: int = 0) -> Therapist:
+    t = Therapist(tid, 0.0, random.Random(tid), SC, len(domain_true))
+    t.domain_true = list(domain_true)
+    t.style = style
+    t.set_capacity(slots_per_week)
+    return t
+
+
+def client(cid: int, domain: int = 0, complexity: int = 1, preference: int = -1, queued: float = 0.0) -> Client:
+    c = Client(cid, queued, (domain, complexity, 15.0, 0.1, False, 0.0, preference, False, 0.5, 0.0, 1e9, 15.0))
+    c.queued_day = queued
+    return c
+
+
+def index(ts: list[Therapist], track_fit: bool = True, bonus: float = 0.0) -> RoomIndex:
+    rooms = RoomIndex(2, 3, Oracle().estimate, bonus, track_fit)
+    for t in ts:
+        rooms.update(t)
+    return rooms
+
+
+def test_team_quota_books_everyone_alike_and_individual_follows_own_load():
+    assert TeamQuota(Capacity(quota_per_day=5)).weekly_slots(3.0) == 25
+    assert TeamQuota(Capacity(quota_per_day=6)).weekly_slots(8.0) == 30
+    ind = IndividualThreshold(Capacity(policy="individual"))
+    assert [ind.weekly_slots(x) for x in (3.0, 4.99, 5.0, 7.5)] == [15, 24, 25, 37]
+    margin = IndividualThreshold(Capacity(policy="individual", safety_margin=0.2))
+    assert margin.weekly_slots(5.0) == 20
+    assert TeamQuota(Capacity(quota_per_day=5, admin_share=0.2)).weekly_slots(5.0) == 20
+
+
+def test_information_models_see_different_things():
+    t = therapist(0, [0.4, -0.3])
+    t.declared, t.legible = [0.0, 1.0], True
+    assert Oracle().estimate(t, 0) == 0.4
+    assert Declared().estimate(t, 1) == 1.0 and Declared().estimate(t, 0) == 0.0
+    t.legible = False
+    assert Declared().estimate(t, 1) == 0.0
+    m = Measured(prior_cases=2.0)
+    assert m.estimate(t, 0) == 0.0
+    for signal in (1.0, 1.0):
+        assert m.observe(t, 0, signal)
+    assert m.estimate(t, 0) == pytest.approx(2.0 / 4.0)
+    assert m.estimate(t, 1) == 0.0
+
+
+def test_earliest_picks_the_soonest_free_weekday():
+    a, b = therapist(0, [0.0, 0.0]), therapist(1, [1.0, 1.0])
+    a.set_capacity(1)  # one slot, on Monday (weekday 0)
+    b.slots = [0, 0, 1, 0, 0]  # one slot on Wednesday
+    b.room = 1
+    rooms = index([a, b])
+    # day 0 is a Monday: tomorrow is Tuesday, so Wednesday (b) comes before next Monday (a)
+    assert Earliest(Matching()).for_client(client(0), rooms, today=0) is b
+    # on a Sunday (day 6), Monday (a) is next
+    assert Earliest(Matching()).for_client(client(0), rooms, today=6) is a
+
+
+def test_fit_picks_best_estimated_fit_among_therapists_with_room():
+    ts = [therapist(0, [0.1, 0.9]), therapist(1, [0.8, 0.0]), therapist(2, [0.95, 0.0], slots_per_week=0)]
+    rooms = index(ts)
+    fit = Fit(Matching(policy="fit"))
+    assert fit.for_client(client(0, domain=0), rooms, 0) is ts[1]  # t2 is better but full
+    assert fit.for_client(client(1, domain=1), rooms, 0) is ts[0]
+    ts[1].occupied = list(ts[1].slots)
+    ts[1].room = 0
+    rooms.update(ts[1])
+    assert fit.for_client(client(2, domain=0), rooms, 0) is ts[0]
+
+
+def test_fit_counts_a_stated_preference():
+    ts = [therapist(0, [0.3, 0.0], style=0), therapist(1, [0.2, 0.0], style=2)]
+    rooms = index(ts, bonus=0.25)
+    fit = Fit(Matching(policy="fit"))
+    assert fit.for_client(client(0, preference=-1), rooms, 0) is ts[0]
+    assert fit.for_client(client(1, preference=2), rooms, 0) is ts[1]
+
+
+def test_gaming_therapists_decline_complex_clients_and_rematch_excludes_previous():
+    ts = [therapist(0, [0.9, 0.0]), therapist(1, [0.1, 0.0])]
+    rooms = index(ts)
+    ts[0].declines_complex = True
+    fit = Fit(Matching(policy="fit"))
+    assert fit.for_client(client(0, complexity=3), rooms, 0) is ts[1]
+    assert fit.for_client(client(1, complexity=1), rooms, 0) is ts[0]
+    c = client(2)
+    c.previous_therapist = ts[0]
+    assert Earliest(Matching()).for_client(c, rooms, 0) is ts[1]
+
+
+def test_freed_slot_goes_to_oldest_under_earliest_and_best_fit_under_fit():
+    t = therapist(0, [0.0, 1.0])
+    rooms = index([t])
+    q = WaitingQueue(2)
+    old, new = client(0, domain=0, queued=0.0), client(1, domain=1, queued=10.0)
+    q.push(old)
+    q.push(new)
+    assert Earliest(Matching()).for_slot(t, q, rooms, now=12.0) is old
+    assert Fit(Matching(policy="fit", max_wait_weeks=4)).for_slot(t, q, rooms, now=12.0) is new
+    # once someone has waited max_wait_weeks they go first
+    assert Fit(Matching(policy="fit", max_wait_weeks=1)).for_slot(t, q, rooms, now=12.0) is old
+    hybrid_fit = Hybrid(Matching(policy="hybrid", fit_weight=1.0))
+    hybrid_wait = Hybrid(Matching(policy="hybrid", fit_weight=0.0))
+    assert hybrid_fit.for_slot(t, q, rooms, 12.0) is new
+    assert hybrid_wait.for_slot(t, q, rooms, 12.0) is old
+
+
+def test_waiting_queue_skips_clients_who_left():
+    q = WaitingQueue(1)
+    a, b = client(0), client(1, queued=1.0)
+    q.push(a)
+    q.push(b)
+    a.state = 99  # left
+    q.take(a)
+    assert q.oldest() is b and len(q) == 1
+    assert b.state == WAITING
+
+
+def test_room_index_heaps_stay_bounded_under_churn():
+    ts = [therapist(i, [i / 10, 0.0], slots_per_week=1) for i in range(10)]
+    rooms = index(ts)
+    for step in range(5000):
+        t = ts[step % 10]
+        t.occupied = [1, 0, 0, 0, 0] if t.room else [0, 0, 0, 0, 0]
+        t.room = 1 - t.room
+        rooms.update(t)
+        rooms.refresh(t)
+    assert rooms._members < 30_000
+    best = rooms.best_fit(client(0))[0]
+    with_room = [t for t in ts if t.room]
+    assert best is max(with_room, key=lambda t: t.domain_true[0])
+
+
+def test_league_table_ranks_only_therapists_with_enough_cases():
+    assert below_median({1: (10, 9), 2: (10, 5), 3: (10, 7), 4: (2, 0)}, min_cases=5) == {2}
+    assert below_median({1: (10, 9)}, min_cases=5) == set()
+    assert below_median({1: (10, 5), 2: (10, 5)}, min_cases=5) == set()
+
+
+def test_revenue_models():
+    a = Activity(sessions=100, client_months=20, improved=5)
+    money = Money(price_per_session=100, subscription_per_month=300, value_based_session_share=0.5,
+                  value_based_bonus=1000)
+    assert PerSession(money).revenue(a) == 10_000
+    assert Subscription(money).revenue(a) == 6_000
+    assert ValueBased(money).revenue(a) == 5_000 + 5_000

@@ -1,0 +1,48 @@
+"""Queue mode: the model reduced to M/M/c must match Erlang C and Little's law."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim.metrics import measured_clients
+from sim.queueing import mmc_mean_wait
+from sim.runner import run_scenarios
+from sim.scenario import apply_overrides, load_scenario
+from tests.conftest import SCENARIOS
+
+SERVERS, SERVICE_DAYS = 10, 7.0
+
+
+def queue_run(rho: float, reps: int = 4):
+    arrivals_per_week = rho * SERVERS / SERVICE_DAYS * 7
+    sc = apply_overrides(load_scenario(SCENARIOS / "verification" / "queue_mode.yaml"),
+                         [f"demand.arrivals_per_week={arrivals_per_week}"])
+    assert sc.therapists.count == SERVERS and sc.queue_mode.service_days_mean == SERVICE_DAYS
+    return sc, run_scenarios([sc], reps=reps, seed=2024, keep=("clients", "weekly"), progress=False)
+
+
+@pytest.mark.parametrize("rho", [0.5, 0.7, 0.9])
+def test_mean_wait_matches_erlang_c(rho: float):
+    sc, res = queue_run(rho)
+    c = measured_clients(res.tables["clients"])
+    c = c[c["sessions_attended"] > 0]
+    simulated = c["wait_first_session_days"].mean()
+    lam = sc.demand.arrivals_per_week / 7
+    theory = mmc_mean_wait(lam, 1 / SERVICE_DAYS, SERVERS)
+    assert simulated == pytest.approx(theory, rel=0.10), (simulated, theory)
+    # utilisation: busy servers = lambda / mu
+    active = res.tables["weekly"]
+    busy = active[active["week"] >= sc.horizon.warmup_weeks]["active_clients"].mean()
+    assert busy == pytest.approx(rho * SERVERS, rel=0.05)
+
+
+def test_littles_law_queue_length_equals_arrival_rate_times_wait():
+    sc, res = queue_run(0.9)
+    weekly = res.tables["weekly"]
+    lq = weekly[weekly["week"] >= sc.horizon.warmup_weeks]["waiting"].mean()
+    c = measured_clients(res.tables["clients"])
+    wq = c.loc[c["sessions_attended"] > 0, "wait_first_session_days"].mean()
+    lam = sc.demand.arrivals_per_week / 7
+    assert lq == pytest.approx(lam * wq, rel=0.10), (lq, lam * wq)
+    assert np.isfinite(wq) and wq > 0
