@@ -132,13 +132,16 @@ def cmd_study(a: argparse.Namespace) -> None:
         print(table.to_string())
 
 
+COMMANDS = {"run": cmd_run, "compare": cmd_compare, "study": cmd_study}
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
+        argv = ["study", *argv]  # no command: the default study (its options allowed)
     args = parser().parse_args(argv)
-    command = args.command or "study"
-    if args.command is None:
-        args = parser().parse_args(["study", *(argv if argv is not None else sys.argv[1:])])
     try:
-        {"run": cmd_run, "compare": cmd_compare, "study": cmd_study}[command](args)
+        COMMANDS[args.command](args)
     except (ScenarioError, OutputError, BadInput) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
