@@ -70,6 +70,14 @@ def parser() -> argparse.ArgumentParser:
     _common(cmp_, "output folder (default: results/compare/<baseline>)")
     study = sub.add_parser("study", help="the default study (same as no command)")
     _common(study, "output folder (default: results)")
+    cal = sub.add_parser("calibrate", help="run the default scenarios against the published calibration targets")
+    cal.add_argument("--reps", type=_positive_int, default=5, help="replications per setting (default 5)")
+    cal.add_argument("--seed", type=_seed, help="master seed (default: the scenarios' own)")
+    cal.add_argument("--out", type=Path, default=Path("results") / "calibration", help="output folder")
+    cal.add_argument("--jobs", type=_positive_int, default=os.cpu_count() or 1, help="worker processes")
+    cal.add_argument("--search", type=Path, metavar="SPEC",
+                     help="instead, run the recorded parameter search in SPEC (YAML); log beside it")
+    cal.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
 
@@ -132,7 +140,24 @@ def cmd_study(a: argparse.Namespace) -> None:
         print(table.to_string())
 
 
-COMMANDS = {"run": cmd_run, "compare": cmd_compare, "study": cmd_study}
+def cmd_calibrate(a: argparse.Namespace) -> None:
+    if a.search is not None:
+        from sim.calibration_search import search
+
+        if not a.search.is_file():
+            raise BadInput(f"--search {a.search}: file not found")
+        search(a.search, a.search.with_name(a.search.stem + "_log.csv"), jobs=a.jobs)
+        return
+    from sim.calibration import format_table, run_calibration
+
+    result = run_calibration(a.out, reps=a.reps, seed=a.seed, jobs=a.jobs, progress=not a.quiet)
+    print(f"Calibration: {int(result['inside'].sum())} of {len(result)} targets inside their bands "
+          f"({a.reps} replications per setting). Report and charts in {a.out}/")
+    with pd.option_context("display.max_colwidth", 70, "display.width", 250):
+        print(format_table(result).drop(columns="source").to_string(index=False))
+
+
+COMMANDS = {"run": cmd_run, "compare": cmd_compare, "study": cmd_study, "calibrate": cmd_calibrate}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -70,11 +70,12 @@ class Client:
         "state",
         "therapist",
         "therapists_seen",
+        "transient",
         "true_fit",
         "weekday",
     )
 
-    DRAWN = ("domain", "complexity", "severity", "responsiveness", "deterioration_prone", "engagement",
+    DRAWN = ("domain", "complexity", "severity", "transient", "responsiveness", "deterioration_prone", "engagement",
              "preference", "single_need", "goal", "first_attendance_logit", "abandon_after", "obs_intake")
 
     def __init__(self, cid: int, arrival: float, drawn: tuple):
@@ -82,7 +83,7 @@ class Client:
         self.arrival = arrival
         self.luck: list[float] = []  # random numbers for the current chunk of appointments
         self.luck_used = 0  # appointments drawn so far
-        (self.domain, self.complexity, self.severity, self.responsiveness, self.deterioration_prone,
+        (self.domain, self.complexity, self.severity, self.transient, self.responsiveness, self.deterioration_prone,
          self.engagement, self.preference, self.single_need, self.goal, self.first_attendance_logit,
          self.abandon_after, self.obs_intake) = drawn
         self.obs_last = self.obs_intake

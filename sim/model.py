@@ -257,6 +257,7 @@ class PlatformModel:
         r_att, r_status, r_obs, r_all = rec["attended"], rec["status"], rec["severity_observed"], rec["alliance_measured"]
         cap = tp.session_cap or 1 << 30
         meas_sd, noise_sd, drift = cl.measurement_sd, cl.symptom_noise_sd, cl.deterioration_drift
+        half_life = cl.transient_half_life_weeks * 7.0
         w_alliance, memory, exh_effect, q_sd = (tp.alliance_quality_weight, tp.alliance_memory,
                                                 tp.exhaustion_quality_effect, tp.quality_noise_sd)
         a_sd, change_effect = tp.alliance_measurement_sd, tp.quality_change_effect
@@ -313,7 +314,7 @@ class PlatformModel:
             c.sessions_attended = k
             c.course_sessions += 1
             s = c.severity
-            obs = round(s + meas_sd * z_m)
+            obs = round(s + c.transient * 0.5 ** ((day - c.arrival) / half_life) + meas_sd * z_m)
             obs = 0.0 if obs < 0 else 27.0 if obs > 27 else float(obs)
             if k == 1:
                 c.first_session_day = day

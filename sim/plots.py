@@ -131,3 +131,59 @@ def plot_weekly(weekly: pd.DataFrame, column: str, order: list[str], title: str,
     ax.legend(frameon=False, fontsize=8)
     fig.tight_layout()
     return fig
+
+
+# -- calibration charts ------------------------------------------------------------------
+HOWARD_1986 = {1: 0.14, 2: 0.30, 4: 0.41, 8: 0.53, 13: 0.62, 26: 0.75, 52: 0.83}  # Howard et al. 1986, probit fit
+
+
+def plot_dropout_by_session(by_session: pd.Series) -> Figure:
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.bar(by_session.index, by_session.values, color=PALETTE[0])
+    ax.set(title="When clients drop out: share of all dropouts by last attended session",
+           xlabel="Last attended session (20 = 20 or more)", ylabel="Share of dropouts")
+    early = float(by_session.reindex([1, 2]).fillna(0).sum())
+    ax.text(0.98, 0.95, f"after session 1 or 2: {early:.0%}\n(target 60-80%, Olfson et al. 2009)",
+            transform=ax.transAxes, ha="right", va="top", fontsize=9)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def plot_dose_effect(curves: list[pd.Series]) -> Figure:
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    frame = pd.concat(curves, axis=1)
+    mean = frame.mean(axis=1)
+    ax.plot(mean.index, mean.values, color=PALETTE[0], label="simulated (Kaplan-Meier, mean of replications)")
+    ax.fill_between(mean.index, frame.min(axis=1), frame.max(axis=1), color=PALETTE[0], alpha=0.2, lw=0)
+    xs, ys = zip(*HOWARD_1986.items())
+    ax.plot(xs, ys, "s", color=PALETTE[4], label="Howard et al. 1986 (approximate)")
+    ax.set(title="Dose-effect: share of clients reliably improved by session n", xlabel="Session",
+           ylabel="Share reliably improved", xlim=(0, 40), ylim=(0, 1))
+    ax.grid(alpha=0.3)
+    ax.legend(frameon=False, fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def plot_sessions_histogram(hist: pd.Series) -> Figure:
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.bar(hist.index, hist.values, color=PALETTE[2])
+    ax.set(title="Sessions attended per client (clients who started and ended)",
+           xlabel="Sessions attended (30 = 30 or more)", ylabel="Share of clients")
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def plot_alliance_outcome(clients: pd.DataFrame, r: float) -> Figure:
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    sample = clients.sample(min(len(clients), 3000), random_state=0) if len(clients) else clients
+    ax.scatter(sample["early_alliance"], sample["severity_intake"] - sample["severity_last"], s=4, alpha=0.3,
+               color=PALETTE[0])
+    ax.set(title=f"Early alliance and improvement (r = {r:.2f}; target .22-.33, Fluckiger et al. 2018)",
+           xlabel="Mean measured alliance, sessions 1-3 (1-7)", ylabel="Improvement (intake - last score)")
+    ax.title.set_fontsize(9)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig

@@ -145,12 +145,12 @@ class Clients(Section):
         5.0, unit="PHQ-9 points", gt=0, le=15, range=(4, 6),
         desc="Standard deviation of intake severity.", source="design brief (MODEL.md)", evidence="moderate")
     responsiveness_median: float = p(
-        0.085, unit="fraction of remaining symptoms per session", gt=0, le=1, range=(0.06, 0.12),
+        0.04, unit="fraction of remaining symptoms per session", gt=0, le=1, range=(0.03, 0.06),
         desc="Median share of remaining symptoms removed by an average-quality session.",
         source="calibrated: dose-effect (Howard et al. 1986: ~50% improved by session 8, ~75% by 26)",
         evidence="moderate")
     responsiveness_log_sd: float = p(
-        0.6, unit="log units", ge=0, le=3, range=(0.4, 0.9),
+        1.2, unit="log units", ge=0, le=3, range=(0.9, 1.4),
         desc="Spread of individual responsiveness (lognormal).",
         source="assumption: wide individual differences in rate of change", evidence="assumption")
     deterioration_prone_share: float = p(
@@ -162,7 +162,7 @@ class Clients(Section):
         desc="Upward drift per session for deterioration-prone clients.",
         source="assumption", evidence="assumption")
     symptom_noise_sd: float = p(
-        0.8, unit="PHQ-9 points per session", ge=0, le=10, range=(0.5, 1.2),
+        0.4, unit="PHQ-9 points per session", ge=0, le=10, range=(0.2, 0.8),
         desc="Random week-to-week fluctuation of true severity (life events).",
         source="assumption", evidence="assumption")
     measurement_sd: float = p(
@@ -170,10 +170,15 @@ class Clients(Section):
         desc="Measurement noise of an observed severity score.",
         source="assumption consistent with PHQ-9 reliability (reliable change index about 6 points)",
         evidence="moderate")
-    spontaneous_change_per_week: float = p(
-        0.006, unit="fraction of severity/week", ge=0, le=0.2, range=(0.0, 0.015),
-        desc="Spontaneous improvement while waiting.",
-        source="assumption: small waiting-list improvement (waitlist controls improve a little)", evidence="weak")
+    transient_share: float = p(
+        0.2, unit="fraction of intake severity", ge=0, lt=1, range=(0.1, 0.3),
+        desc="Share of intake severity that is a transient crisis component fading on its own (people seek help at a peak).",
+        source="assumption: regression to the mean and spontaneous remission after help-seeking (waitlist controls improve)",
+        evidence="weak")
+    transient_half_life_weeks: float = p(
+        6.0, unit="weeks", gt=0, le=520, range=(3, 12),
+        desc="Half-life of the transient component (the spontaneous change while waiting and beyond).",
+        source="assumption", evidence="assumption")
     engagement_sd: float = p(
         1.0, unit="logit units", ge=0, le=5, range=(0.5, 1.5),
         desc="Spread of engagement propensity (drives no-shows and dropout).",
@@ -246,11 +251,11 @@ class Therapy(Section):
         source="assumption: alliance is both product and driver of good sessions (Fluckiger et al. 2018)",
         evidence="weak")
     alliance_measurement_sd: float = p(
-        0.6, unit="quality sd", ge=0, le=5, range=(0.4, 0.9),
+        0.3, unit="quality sd", ge=0, le=5, range=(0.2, 0.5),
         desc="Noise of the measured (self-reported) alliance.",
         source="calibrated: alliance-outcome r about .28 (Fluckiger et al. 2018)", evidence="moderate")
     quality_change_effect: float = p(
-        0.35, unit="log change per quality sd", ge=0, le=3, range=(0.2, 0.5),
+        0.55, unit="log change per quality sd", ge=0, le=3, range=(0.4, 0.7),
         desc="How strongly session quality speeds symptom change.",
         source="calibrated: alliance-outcome correlation and therapist effect", evidence="weak")
     exhaustion_quality_effect: float = p(
@@ -259,7 +264,7 @@ class Therapy(Section):
         source="assumption: burnout lowers care quality (Salyers et al. 2017 meta-analysis, small-moderate)",
         evidence="weak")
     dropout_base_logit: float = p(
-        -4.2, unit="logit", ge=-15, le=5, range=(-4.7, -3.7),
+        -4.5, unit="logit", ge=-15, le=5, range=(-5.0, -4.0),
         desc="Log-odds of dropping out after an average later session.",
         source="calibrated: dropout 19.7% (Swift & Greenberg 2012)", evidence="moderate")
     dropout_session1_extra: float = p(
@@ -319,7 +324,7 @@ class Therapists(Section):
         desc="Therapist headcount at the start (and target for replacement hiring).",
         source="design brief: about 100 therapists", evidence="assumption")
     general_effectiveness_sd: float = p(
-        0.28, unit="quality sd", ge=0, le=5, range=(0.15, 0.4),
+        0.5, unit="quality sd", ge=0, le=5, range=(0.35, 0.65),
         desc="Spread of therapists' general effectiveness (the therapist effect).",
         source="calibrated: therapist share of outcome variance about 5% (Johns et al. 2019)",
         evidence="moderate")
@@ -380,7 +385,7 @@ class Exhaustion(Section):
         source="assumption: exhaustion rises with workload beyond capacity (O'Connor et al. 2018)",
         evidence="weak")
     daily_strain: float = p(
-        0.012, unit="exhaustion/working day", ge=0, le=1, range=(0.008, 0.016),
+        0.019, unit="exhaustion/working day", ge=0, le=1, range=(0.015, 0.023),
         desc="Baseline emotional strain of a working day.", source="calibrated: burnout share about 40%",
         evidence="weak")
     recovery_rate: float = p(
@@ -744,7 +749,6 @@ def parameter_table(model: type[BaseModel] = Scenario, prefix: str = "") -> list
             "description": field.description or "",
             "source": extra.get("source", ""),
             "evidence": extra.get("evidence", ""),
-            "bounds": {m.__class__.__name__.lower(): next(iter(vars(m).values()))
-                       for m in field.metadata if hasattr(m, "__dict__") and vars(m)},
+            "bounds": {k: getattr(m, k) for m in field.metadata for k in ("ge", "gt", "le", "lt") if hasattr(m, k)},
         })
     return rows
