@@ -8,7 +8,7 @@ Loss: for each target, the distance outside its band in band widths, squared, pl
 pull toward the band's centre (so ties favour robust interiors).
 
 >>> round(band_loss(0.5, (0.4, 0.6)), 4), round(band_loss(0.7, (0.4, 0.6)), 4)
-(0.0, 1.0125)
+(0.0, 0.3)
 """
 
 from __future__ import annotations

@@ -33,6 +33,9 @@ class Client:
     __slots__ = (
         "abandon_after",
         "alliance",
+        "anx_intake",
+        "anx_last",
+        "anxiety_ratio",
         "arrival",
         "booked_day",
         "complexity",
@@ -76,7 +79,8 @@ class Client:
     )
 
     DRAWN = ("domain", "complexity", "severity", "transient", "responsiveness", "deterioration_prone", "engagement",
-             "preference", "single_need", "goal", "first_attendance_logit", "abandon_after", "obs_intake")
+             "preference", "single_need", "goal", "first_attendance_logit", "abandon_after", "obs_intake",
+             "anxiety_ratio", "anx_intake")
 
     def __init__(self, cid: int, arrival: float, drawn: tuple):
         self.id = cid
@@ -85,8 +89,9 @@ class Client:
         self.luck_used = 0  # appointments drawn so far
         (self.domain, self.complexity, self.severity, self.transient, self.responsiveness, self.deterioration_prone,
          self.engagement, self.preference, self.single_need, self.goal, self.first_attendance_logit,
-         self.abandon_after, self.obs_intake) = drawn
+         self.abandon_after, self.obs_intake, self.anxiety_ratio, self.anx_intake) = drawn
         self.obs_last = self.obs_intake
+        self.anx_last = self.anx_intake
         self.state = WAITING
         self.therapist: Therapist | None = None
         self.previous_therapist: Therapist | None = None

@@ -23,10 +23,13 @@ KPIS = (
     "therapist_turnover_per_year", "revenue", "margin",
 )
 EXTRA_KPIS = ("no_show_rate", "profit", "client_lifetime_value", "therapist_cost_of_turnover", "mean_true_fit",
-              "waiting_mean")
+              "waiting_mean", "paired_recovery_rate", "paired_reliable_improvement_rate",
+              "paired_reliable_deterioration_rate")
 OPEN_ENDINGS = ("waiting_at_end", "in_treatment_at_end")
 CASENESS = 10
 RELIABLE_CHANGE = 6
+ANXIETY_CASENESS = 8  # GAD-7-like scale, NHS Talking Therapies definitions
+ANXIETY_RELIABLE_CHANGE = 4
 DAYS_PER_MONTH = 365.25 / 12
 
 
@@ -78,6 +81,28 @@ def client_kpis(clients: pd.DataFrame, end_day: float) -> dict[str, float]:
         "reliable_improvement_rate": _ratio((change >= RELIABLE_CHANGE).sum(), len(out)),
         "reliable_deterioration_rate": _ratio((change <= -RELIABLE_CHANGE).sum(), len(out)),
         "mean_true_fit": float(started["true_fit"].mean()) if len(started) else math.nan,
+    }
+
+
+def paired_outcomes(clients: pd.DataFrame) -> dict[str, float]:
+    """NHS Talking Therapies definitions on both scales (depression PHQ-9-like, anxiety GAD-7-like).
+
+    Over clients who finished (two or more sessions, ended) at caseness on either scale at intake:
+    recovery = below caseness on both at the last session; reliable improvement = a reliable fall on
+    either scale and no reliable rise on either; reliable deterioration = a reliable rise on either.
+    """
+    c = ended_starters(clients)
+    c = c[c["sessions_attended"] >= 2]
+    c = c[(c["severity_intake"] >= CASENESS) | (c["anxiety_intake"] >= ANXIETY_CASENESS)]
+    dep = c["severity_intake"] - c["severity_last"]
+    anx = c["anxiety_intake"] - c["anxiety_last"]
+    worse = (dep <= -RELIABLE_CHANGE) | (anx <= -ANXIETY_RELIABLE_CHANGE)
+    better = ((dep >= RELIABLE_CHANGE) | (anx >= ANXIETY_RELIABLE_CHANGE)) & ~worse
+    recovered = (c["severity_last"] < CASENESS) & (c["anxiety_last"] < ANXIETY_CASENESS)
+    return {
+        "paired_recovery_rate": _ratio(recovered.sum(), len(c)),
+        "paired_reliable_improvement_rate": _ratio(better.sum(), len(c)),
+        "paired_reliable_deterioration_rate": _ratio(worse.sum(), len(c)),
     }
 
 
@@ -144,6 +169,7 @@ def replication_kpis(sc: Scenario, clients: pd.DataFrame, sessions: pd.DataFrame
     """All KPIs of one replication (the contract columns first, then extras)."""
     start, end = window(sc)
     values = client_kpis(clients, end)
+    values.update(paired_outcomes(measured_clients(clients)))
     values.update(therapist_kpis(therapists, weekly, start, end, sc.horizon.warmup_weeks))
     values.update(money_kpis(sc, clients, sessions, therapists, start, end))
     values["no_show_rate"] = no_show_rate(sessions, start, end)

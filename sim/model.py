@@ -21,6 +21,7 @@ import simpy
 
 from sim.entities import BOOKED, ENDED, IN_TREATMENT, WAITING, WEEKDAYS, Client, Therapist, logit
 from sim.index import RoomIndex, WaitingQueue
+from sim.metrics import ANXIETY_CASENESS, CASENESS
 from sim.policies.league import below_median
 from sim.population import APPOINTMENTS, DRAWS, ClientFactory
 from sim.recorder import ENDINGS, SESSION_COLUMNS, SESSION_STATUSES, WEEKLY_COLUMNS, Columns, Tables
@@ -114,8 +115,10 @@ class PlatformModel:
         env.process(self._days())
         env.process(self._weeks())
         env.run(until=self.end_day)
+        simulated = time.perf_counter()
         tables = self._tables()
         tables.meta["wall_seconds"] = time.perf_counter() - started
+        tables.meta["table_seconds"] = time.perf_counter() - simulated
         return tables
 
     # -- arrivals and matching -----------------------------------------------------
@@ -255,9 +258,12 @@ class PlatformModel:
         cl, tp, rm = sc.clients, sc.therapy, sc.rematch
         r_client, r_ther, r_day, r_num = rec["client_id"], rec["therapist_id"], rec["day"], rec["session_number"]
         r_att, r_status, r_obs, r_all = rec["attended"], rec["status"], rec["severity_observed"], rec["alliance_measured"]
+        r_anx = rec["anxiety_observed"]
         cap = tp.session_cap or 1 << 30
         meas_sd, noise_sd, drift = cl.measurement_sd, cl.symptom_noise_sd, cl.deterioration_drift
         half_life = cl.transient_half_life_weeks * 7.0
+        anx_sd = cl.anxiety_measurement_sd
+        measured_endings = tp.measurement_based_endings
         w_alliance, memory, exh_effect, q_sd = (tp.alliance_quality_weight, tp.alliance_memory,
                                                 tp.exhaustion_quality_effect, tp.quality_noise_sd)
         a_sd, change_effect = tp.alliance_measurement_sd, tp.quality_change_effect
@@ -274,7 +280,7 @@ class PlatformModel:
             if i == 0:
                 c.luck = luck(c)
             c.luck_used += 1
-            u_ns, u_plan, u_drop, u_fric, u_alt, z_q, z_a, z_s, z_m = c.luck[i * DRAWS:(i + 1) * DRAWS]
+            u_ns, u_plan, u_drop, u_fric, u_alt, z_q, z_a, z_s, z_m, z_x = c.luck[i * DRAWS:(i + 1) * DRAWS]
             if not t.active:  # the therapist has left: rematch, or lose the client
                 if u_alt < sc.therapists.leaver_client_loss_prob:
                     self._end(c, "therapist_left")
@@ -290,6 +296,7 @@ class PlatformModel:
                 if c.first_attendance_logit >= self.first_logit0 + wait_weeks * self.ln_wait_or:
                     r_client.append(c.id), r_ther.append(t.id), r_day.append(day), r_num.append(k)
                     r_att.append(False), r_status.append(NO_SHOW), r_obs.append(math.nan), r_all.append(math.nan)
+                    r_anx.append(math.nan)
                     self._end(c, "pretreatment_dropout")
                     return
             elif u_ns < c.no_show_p:
@@ -299,6 +306,7 @@ class PlatformModel:
             if status != ATTENDED:
                 r_client.append(c.id), r_ther.append(t.id), r_day.append(day), r_num.append(k)
                 r_att.append(False), r_status.append(status), r_obs.append(math.nan), r_all.append(math.nan)
+                r_anx.append(math.nan)
                 if missed_run >= max_missed:
                     self._end(c, "dropout")
                     return
@@ -314,13 +322,18 @@ class PlatformModel:
             c.sessions_attended = k
             c.course_sessions += 1
             s = c.severity
-            obs = round(s + c.transient * 0.5 ** ((day - c.arrival) / half_life) + meas_sd * z_m)
+            total = s + c.transient * 0.5 ** ((day - c.arrival) / half_life)
+            obs = round(total + meas_sd * z_m)
             obs = 0.0 if obs < 0 else 27.0 if obs > 27 else float(obs)
+            anx = round(c.anxiety_ratio * total + anx_sd * z_x)
+            anx = 0.0 if anx < 0 else 21.0 if anx > 21 else float(anx)
             if k == 1:
                 c.first_session_day = day
                 c.obs_intake = obs
+                c.anx_intake = anx
             c.last_session_day = day
             c.obs_last = obs
+            c.anx_last = anx
             history.append(obs)
             quality = c.true_fit + w_alliance * c.alliance - exh_effect * t.exhaustion + q_sd * z_q
             alliance = c.alliance = c.alliance + memory * (quality - c.alliance)
@@ -328,6 +341,7 @@ class PlatformModel:
             measured = 1.0 if measured < 1.0 else 7.0 if measured > 7.0 else measured
             r_client.append(c.id), r_ther.append(t.id), r_day.append(day), r_num.append(k)
             r_att.append(True), r_status.append(ATTENDED), r_obs.append(obs), r_all.append(measured)
+            r_anx.append(anx)
             t.sessions_today += 1
             t.sessions_delivered += 1
             self.week_sessions += 1
@@ -351,7 +365,8 @@ class PlatformModel:
                 self._end(c, "session_cap")
                 return
             intake = c.obs_intake
-            good_enough = intake > 0 and intake - obs >= c.goal * intake
+            good_enough = (intake > 0 and intake - obs >= c.goal * intake) or (
+                measured_endings and obs < CASENESS and anx < ANXIETY_CASENESS)
             if k == 1 and c.single_need:
                 p_plan = tp.single_session_end_prob
             elif good_enough:
@@ -524,6 +539,8 @@ class PlatformModel:
             "complexity": [c.complexity for c in cs],
             "severity_intake": [c.obs_intake for c in cs],
             "severity_last": [c.obs_last for c in cs],
+            "anxiety_intake": [c.anx_intake for c in cs],
+            "anxiety_last": [c.anx_last for c in cs],
             "therapist_id": [c.therapist.id if c.therapist is not None else -1 for c in cs],
             "wait_first_session_days": first - arrival,
             "sessions_attended": [c.sessions_attended for c in cs],
@@ -579,6 +596,7 @@ class PlatformModel:
             "status": pd.Categorical.from_codes(np.asarray(s["status"], dtype=np.int8), categories=SESSION_STATUSES),
             "severity_observed": np.asarray(s["severity_observed"], dtype=float),
             "alliance_measured": np.asarray(s["alliance_measured"], dtype=float),
+            "anxiety_observed": np.asarray(s["anxiety_observed"], dtype=float),
         })
         return Tables(
             clients=clients,

@@ -21,8 +21,8 @@ from sim.streams import stream_seed
 BLOCK = 256
 APPOINTMENTS = 8
 CACHED_CHUNKS = 64
-UNIFORMS, NORMALS = 5, 4
-DRAWS = UNIFORMS + NORMALS  # per appointment: 5 uniforms, then 4 standard normals
+UNIFORMS, NORMALS = 5, 5
+DRAWS = UNIFORMS + NORMALS  # per appointment: 5 uniforms, then 5 standard normals
 
 
 class ClientFactory:
@@ -41,12 +41,13 @@ class ClientFactory:
         cl, n = self.sc.clients, BLOCK
         rng = np.random.Generator(np.random.PCG64(stream_seed(self.seed, self.rep, "clients", block)))
         u = rng.random((12, n))
-        z = rng.standard_normal((4, n))
+        z = rng.standard_normal((6, n))
         complexity = np.where(u[1] < cl.complexity_3_share, 3,
                               np.where(u[1] < cl.complexity_3_share + cl.complexity_2_share, 2, 1))
         severity = np.clip(cl.severity_mean + cl.severity_sd * z[0], 0.0, 27.0)
         responsiveness = (cl.responsiveness_median * np.exp(cl.responsiveness_log_sd * z[1])
                           * cl.complexity_responsiveness_factor ** (complexity - 1))
+        anxiety_ratio = cl.anxiety_ratio_mean * np.exp(cl.anxiety_ratio_log_sd * z[4])
         styles = self.sc.therapists.style_categories
         preference = np.where(u[4] < cl.preference_share, np.floor(u[5] * styles).astype(int), -1)
         hazard = cl.queue_abandon_per_week
@@ -68,6 +69,8 @@ class ClientFactory:
             "first_attendance_logit": first_logit.tolist(),
             "abandon_after": abandon.tolist(),
             "obs_intake": np.clip(np.round(severity + cl.measurement_sd * z[3]), 0, 27).tolist(),
+            "anxiety_ratio": anxiety_ratio.tolist(),
+            "anx_intake": np.clip(np.round(anxiety_ratio * severity + cl.anxiety_measurement_sd * z[5]), 0, 21).tolist(),
         }
         assert tuple(attrs) == Client.DRAWN
         self._rows = list(zip(*attrs.values()))
@@ -96,7 +99,7 @@ class ClientFactory:
 
     def luck(self, c: Client) -> list[float]:
         """Random numbers for ``c``'s next ``APPOINTMENTS`` appointments, ``DRAWS`` each
-        (5 uniforms, then 4 standard normals)."""
+        (5 uniforms, then 5 standard normals)."""
         block, row = divmod(c.id, BLOCK)
         chunk = c.luck_used // APPOINTMENTS
         return self._chunk(block, chunk)[row].tolist()

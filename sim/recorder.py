@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 SESSION_COLUMNS = ("client_id", "therapist_id", "day", "session_number", "attended", "status",
-                   "severity_observed", "alliance_measured")
+                   "severity_observed", "alliance_measured", "anxiety_observed")
 WEEKLY_COLUMNS = ("week", "waiting", "active_clients", "sessions", "mean_exhaustion", "burnout_share",
                   "headcount", "hires", "leavers")
 ENDINGS = ("planned", "dropout", "pretreatment_dropout", "session_cap", "therapist_left", "waiting_at_end",

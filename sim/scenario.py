@@ -145,7 +145,7 @@ class Clients(Section):
         5.0, unit="PHQ-9 points", gt=0, le=15, range=(4, 6),
         desc="Standard deviation of intake severity.", source="design brief (MODEL.md)", evidence="moderate")
     responsiveness_median: float = p(
-        0.04, unit="fraction of remaining symptoms per session", gt=0, le=1, range=(0.03, 0.06),
+        0.035, unit="fraction of remaining symptoms per session", gt=0, le=1, range=(0.025, 0.05),
         desc="Median share of remaining symptoms removed by an average-quality session.",
         source="calibrated: dose-effect (Howard et al. 1986: ~50% improved by session 8, ~75% by 26)",
         evidence="moderate")
@@ -158,7 +158,7 @@ class Clients(Section):
         desc="Share of clients whose symptoms drift upward whatever the sessions.",
         source="calibrated: reliable deterioration 4-8% (Gyani et al. 2013: 6.6%)", evidence="moderate")
     deterioration_drift: float = p(
-        0.04, unit="fraction of severity per session", ge=0, le=1, range=(0.02, 0.08),
+        0.12, unit="fraction of severity per session", ge=0, le=1, range=(0.08, 0.16),
         desc="Upward drift per session for deterioration-prone clients.",
         source="assumption", evidence="assumption")
     symptom_noise_sd: float = p(
@@ -170,6 +170,19 @@ class Clients(Section):
         desc="Measurement noise of an observed severity score.",
         source="assumption consistent with PHQ-9 reliability (reliable change index about 6 points)",
         evidence="moderate")
+    anxiety_ratio_mean: float = p(
+        0.7, unit="GAD-7 points per PHQ-9 point", gt=0, le=2, range=(0.6, 0.85),
+        desc="Typical ratio of a client's anxiety score (GAD-7-like, 0-21) to their depression score.",
+        source="calibrated (talking-therapies outcomes); NHS Talking Therapies intakes: PHQ-9 about 15-16, GAD-7 about 13",
+        evidence="moderate")
+    anxiety_ratio_log_sd: float = p(
+        0.25, unit="log units", ge=0, le=2, range=(0.15, 0.4),
+        desc="Spread of that ratio across clients (some are mostly anxious, some mostly depressed).",
+        source="assumption", evidence="assumption")
+    anxiety_measurement_sd: float = p(
+        1.8, unit="GAD-7 points", ge=0, le=10, range=(1.4, 2.2),
+        desc="Measurement noise of an observed anxiety score.",
+        source="calibrated; consistent with a GAD-7 reliable change index of 4 points", evidence="moderate")
     transient_share: float = p(
         0.2, unit="fraction of intake severity", ge=0, lt=1, range=(0.1, 0.3),
         desc="Share of intake severity that is a transient crisis component fading on its own (people seek help at a peak).",
@@ -251,11 +264,11 @@ class Therapy(Section):
         source="assumption: alliance is both product and driver of good sessions (Fluckiger et al. 2018)",
         evidence="weak")
     alliance_measurement_sd: float = p(
-        0.3, unit="quality sd", ge=0, le=5, range=(0.2, 0.5),
+        0.2, unit="quality sd", ge=0, le=5, range=(0.1, 0.4),
         desc="Noise of the measured (self-reported) alliance.",
         source="calibrated: alliance-outcome r about .28 (Fluckiger et al. 2018)", evidence="moderate")
     quality_change_effect: float = p(
-        0.55, unit="log change per quality sd", ge=0, le=3, range=(0.4, 0.7),
+        0.75, unit="log change per quality sd", ge=0, le=3, range=(0.55, 0.95),
         desc="How strongly session quality speeds symptom change.",
         source="calibrated: alliance-outcome correlation and therapist effect", evidence="weak")
     exhaustion_quality_effect: float = p(
@@ -312,6 +325,11 @@ class Therapy(Section):
         0.015, unit="probability/session", ge=0, le=1, range=(0.005, 0.03),
         desc="Per-session probability of an agreed ending for other reasons (moves, life changes).",
         source="assumption", evidence="assumption")
+    measurement_based_endings: bool = p(
+        False, unit="on/off",
+        desc="Measurement-based care: a client whose scores fall below caseness on both scales counts as 'good enough'.",
+        source="platform setting (NHS Talking Therapies monitor outcomes every session and end at recovery)",
+        evidence="assumption")
     session_cap: int | None = p(
         None, unit="sessions", ge=1, le=500, range=None,
         desc="Maximum sessions per course (none = open-ended).",

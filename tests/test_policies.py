@@ -27,7 +27,7 @@ def therapist(tid: int, domain_true: list[float], slots_per_week: int = 5, style
 
 
 def client(cid: int, domain: int = 0, complexity: int = 1, preference: int = -1, queued: float = 0.0) -> Client:
-    c = Client(cid, queued, (domain, complexity, 15.0, 0.0, 0.1, False, 0.0, preference, False, 0.5, 0.0, 1e9, 15.0))
+    c = Client(cid, queued, (domain, complexity, 15.0, 0.0, 0.1, False, 0.0, preference, False, 0.5, 0.0, 1e9, 15.0, 0.8, 12.0))
     c.queued_day = queued
     return c
 
