@@ -12,6 +12,7 @@ Measures, on this machine:
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import subprocess
 import sys
@@ -65,9 +66,13 @@ def bare_loop_seconds(clients, sessions) -> tuple[float, int]:
 
     env = simpy.Environment()
     env.process(source(env))
+    thresholds = gc.get_threshold()
+    gc.set_threshold(100_000, 50, 100)  # the same collector setting as PlatformModel.run
     start = time.perf_counter()
     env.run()
-    return time.perf_counter() - start, sum(n for _, _, n in plan)
+    elapsed = time.perf_counter() - start
+    gc.set_threshold(*thresholds)
+    return elapsed, sum(n for _, _, n in plan)
 
 
 def peak_memory_mib(therapists: int) -> float:

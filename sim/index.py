@@ -173,3 +173,15 @@ class WaitingQueue:
 
     def oldest(self) -> Client | None:
         return min(self.heads(), key=lambda c: (c.queued_day, c.id), default=None)
+
+    def oldest_accepted(self, t: Therapist) -> Client | None:
+        """The longest-waiting client, among the domain heads, whom ``t`` accepts."""
+        best: Client | None = None
+        for line in self.lines:
+            while line and line[0].state != WAITING:
+                line.popleft()
+            if line:
+                c = line[0]
+                if (best is None or (c.queued_day, c.id) < (best.queued_day, best.id)) and t.accepts(c):
+                    best = c
+        return best

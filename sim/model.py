@@ -11,6 +11,7 @@ the same fixed set every day from theirs.
 
 from __future__ import annotations
 
+import gc
 import math
 import time
 from collections.abc import Generator
@@ -114,7 +115,12 @@ class PlatformModel:
         env.process(self._arrivals())
         env.process(self._days())
         env.process(self._weeks())
-        env.run(until=self.end_day)
+        thresholds = gc.get_threshold()
+        gc.set_threshold(100_000, 50, 100)  # millions of short-lived events: collect cycles rarely
+        try:
+            env.run(until=self.end_day)
+        finally:
+            gc.set_threshold(*thresholds)
         simulated = time.perf_counter()
         tables = self._tables()
         tables.meta["wall_seconds"] = time.perf_counter() - started
@@ -247,7 +253,7 @@ class PlatformModel:
         c.state = IN_TREATMENT
         c.first_session_day = c.last_session_day = self.env.now
         c.sessions_attended = c.course_sessions = 1
-        u = self.factory.luck(c)[0]
+        u = c.luck[0]
         c.luck_used += 1
         yield self.env.timeout(-math.log(1.0 - u) * self.sc.queue_mode.service_days_mean)
         self._end(c, "planned")
@@ -277,7 +283,7 @@ class PlatformModel:
         yield env.timeout(day + SESSION_TIME - env.now)
         while True:
             i = c.luck_used % APPOINTMENTS
-            if i == 0:
+            if i == 0 and c.luck_used:
                 c.luck = luck(c)
             c.luck_used += 1
             u_ns, u_plan, u_drop, u_fric, u_alt, z_q, z_a, z_s, z_m, z_x = c.luck[i * DRAWS:(i + 1) * DRAWS]

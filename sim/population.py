@@ -4,7 +4,8 @@ Client ``n`` is row ``n % BLOCK`` of block ``n // BLOCK``, drawn from the stream
 ("clients", block) whatever the policy, so the same people arrive with the same needs and the
 same in-therapy luck in every scenario that shares the client parameters. Appointment ``a``
 of client ``n`` reads ``DRAWS`` numbers from chunk ``a // APPOINTMENTS`` of that client's row;
-chunk ``j`` of block ``b`` comes from the stream ("luck", b, j), drawn when first needed.
+chunk ``j`` of block ``b`` comes from the stream ("luck", b, j): chunk 0 is drawn with the
+block, later chunks when a client of the block first needs them (kept in a small cache).
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ class ClientFactory:
         self._block = -1
         self._rows: list[tuple] = []
         self._chunks: OrderedDict[tuple[int, int], np.ndarray] = OrderedDict()
+        self._first_chunk = np.empty((0, APPOINTMENTS * DRAWS))
+        # later chunks are needed by clients who arrived over the last months: cache about half a year of blocks
+        self._cache_size = max(CACHED_CHUNKS, int(sc.demand.arrivals_per_week * 26 / BLOCK))
 
     def _draw_block(self, block: int) -> None:
         cl, n = self.sc.clients, BLOCK
@@ -80,21 +84,27 @@ class ClientFactory:
         block, row = divmod(cid, BLOCK)
         if block != self._block:
             self._draw_block(block)
-        return Client(cid, arrival, self._rows[row])
+            self._first_chunk = self._draw_chunk(block, 0)
+        c = Client(cid, arrival, self._rows[row])
+        c.luck = self._first_chunk[row].tolist()
+        return c
+
+    def _draw_chunk(self, block: int, chunk: int) -> np.ndarray:
+        rng = np.random.Generator(np.random.PCG64(stream_seed(self.seed, self.rep, "luck", (block << 16) | chunk)))
+        table = np.empty((BLOCK, APPOINTMENTS, DRAWS))
+        table[:, :, :UNIFORMS] = rng.random((BLOCK, APPOINTMENTS, UNIFORMS))
+        table[:, :, UNIFORMS:] = rng.standard_normal((BLOCK, APPOINTMENTS, NORMALS))
+        return table.reshape(BLOCK, APPOINTMENTS * DRAWS)
 
     def _chunk(self, block: int, chunk: int) -> np.ndarray:
         key = (block, chunk)
         table = self._chunks.get(key)
         if table is None:
-            rng = np.random.Generator(np.random.PCG64(
-                stream_seed(self.seed, self.rep, "luck", (block << 16) | chunk)))
-            table = np.empty((BLOCK, APPOINTMENTS, DRAWS))
-            table[:, :, :UNIFORMS] = rng.random((BLOCK, APPOINTMENTS, UNIFORMS))
-            table[:, :, UNIFORMS:] = rng.standard_normal((BLOCK, APPOINTMENTS, NORMALS))
-            table = table.reshape(BLOCK, APPOINTMENTS * DRAWS)
-            self._chunks[key] = table
-            if len(self._chunks) > CACHED_CHUNKS:
+            table = self._chunks[key] = self._draw_chunk(block, chunk)
+            if len(self._chunks) > self._cache_size:
                 self._chunks.popitem(last=False)
+        else:
+            self._chunks.move_to_end(key)
         return table
 
     def luck(self, c: Client) -> list[float]:

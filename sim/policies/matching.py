@@ -27,11 +27,6 @@ class MatchingPolicy(Protocol):
     def for_slot(self, t: Therapist, queue: WaitingQueue, rooms: RoomIndex, now: float) -> Client | None: ...
 
 
-def _oldest_accepted(t: Therapist, queue: WaitingQueue) -> Client | None:
-    heads = [c for c in queue.heads() if t.accepts(c)]
-    return min(heads, key=lambda c: (c.queued_day, c.id), default=None)
-
-
 @register("matching", "earliest")
 class Earliest:
     """First come, first served: the soonest free slot with anyone; freed slots go to the longest wait."""
@@ -45,7 +40,7 @@ class Earliest:
         return rooms.soonest(today, client)
 
     def for_slot(self, t: Therapist, queue: WaitingQueue, rooms: RoomIndex, now: float) -> Client | None:
-        return _oldest_accepted(t, queue)
+        return queue.oldest_accepted(t)
 
 
 @register("matching", "fit")
