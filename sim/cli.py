@@ -70,6 +70,11 @@ def parser() -> argparse.ArgumentParser:
     _common(cmp_, "output folder (default: results/compare/<baseline>)")
     study = sub.add_parser("study", help="the default study (same as no command)")
     _common(study, "output folder (default: results)")
+    sw = sub.add_parser("sweep", help="grids and sensitivity analyses from an experiment file")
+    sw.add_argument("experiment", type=Path, help="experiment YAML (see experiments/)")
+    sw.add_argument("--out", type=Path, help="output folder (default: results/sweeps/<experiment name>)")
+    sw.add_argument("--jobs", type=_positive_int, default=os.cpu_count() or 1, help="worker processes")
+    sw.add_argument("--quiet", action="store_true", help="no progress bar")
     cal = sub.add_parser("calibrate", help="run the default scenarios against the published calibration targets")
     cal.add_argument("--reps", type=_positive_int, default=5, help="replications per setting (default 5)")
     cal.add_argument("--seed", type=_seed, help="master seed (default: the scenarios' own)")
@@ -157,7 +162,25 @@ def cmd_calibrate(a: argparse.Namespace) -> None:
         print(format_table(result).drop(columns="source").to_string(index=False))
 
 
-COMMANDS = {"run": cmd_run, "compare": cmd_compare, "study": cmd_study, "calibrate": cmd_calibrate}
+def cmd_sweep(a: argparse.Namespace) -> None:
+    from sim.outputs import write_atomically
+    from sim.sweep import run_experiment
+
+    if not a.experiment.is_file():
+        raise BadInput(f"experiment file not found: {a.experiment}")
+    out = a.out or Path("results") / "sweeps" / a.experiment.stem
+    from sim.outputs import check_target
+    check_target(out)
+    kind, table = run_experiment(a.experiment, jobs=a.jobs, progress=not a.quiet)
+    write_atomically(out, lambda tmp: (table.to_csv(tmp / f"{kind}.csv", index=False),
+                                       (tmp / "metadata.json").write_text("{}")) and None)
+    print(f"{kind} sweep of {a.experiment}: {len(table)} rows in {out}/{kind}.csv")
+    with pd.option_context("display.width", 250, "display.max_rows", 60):
+        print(table.to_string(index=False))
+
+
+COMMANDS = {"run": cmd_run, "compare": cmd_compare, "study": cmd_study, "calibrate": cmd_calibrate,
+            "sweep": cmd_sweep}
 
 
 def main(argv: list[str] | None = None) -> int:

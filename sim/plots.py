@@ -187,3 +187,39 @@ def plot_alliance_outcome(clients: pd.DataFrame, r: float) -> Figure:
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
+
+
+def plot_tornado(one_way: pd.DataFrame, kpi: str, top: int = 10) -> Figure:
+    """One-way sensitivity: KPI at the low and high end of each parameter's range, widest bars first."""
+    d = one_way[one_way["kpi"] == kpi].copy()
+    d["swing"] = (d["at_high"] - d["at_low"]).abs()
+    d = d.sort_values("swing").tail(top)
+    base = float(d["base"].iloc[0]) if len(d) else 0.0
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(d) + 1.5))
+    y = np.arange(len(d))
+    ax.barh(y, d["at_low"] - base, left=base, color=PALETTE[0], label="parameter at low end")
+    ax.barh(y, d["at_high"] - base, left=base, color=PALETTE[1], alpha=0.8, label="parameter at high end")
+    ax.axvline(base, color="grey", lw=1)
+    ax.set_yticks(y, [f"{p} [{lo:g}, {hi:g}]" for p, lo, hi in zip(d["parameter"], d["low_value"], d["high_value"])],
+                  fontsize=8)
+    ax.set(title=f"What moves {KPI_LABELS.get(kpi, kpi).lower()}?", xlabel=KPI_LABELS.get(kpi, kpi))
+    ax.legend(frameon=False, fontsize=8)
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def plot_two_way(grid: pd.DataFrame, x: str, y: str, kpi: str) -> Figure:
+    """A heat map of a KPI over two parameters."""
+    table = grid.pivot(index=y, columns=x, values=kpi)
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    im = ax.imshow(table.values, origin="lower", aspect="auto", cmap="viridis")
+    ax.set_xticks(range(len(table.columns)), [f"{v:g}" for v in table.columns])
+    ax.set_yticks(range(len(table.index)), [f"{v:g}" for v in table.index])
+    for i in range(table.shape[0]):
+        for j in range(table.shape[1]):
+            ax.text(j, i, f"{table.values[i, j]:.2f}", ha="center", va="center", color="white", fontsize=8)
+    ax.set(title=KPI_LABELS.get(kpi, kpi), xlabel=x, ylabel=y)
+    fig.colorbar(im, ax=ax)
+    fig.tight_layout()
+    return fig

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,8 +59,12 @@ def run_replication(task: tuple[Scenario, int, int, Sequence[str]]) -> tuple[dic
 
 
 def run_scenarios(scenarios: Sequence[Scenario], reps: int | None = None, seed: int | None = None, jobs: int = 1,
-                  keep: Sequence[str] = TABLES, progress: bool = True) -> StudyResult:
-    """Run ``reps`` replications of each scenario (in ``jobs`` worker processes) and summarise."""
+                  keep: Sequence[str] = TABLES, progress: bool = True,
+                  on_progress: Callable[[int, int], None] | None = None) -> StudyResult:
+    """Run ``reps`` replications of each scenario (in ``jobs`` worker processes) and summarise.
+
+    ``on_progress(done, total)`` is called after each replication (e.g. to move a notebook progress bar).
+    """
     names = [sc.name for sc in scenarios]
     if len(set(names)) != len(names):
         raise ValueError(f"scenario names must be distinct, got {names}")
@@ -74,10 +78,14 @@ def run_scenarios(scenarios: Sequence[Scenario], reps: int | None = None, seed: 
             for result in pool.map(run_replication, tasks):
                 results.append(result)
                 bar.update(1)
+                if on_progress:
+                    on_progress(len(results), len(tasks))
     else:
         for task in tasks:
             results.append(run_replication(task))
             bar.update(1)
+            if on_progress:
+                on_progress(len(results), len(tasks))
     bar.close()
     replications = pd.DataFrame([row for row, _ in results])
     tables = {name: pd.concat([t[name] for _, t in results], ignore_index=True) for name in keep}

@@ -585,8 +585,9 @@ class Money(Section):
         desc="Price charged per attended session (per_session; also the base of value_based).",
         source="assumption: typical US platform out-of-pocket rate", evidence="weak")
     subscription_per_month: float = p(
-        300.0, unit="currency/client-month", ge=0, le=1e5, range=(200, 400),
-        desc="Monthly fee per client in therapy (subscription).", source="assumption", evidence="weak")
+        400.0, unit="currency/client-month", ge=0, le=1e5, range=(260, 520),
+        desc="Monthly fee per client in therapy (subscription).",
+        source="assumption: US subscription platforms advertise about 260-400 a month", evidence="weak")
     value_based_session_share: float = p(
         0.7, unit="fraction of price", ge=0, le=1, range=(0.5, 0.9),
         desc="value_based: share of the session price paid up front.", source="assumption",

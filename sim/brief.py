@@ -1,0 +1,172 @@
+"""The investor brief: status quo against the quality-first platform, in charts with one-sentence takeaways.
+
+Money is computed after the fact from the same simulated tables under each revenue model, so
+the three models are compared on exactly the same clients and sessions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_pdf import PdfPages
+from matplotlib.figure import Figure
+
+from sim import plots, quick
+from sim.metrics import money_kpis, window
+from sim.registry import names
+from sim.runner import StudyResult, run_scenarios
+from sim.scenario import Scenario, apply_overrides, load_scenario
+from sim.stats import t_interval
+from sim.study import scenario_path
+
+POLICIES = {"baseline": "Status quo", "fit_individual": "Quality first"}
+SLIDE_SIZE = (12.8, 7.2)  # inches; at 125 dpi a 1600 x 900 pixel slide
+SLIDE_DPI = 125
+
+
+@dataclass
+class Brief:
+    result: StudyResult
+    scenarios: dict[str, Scenario]
+    money: pd.DataFrame  # scenario, replication, revenue_model, revenue, margin, profit, client_lifetime_value
+
+
+def build(reps: int = 5, jobs: int = 2) -> Brief:
+    scenarios = {name: quick.shrink(load_scenario(scenario_path(name))) for name in POLICIES}
+    result = run_scenarios(list(scenarios.values()), reps=quick.reps(reps), jobs=jobs, progress=False,
+                           keep=("clients", "sessions", "therapists", "weekly"))
+    rows = []
+    for (name, rep), clients in result.tables["clients"].groupby(["scenario", "replication"]):
+        sc = scenarios[name]
+        sessions = _part(result.tables["sessions"], name, rep)
+        therapists = _part(result.tables["therapists"], name, rep)
+        start, end = window(sc)
+        for model in names("revenue"):
+            with_model = apply_overrides(sc, [f"money.revenue_model={model}"])
+            rows.append({"scenario": name, "replication": rep, "revenue_model": model,
+                         **money_kpis(with_model, clients, sessions, therapists, start, end)})
+    return Brief(result, scenarios, pd.DataFrame(rows))
+
+
+def _part(df: pd.DataFrame, name: str, rep: int) -> pd.DataFrame:
+    return df[(df["scenario"] == name) & (df["replication"] == rep)]
+
+
+def _ci(values: pd.Series) -> tuple[float, float, float]:
+    mean, _, lo, hi, _ = t_interval(values.to_numpy())
+    return mean, lo, hi
+
+
+def _paired(result: StudyResult, kpi: str) -> tuple[float, float, float]:
+    c = result.compare("baseline").set_index(["scenario", "kpi"]).loc[("fit_individual", kpi)]
+    return float(c["difference"]), float(c["ci_low"]), float(c["ci_high"])
+
+
+def retention_chart(b: Brief) -> tuple[Figure, str]:
+    clients = b.result.tables["clients"].replace({"scenario": POLICIES})
+    fig = plots.plot_retention(clients, list(POLICIES.values()))
+    fig.set_size_inches(*SLIDE_SIZE)
+    curve = plots.retention_curve(clients).set_index(["scenario", "session"])["share"]
+    sq, qf = curve[("Status quo", 4)], curve[("Quality first", 4)]
+    d, lo, hi = _paired(b.result, "return_after_first_rate")
+    text = (f"Clients come back: {qf:.0%} of clients reach a fourth session under quality first against {sq:.0%} today; "
+            f"return after the first session changes by {d:+.1%} (95% interval {lo:+.1%} to {hi:+.1%}).")
+    return fig, text
+
+
+def lifetime_value_chart(b: Brief) -> tuple[Figure, str]:
+    fig, ax = plt.subplots(figsize=SLIDE_SIZE)
+    models = names("revenue")
+    col = plots.colours(list(POLICIES.values()))
+    width = 0.38
+    for i, (name, label) in enumerate(POLICIES.items()):
+        stats = [_ci(b.money[(b.money["scenario"] == name) & (b.money["revenue_model"] == m)]["client_lifetime_value"])
+                 for m in models]
+        means = [s[0] for s in stats]
+        err = np.array([[s[0] - s[1] for s in stats], [s[2] - s[0] for s in stats]])
+        ax.bar(np.arange(len(models)) + (i - 0.5) * width, means, width, yerr=np.nan_to_num(err), capsize=5,
+               color=col[label], label=label)
+    ax.set_xticks(range(len(models)), [m.replace("_", " ") for m in models])
+    ax.set(title="Client lifetime value by revenue model (revenue per client who started, 95% interval)",
+           ylabel="Currency per client")
+    ax.legend(frameon=False)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    best = max(models, key=lambda m: b.money[(b.money["scenario"] == "fit_individual")
+                                               & (b.money["revenue_model"] == m)]["client_lifetime_value"].mean())
+    text = f"Lifetime value per client is highest under the {best.replace('_', ' ')} model for the quality-first platform."
+    return fig, text
+
+
+def turnover_chart(b: Brief) -> tuple[Figure, str]:
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=SLIDE_SIZE)
+    col = plots.colours(list(POLICIES.values()))
+    reps = b.result.replications
+    for ax, kpi, title in ((a1, "therapist_turnover_per_year", "Therapists leaving per year (share of headcount)"),
+                           (a2, "therapist_cost_of_turnover", "Cost of replacing them (currency, measured period)")):
+        stats = [_ci(reps[reps["scenario"] == name][kpi]) for name in POLICIES]
+        ax.bar(list(POLICIES.values()), [s[0] for s in stats],
+               yerr=np.nan_to_num(np.array([[s[0] - s[1] for s in stats], [s[2] - s[0] for s in stats]])), capsize=6,
+               color=[col[v] for v in POLICIES.values()])
+        ax.set_title(title)
+        ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    d, lo, hi = _paired(b.result, "therapist_turnover_per_year")
+    text = (f"Therapist turnover changes by {d:+.1%} of headcount a year with quality first "
+            f"(95% interval {lo:+.1%} to {hi:+.1%}).")
+    return fig, text
+
+
+def revenue_chart(b: Brief) -> tuple[Figure, str]:
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=SLIDE_SIZE)
+    models = names("revenue")
+    col = plots.colours(list(POLICIES.values()))
+    width = 0.38
+    for ax, kpi, title in ((a1, "revenue", "Revenue (currency, measured period)"),
+                           (a2, "margin", "Operating margin (share of revenue)")):
+        for i, (name, label) in enumerate(POLICIES.items()):
+            stats = [_ci(b.money[(b.money["scenario"] == name) & (b.money["revenue_model"] == m)][kpi]) for m in models]
+            ax.bar(np.arange(len(models)) + (i - 0.5) * width, [s[0] for s in stats], width, capsize=5,
+                   yerr=np.nan_to_num(np.array([[s[0] - s[1] for s in stats], [s[2] - s[0] for s in stats]])),
+                   color=col[label], label=label)
+        ax.set_xticks(range(len(models)), [m.replace("_", " ") for m in models])
+        ax.set_title(title)
+        ax.grid(axis="y", alpha=0.3)
+    a1.legend(frameon=False)
+    fig.tight_layout()
+    wins = []
+    for m in models:
+        sub = b.money[b.money["revenue_model"] == m].pivot(index="replication", columns="scenario", values="margin")
+        mean, _, lo, hi, _ = t_interval((sub["fit_individual"] - sub["baseline"]).to_numpy())
+        if lo > 0:
+            wins.append(m.replace("_", " "))
+    text = ("Quality first earns a clearly higher margin under: " + ", ".join(wins) + "." if wins else
+            "No revenue model gives quality first a clearly higher margin in this run (intervals overlap zero).")
+    return fig, text
+
+
+CHARTS = {"retention": retention_chart, "lifetime_value": lifetime_value_chart, "turnover": turnover_chart,
+          "revenue_margin": revenue_chart}
+
+
+def export_pack(b: Brief, out: Path) -> list[Path]:
+    """Write every chart as PNG (1600 x 900) and SVG, and all of them with takeaways in one PDF."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    with PdfPages(out / "investor_brief.pdf") as pdf:
+        for name, make in CHARTS.items():
+            fig, text = make(b)
+            fig.text(0.01, 0.005, text, fontsize=11, ha="left", va="bottom", wrap=True)
+            fig.subplots_adjust(bottom=0.14)
+            for ext in ("png", "svg"):
+                path = out / f"{name}.{ext}"
+                fig.savefig(path, dpi=SLIDE_DPI)
+                written.append(path)
+            pdf.savefig(fig)
+            plt.close(fig)
+    written.append(out / "investor_brief.pdf")
+    return written
