@@ -141,7 +141,7 @@ def revenue_chart(b: Brief) -> tuple[Figure, str]:
     wins = []
     for m in models:
         sub = b.money[b.money["revenue_model"] == m].pivot(index="replication", columns="scenario", values="margin")
-        mean, _, lo, hi, _ = t_interval((sub["fit_individual"] - sub["baseline"]).to_numpy())
+        lo = t_interval((sub["fit_individual"] - sub["baseline"]).to_numpy())[2]
         if lo > 0:
             wins.append(m.replace("_", " "))
     text = ("Quality first earns a clearly higher margin under: " + ", ".join(wins) + "." if wins else

@@ -7,6 +7,7 @@ what is allowed; nothing is written in that case.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
@@ -163,7 +164,7 @@ def cmd_calibrate(a: argparse.Namespace) -> None:
 
 
 def cmd_sweep(a: argparse.Namespace) -> None:
-    from sim.outputs import write_atomically
+    from sim.outputs import git_commit, versions, write_atomically
     from sim.sweep import run_experiment
 
     if not a.experiment.is_file():
@@ -172,8 +173,12 @@ def cmd_sweep(a: argparse.Namespace) -> None:
     from sim.outputs import check_target
     check_target(out)
     kind, table = run_experiment(a.experiment, jobs=a.jobs, progress=not a.quiet)
-    write_atomically(out, lambda tmp: (table.to_csv(tmp / f"{kind}.csv", index=False),
-                                       (tmp / "metadata.json").write_text("{}")) and None)
+    def fill(tmp: Path) -> None:
+        table.to_csv(tmp / f"{kind}.csv", index=False)
+        (tmp / "metadata.json").write_text(json.dumps({"experiment": str(a.experiment), "kind": kind,
+                                                       "versions": versions(), "git_commit": git_commit()}, indent=2))
+
+    write_atomically(out, fill)
     print(f"{kind} sweep of {a.experiment}: {len(table)} rows in {out}/{kind}.csv")
     with pd.option_context("display.width", 250, "display.max_rows", 60):
         print(table.to_string(index=False))
