@@ -194,6 +194,13 @@ def staff_figure(result: StudyResult, warmup_weeks: int) -> Figure:
     return fig
 
 
+def caption(values: dict[str, Any]) -> str:
+    """One line naming the policy that was run, e.g. 'Your policy: matching fit, capacity individual, no league table'."""
+    league = "league table" if values.get("performance.league_table.enabled") else "no league table"
+    return (f"Your policy: matching {values.get('matching.policy')}, capacity {values.get('capacity.policy')}, {league}; "
+            f"{values.get('therapists.count')} therapists")
+
+
 class Explorer:
     """ipywidgets interface: controls from the schema, Run with a progress bar, charts and the KPI table."""
 
@@ -214,7 +221,11 @@ class Explorer:
         self.status.add_class("fm-status")
         self.table = w.HTML("")
         self.table.add_class("fm-kpi-table")
-        self.charts = w.Output()
+        self.chart_images = [w.Image(format="png", layout=w.Layout(max_width="100%")) for _ in range(4)]
+        for image in self.chart_images:
+            image.add_class("fm-chart")
+        self.charts = w.VBox([w.HBox(self.chart_images[:1]), w.HBox(self.chart_images[1:3]),
+                              w.HBox(self.chart_images[3:])])
         self.charts.add_class("fm-charts")
         self.button.on_click(lambda _b: self.refresh())
 
@@ -238,8 +249,6 @@ class Explorer:
         return {path: widget.value for path, widget in self.controls.items()}
 
     def refresh(self) -> None:
-        from IPython.display import display
-
         self.button.disabled = True
         self.status.value = "Running..."
         started = time.perf_counter()
@@ -251,17 +260,13 @@ class Explorer:
             values = self.values()
             result = run(values, reps=self.reps_widget.value, jobs=self.jobs, on_progress=on_progress)
             table = kpi_table(result)
-            summary = ", ".join(f"{k.split('.')[-1]}={v}" for k, v in values.items()
-                                if k in ("matching.policy", "capacity.policy", "performance.league_table.enabled"))
-            self.table.value = (f"<p class='fm-caption'>Your policy: {summary}</p>"
+            self.table.value = (f"<p class='fm-caption'>{caption(values)}</p>"
                                 + table.to_html(index=False, classes="fm-table", border=0))
-            self.charts.clear_output(wait=True)
-            with self.charts:
-                retention = plots.plot_retention(result.tables["clients"], [BASELINE_NAME, POLICY_NAME])
-                for fig in (retention, wait_figure(result), load_figure(result),
-                            staff_figure(result, self.base.horizon.warmup_weeks)):
-                    display(fig)
-                    plt.close(fig)
+            retention = plots.plot_retention(result.tables["clients"], [BASELINE_NAME, POLICY_NAME])
+            figures = (retention, wait_figure(result), load_figure(result),
+                       staff_figure(result, self.base.horizon.warmup_weeks))
+            for image, fig in zip(self.chart_images, figures):
+                image.value = plots.png_bytes(fig)
             n = int(result.replications.groupby("scenario").size().min())
             self.status.value = f"Done: {n} replications per policy in {time.perf_counter() - started:.1f} s."
         except Exception as exc:  # shown to the user, not swallowed

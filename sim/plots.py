@@ -36,6 +36,16 @@ HEADLINE = ["return_after_first_rate", "dropout_rate", "recovery_rate", "wait_fi
             "burnout_share", "therapist_turnover_per_year"]
 
 
+def png_bytes(fig: Figure, dpi: int = 100) -> bytes:
+    """The figure as PNG bytes (closing it), for image widgets and exports."""
+    import io
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
 def colours(names: list[str]) -> dict[str, str]:
     return {n: PALETTE[i % len(PALETTE)] for i, n in enumerate(names)}
 
