@@ -25,7 +25,16 @@ from sim.index import RoomIndex, WaitingQueue
 from sim.metrics import ANXIETY_CASENESS, CASENESS
 from sim.policies.league import below_median
 from sim.population import APPOINTMENTS, DRAWS, ClientFactory
-from sim.recorder import ENDINGS, SESSION_COLUMNS, SESSION_STATUSES, WEEKLY_COLUMNS, Columns, Tables
+from sim.recorder import (
+    ENDINGS,
+    SESSION_COLUMNS,
+    SESSION_STATUSES,
+    WEEKLY_COLUMNS,
+    ClientRows,
+    Tables,
+    sessions_frame,
+    typed_columns,
+)
 from sim.registry import lookup
 from sim.scenario import DOMAINS, Scenario
 from sim.streams import pair_normal, stream
@@ -35,6 +44,7 @@ DAY_END = 0.9
 WEEK_RECORD = 0.95
 ALLIANCE_CENTRE, ALLIANCE_SCALE = 5.0, 0.8  # measured alliance on a 1-7 scale
 ATTENDED, NO_SHOW, ABSENT = (SESSION_STATUSES.index(s) for s in ("attended", "no_show", "therapist_absent"))
+ENDING_CODE = {name: code for code, name in enumerate(ENDINGS)}
 
 
 def _sigmoid(x: float) -> float:
@@ -75,7 +85,8 @@ class PlatformModel:
         lt = sc.performance.league_table
         self.gaming_extra = lt.gaming_extra_sessions if lt.enabled else 0
 
-        self.clients: list[Client] = []
+        self.rows = ClientRows()  # one row per client, written when the client ends
+        self.open: dict[int, Client] = {}  # clients not yet ended (waiting or in treatment)
         self.therapists: list[Therapist] = []
         self.active: list[Therapist] = []
         self.ramping: list[Therapist] = []
@@ -84,8 +95,8 @@ class PlatformModel:
         self.week_sessions = 0
         self.week_hires = 0
         self.week_leavers = 0
-        self.sessions = Columns(SESSION_COLUMNS)
-        self.weekly = Columns(WEEKLY_COLUMNS)
+        self.sessions = typed_columns(SESSION_COLUMNS)
+        self.weekly: dict[str, list] = {name: [] for name in WEEKLY_COLUMNS}
 
     # -- set-up --------------------------------------------------------------------
     def _hire(self, ramp: bool) -> Therapist:
@@ -153,15 +164,16 @@ class PlatformModel:
             self._arrive(day)
 
     def _arrive(self, day: float) -> None:
-        cid = len(self.clients)
+        cid = len(self.rows)
         c = self.factory.make(cid, day)
+        self.rows.add(day, c.domain, c.complexity, c.engagement, c.responsiveness, c.preference >= 0, c.single_need)
+        self.open[cid] = c
         tp = self.sc.therapy
         c.no_show_p = _sigmoid(self.no_show_logit - tp.no_show_engagement_effect * c.engagement) * self.no_show_factor
         c.dropout_logit0 = tp.dropout_base_logit - tp.dropout_engagement_effect * c.engagement
-        self.clients.append(c)
         if not self._seek(c, front=False) and c.abandon_after < math.inf:
-            ev = self.env.timeout(c.abandon_after)
-            ev.callbacks.append(lambda _e, c=c, n=c.therapists_seen: self._abandon(c, n))
+            c.abandon_event = self.env.timeout(c.abandon_after)
+            c.abandon_event.callbacks.append(lambda _e, c=c: self._abandon(c))
 
     def _seek(self, c: Client, front: bool) -> bool:
         """Match ``c`` now if the policy finds a therapist with room, else put them on the waiting list."""
@@ -173,8 +185,8 @@ class PlatformModel:
         self.queue.push(c, front)
         return False
 
-    def _abandon(self, c: Client, seen: int) -> None:
-        if c.state == WAITING and c.therapists_seen == seen:
+    def _abandon(self, c: Client) -> None:
+        if c.state == WAITING:
             self.queue.take(c)
             self._close(c, "pretreatment_dropout")
 
@@ -199,6 +211,9 @@ class PlatformModel:
         t.room -= 1
         t.clients += 1
         self.rooms.update(t)
+        if c.abandon_event is not None:  # matched: the waiting-list timer no longer applies
+            c.abandon_event.callbacks.clear()
+            c.abandon_event = None
         c.state = BOOKED
         c.therapist = t
         c.weekday = wd
@@ -235,6 +250,17 @@ class PlatformModel:
         c.state = ENDED
         c.ending = ending
         c.ending_day = self.env.now
+        self._write_row(c, ending, self.env.now)
+        del self.open[c.id]
+
+    def _write_row(self, c: Client, ending: str, ending_day: float) -> None:
+        self.rows.write(
+            c.id, severity_intake=c.obs_intake, severity_last=c.obs_last, anxiety_intake=c.anx_intake,
+            anxiety_last=c.anx_last, therapist_id=c.therapist.id if c.therapist is not None else -1,
+            first_session_day=c.first_session_day, last_session_day=c.last_session_day,
+            sessions_attended=c.sessions_attended, sessions_missed=c.sessions_missed, ending=ENDING_CODE[ending],
+            ending_day=ending_day, early_alliance=c.early_alliance_sum / c.early_alliance_n if c.early_alliance_n
+            else math.nan, true_fit=c.true_fit, rematched=c.rematched, therapists_seen=c.therapists_seen)
 
     def _end(self, c: Client, ending: str) -> None:
         self._close(c, ending)
@@ -260,10 +286,10 @@ class PlatformModel:
 
     def _course(self, c: Client, t: Therapist) -> Generator[simpy.Event, None, None]:
         """Weekly appointments of ``c`` with ``t`` until an ending or a rematch."""
-        sc, env, rec = self.sc, self.env, self.sessions.data
+        sc, env, rec = self.sc, self.env, self.sessions
         cl, tp, rm = sc.clients, sc.therapy, sc.rematch
         r_client, r_ther, r_day, r_num = rec["client_id"], rec["therapist_id"], rec["day"], rec["session_number"]
-        r_att, r_status, r_obs, r_all = rec["attended"], rec["status"], rec["severity_observed"], rec["alliance_measured"]
+        r_status, r_obs, r_all = rec["status"], rec["severity_observed"], rec["alliance_measured"]
         r_anx = rec["anxiety_observed"]
         cap = tp.session_cap or 1 << 30
         meas_sd, noise_sd, drift = cl.measurement_sd, cl.symptom_noise_sd, cl.deterioration_drift
@@ -301,7 +327,7 @@ class PlatformModel:
                 wait_weeks = (day - c.arrival) / 7.0
                 if c.first_attendance_logit >= self.first_logit0 + wait_weeks * self.ln_wait_or:
                     r_client.append(c.id), r_ther.append(t.id), r_day.append(day), r_num.append(k)
-                    r_att.append(False), r_status.append(NO_SHOW), r_obs.append(math.nan), r_all.append(math.nan)
+                    r_status.append(NO_SHOW), r_obs.append(math.nan), r_all.append(math.nan)
                     r_anx.append(math.nan)
                     self._end(c, "pretreatment_dropout")
                     return
@@ -311,7 +337,7 @@ class PlatformModel:
                 missed_run += 1
             if status != ATTENDED:
                 r_client.append(c.id), r_ther.append(t.id), r_day.append(day), r_num.append(k)
-                r_att.append(False), r_status.append(status), r_obs.append(math.nan), r_all.append(math.nan)
+                r_status.append(status), r_obs.append(math.nan), r_all.append(math.nan)
                 r_anx.append(math.nan)
                 if missed_run >= max_missed:
                     self._end(c, "dropout")
@@ -346,7 +372,7 @@ class PlatformModel:
             measured = ALLIANCE_CENTRE + ALLIANCE_SCALE * (alliance + a_sd * z_a)
             measured = 1.0 if measured < 1.0 else 7.0 if measured > 7.0 else measured
             r_client.append(c.id), r_ther.append(t.id), r_day.append(day), r_num.append(k)
-            r_att.append(True), r_status.append(ATTENDED), r_obs.append(obs), r_all.append(measured)
+            r_status.append(ATTENDED), r_obs.append(obs), r_all.append(measured)
             r_anx.append(anx)
             t.sessions_today += 1
             t.sessions_delivered += 1
@@ -473,7 +499,7 @@ class PlatformModel:
         self._hire(ramp=True)
 
     def _weeks(self) -> Generator[simpy.Event, None, None]:
-        sc, w = self.sc, self.weekly.data
+        sc, w = self.sc, self.weekly
         lt = sc.performance.league_table
         week = 0
         while True:
@@ -532,39 +558,11 @@ class PlatformModel:
     def _tables(self) -> Tables:
         import pandas as pd
 
-        cs = self.clients
-        ending = [c.ending if c.state == ENDED else "in_treatment_at_end" if c.state == IN_TREATMENT
-                  else "waiting_at_end" for c in cs]
-        arrival = np.fromiter((c.arrival for c in cs), float, len(cs))
-        first = np.fromiter((c.first_session_day for c in cs), float, len(cs))
-        clients = pd.DataFrame({
-            "client_id": np.arange(len(cs)),
-            "arrival_day": arrival,
-            "in_warmup": arrival < self.warmup_day,
-            "domain": pd.Categorical.from_codes([c.domain for c in cs], categories=DOMAINS),
-            "complexity": [c.complexity for c in cs],
-            "severity_intake": [c.obs_intake for c in cs],
-            "severity_last": [c.obs_last for c in cs],
-            "anxiety_intake": [c.anx_intake for c in cs],
-            "anxiety_last": [c.anx_last for c in cs],
-            "therapist_id": [c.therapist.id if c.therapist is not None else -1 for c in cs],
-            "wait_first_session_days": first - arrival,
-            "sessions_attended": [c.sessions_attended for c in cs],
-            "sessions_missed": [c.sessions_missed for c in cs],
-            "ending": pd.Categorical(ending, categories=ENDINGS),
-            "ending_day": [c.ending_day for c in cs],
-            "early_alliance": [c.early_alliance_sum / c.early_alliance_n if c.early_alliance_n else math.nan
-                               for c in cs],
-            "true_fit": [c.true_fit for c in cs],
-            "rematched": [c.rematched for c in cs],
-            "first_session_day": first,
-            "last_session_day": [c.last_session_day for c in cs],
-            "therapists_seen": [c.therapists_seen for c in cs],
-            "engagement": [c.engagement for c in cs],
-            "responsiveness": [c.responsiveness for c in cs],
-            "has_preference": [c.preference >= 0 for c in cs],
-            "single_session_need": [c.single_need for c in cs],
-        })
+        for c in self.open.values():  # still waiting or in treatment at the horizon
+            ending = "in_treatment_at_end" if c.state == IN_TREATMENT else "waiting_at_end"
+            self._write_row(c, ending, math.nan)
+        clients = self.rows.frame()
+        clients["in_warmup"] = clients["arrival_day"] < self.warmup_day
         ts = self.therapists
 
         def per_day(num: list[float], den: list[float]) -> np.ndarray:
@@ -592,22 +590,10 @@ class PlatformModel:
             "clients_taken": [t.clients for t in ts],
             "style": [t.style for t in ts],
         })
-        s = self.sessions.data
-        sessions = pd.DataFrame({
-            "client_id": np.asarray(s["client_id"], dtype=np.int64),
-            "therapist_id": np.asarray(s["therapist_id"], dtype=np.int64),
-            "day": np.asarray(s["day"], dtype=np.int64),
-            "session_number": np.asarray(s["session_number"], dtype=np.int64),
-            "attended": np.asarray(s["attended"], dtype=bool),
-            "status": pd.Categorical.from_codes(np.asarray(s["status"], dtype=np.int8), categories=SESSION_STATUSES),
-            "severity_observed": np.asarray(s["severity_observed"], dtype=float),
-            "alliance_measured": np.asarray(s["alliance_measured"], dtype=float),
-            "anxiety_observed": np.asarray(s["anxiety_observed"], dtype=float),
-        })
         return Tables(
             clients=clients,
-            sessions=sessions,
+            sessions=sessions_frame(self.sessions),
             therapists=therapists,
-            weekly=self.weekly.frame(),
+            weekly=pd.DataFrame(self.weekly, columns=list(WEEKLY_COLUMNS)),
             meta={"seed": self.seed, "replication": self.rep},
         )
