@@ -86,7 +86,7 @@ class Client:
     def __init__(self, cid: int, arrival: float, drawn: tuple):
         self.id = cid
         self.arrival = arrival
-        self.luck: list[float] = []  # random numbers for the current chunk of appointments
+        self.luck: Any = ()  # random numbers for the current chunk of appointments (array of floats)
         self.luck_used = 0  # appointments drawn so far
         (self.domain, self.complexity, self.severity, self.transient, self.responsiveness, self.deterioration_prone,
          self.engagement, self.preference, self.single_need, self.goal, self.first_attendance_logit,
@@ -149,7 +149,6 @@ class Therapist:
         "returns",
         "rng",
         "room",
-        "sessions_delivered",
         "sessions_today",
         "sick_day",
         "sick_days",
@@ -190,7 +189,6 @@ class Therapist:
         self.target_slots = 0
         self.ramp_start = hired_day
         self.sessions_today = 0
-        self.sessions_delivered = 0
         self.working_days = 0
         self.over_days = 0
         self.burnout_days = 0

@@ -92,10 +92,21 @@ class PlatformModel:
         self.ramping: list[Therapist] = []
         self.pending_hires = 0
         self.in_treatment = 0
-        self.week_sessions = 0
         self.week_hires = 0
         self.week_leavers = 0
         self.sessions = typed_columns(SESSION_COLUMNS)
+        rec = self.sessions
+        self._course_constants = (  # unpacked once per course in _course (hot path)
+            rec["client_id"], rec["therapist_id"], rec["day"], rec["session_number"], rec["status"],
+            rec["severity_observed"], rec["alliance_measured"], rec["anxiety_observed"], tp.session_cap or 1 << 30,
+            cl.measurement_sd, cl.symptom_noise_sd, cl.deterioration_drift, cl.transient_half_life_weeks * 7.0,
+            cl.anxiety_measurement_sd, tp.measurement_based_endings, tp.alliance_quality_weight, tp.alliance_memory,
+            tp.exhaustion_quality_effect, tp.quality_noise_sd, tp.alliance_measurement_sd, tp.quality_change_effect,
+            tp.plateau_sessions, tp.plateau_points, tp.dropout_quality_effect, tp.dropout_gap_effect,
+            tp.dropout_session1_extra, tp.dropout_session2_extra, self.friction_p, self.factory.luck,
+            tp.single_session_end_prob, tp.satisfied_end_prob, tp.plateau_end_prob, tp.background_end_prob,
+            sc.therapists.leaver_client_loss_prob, self.first_logit0, self.ln_wait_or, self.gaming_extra,
+            tp.max_consecutive_no_shows)
         self.weekly: dict[str, list] = {name: [] for name in WEEKLY_COLUMNS}
 
     # -- set-up --------------------------------------------------------------------
@@ -286,26 +297,15 @@ class PlatformModel:
 
     def _course(self, c: Client, t: Therapist) -> Generator[simpy.Event, None, None]:
         """Weekly appointments of ``c`` with ``t`` until an ending or a rematch."""
-        sc, env, rec = self.sc, self.env, self.sessions
-        cl, tp, rm = sc.clients, sc.therapy, sc.rematch
-        r_client, r_ther, r_day, r_num = rec["client_id"], rec["therapist_id"], rec["day"], rec["session_number"]
-        r_status, r_obs, r_all = rec["status"], rec["severity_observed"], rec["alliance_measured"]
-        r_anx = rec["anxiety_observed"]
-        cap = tp.session_cap or 1 << 30
-        meas_sd, noise_sd, drift = cl.measurement_sd, cl.symptom_noise_sd, cl.deterioration_drift
-        half_life = cl.transient_half_life_weeks * 7.0
-        anx_sd = cl.anxiety_measurement_sd
-        measured_endings = tp.measurement_based_endings
-        w_alliance, memory, exh_effect, q_sd = (tp.alliance_quality_weight, tp.alliance_memory,
-                                                tp.exhaustion_quality_effect, tp.quality_noise_sd)
-        a_sd, change_effect = tp.alliance_measurement_sd, tp.quality_change_effect
-        plateau_n, plateau_pts = tp.plateau_sessions, tp.plateau_points
-        drop_q, drop_gap, drop_1, drop_2 = (tp.dropout_quality_effect, tp.dropout_gap_effect,
-                                            tp.dropout_session1_extra, tp.dropout_session2_extra)
-        friction_p, exp, history, luck = self.friction_p, math.exp, c.obs_history, self.factory.luck
+        env, rm = self.env, self.sc.rematch
+        (r_client, r_ther, r_day, r_num, r_status, r_obs, r_all, r_anx, cap, meas_sd, noise_sd, drift, half_life, anx_sd,
+         measured_endings, w_alliance, memory, exh_effect, q_sd, a_sd, change_effect, plateau_n, plateau_pts, drop_q,
+         drop_gap, drop_1, drop_2, friction_p, luck, p_single, p_satisfied, p_plateau, p_background, loss_prob,
+         first_logit0, ln_wait_or, gaming_extra, max_missed) = self._course_constants
+        exp, history = math.exp, c.obs_history
         day = c.booked_day
         gap = 1
-        missed_run, max_missed = 0, tp.max_consecutive_no_shows
+        missed_run = 0
         yield env.timeout(day + SESSION_TIME - env.now)
         while True:
             i = c.luck_used % APPOINTMENTS
@@ -314,7 +314,7 @@ class PlatformModel:
             c.luck_used += 1
             u_ns, u_plan, u_drop, u_fric, u_alt, z_q, z_a, z_s, z_m, z_x = c.luck[i * DRAWS:(i + 1) * DRAWS]
             if not t.active:  # the therapist has left: rematch, or lose the client
-                if u_alt < sc.therapists.leaver_client_loss_prob:
+                if u_alt < loss_prob:
                     self._end(c, "therapist_left")
                 else:
                     self._rematch(c)
@@ -325,7 +325,7 @@ class PlatformModel:
                 status = ABSENT
             elif k == 1:
                 wait_weeks = (day - c.arrival) / 7.0
-                if c.first_attendance_logit >= self.first_logit0 + wait_weeks * self.ln_wait_or:
+                if c.first_attendance_logit >= first_logit0 + wait_weeks * ln_wait_or:
                     r_client.append(c.id), r_ther.append(t.id), r_day.append(day), r_num.append(k)
                     r_status.append(NO_SHOW), r_obs.append(math.nan), r_all.append(math.nan)
                     r_anx.append(math.nan)
@@ -375,8 +375,6 @@ class PlatformModel:
             r_status.append(ATTENDED), r_obs.append(obs), r_all.append(measured)
             r_anx.append(anx)
             t.sessions_today += 1
-            t.sessions_delivered += 1
-            self.week_sessions += 1
             if k <= 3:
                 c.early_alliance_sum += measured
                 c.early_alliance_n += 1
@@ -400,15 +398,15 @@ class PlatformModel:
             good_enough = (intake > 0 and intake - obs >= c.goal * intake) or (
                 measured_endings and obs < CASENESS and anx < ANXIETY_CASENESS)
             if k == 1 and c.single_need:
-                p_plan = tp.single_session_end_prob
+                p_plan = p_single
             elif good_enough:
-                p_plan = tp.satisfied_end_prob
+                p_plan = p_satisfied
             elif k > plateau_n and history[-1 - plateau_n] - obs < plateau_pts:
-                p_plan = tp.plateau_end_prob
+                p_plan = p_plateau
             else:
-                p_plan = tp.background_end_prob
+                p_plan = p_background
             if u_plan < p_plan:
-                if good_enough and t.pressured and c.kept_extra < self.gaming_extra:
+                if good_enough and t.pressured and c.kept_extra < gaming_extra:
                     c.kept_extra += 1  # gaming: an improved client is kept a little longer
                 else:
                     self._end(c, "planned")
@@ -509,14 +507,14 @@ class PlatformModel:
             w["week"].append(week)
             w["waiting"].append(self.queue.count)
             w["active_clients"].append(self.in_treatment)
-            w["sessions"].append(self.week_sessions)
+            w["sessions"].append(0)  # filled from the sessions table at the end
             w["mean_exhaustion"].append(sum(t.exhaustion for t in active) / n if n else math.nan)
             cutoff = sc.exhaustion.burnout_cutoff
             w["burnout_share"].append(sum(t.exhaustion > cutoff for t in active) / n if n else math.nan)
             w["headcount"].append(n)
             w["hires"].append(self.week_hires)
             w["leavers"].append(self.week_leavers)
-            self.week_sessions = self.week_hires = self.week_leavers = 0
+            self.week_hires = self.week_leavers = 0
             week += 1
             self._ramp(week)
             if sc.hiring.policy == "to_demand":
@@ -571,6 +569,13 @@ class PlatformModel:
 
         days = [t.days_employed for t in ts]
         working = [t.measured_working_days for t in ts]
+        sessions = sessions_frame(self.sessions)
+        self.sessions = typed_columns(SESSION_COLUMNS)  # release the raw columns
+        attended = sessions["attended"].to_numpy()
+        delivered = np.bincount(sessions["therapist_id"].to_numpy()[attended], minlength=len(ts))
+        weekly = pd.DataFrame(self.weekly, columns=list(WEEKLY_COLUMNS))
+        per_week = np.bincount(sessions["day"].to_numpy()[attended] // 7, minlength=len(weekly) + 1)
+        weekly["sessions"] = per_week[: len(weekly)]
         therapists = pd.DataFrame({
             "therapist_id": [t.id for t in ts],
             "effectiveness": [t.general for t in ts],
@@ -578,7 +583,7 @@ class PlatformModel:
             "booked_slots_per_week": [t.target_slots for t in ts],
             "hired_day": [t.hired_day for t in ts],
             "left_day": [t.left_day for t in ts],
-            "sessions_delivered": [t.sessions_delivered for t in ts],
+            "sessions_delivered": delivered[: len(ts)],
             "mean_exhaustion": per_day([t.exhaustion_sum for t in ts], days),
             "over_load_day_share": per_day([t.measured_over_days for t in ts], working),
             "burnout_day_share": per_day([t.burnout_days for t in ts], days),
@@ -592,8 +597,8 @@ class PlatformModel:
         })
         return Tables(
             clients=clients,
-            sessions=sessions_frame(self.sessions),
+            sessions=sessions,
             therapists=therapists,
-            weekly=pd.DataFrame(self.weekly, columns=list(WEEKLY_COLUMNS)),
+            weekly=weekly,
             meta={"seed": self.seed, "replication": self.rep},
         )

@@ -11,6 +11,7 @@ block, later chunks when a client of the block first needs them (kept in a small
 from __future__ import annotations
 
 import math
+from array import array
 from collections import OrderedDict
 
 import numpy as np
@@ -86,7 +87,7 @@ class ClientFactory:
             self._draw_block(block)
             self._first_chunk = self._draw_chunk(block, 0)
         c = Client(cid, arrival, self._rows[row])
-        c.luck = self._first_chunk[row].tolist()
+        c.luck = array("d", self._first_chunk[row].tobytes())
         return c
 
     def _draw_chunk(self, block: int, chunk: int) -> np.ndarray:
@@ -107,9 +108,9 @@ class ClientFactory:
             self._chunks.move_to_end(key)
         return table
 
-    def luck(self, c: Client) -> list[float]:
+    def luck(self, c: Client) -> array:
         """Random numbers for ``c``'s next ``APPOINTMENTS`` appointments, ``DRAWS`` each
-        (5 uniforms, then 5 standard normals)."""
+        (5 uniforms, then 5 standard normals), as a compact typed array."""
         block, row = divmod(c.id, BLOCK)
         chunk = c.luck_used // APPOINTMENTS
-        return self._chunk(block, chunk)[row].tolist()
+        return array("d", self._chunk(block, chunk)[row].tobytes())

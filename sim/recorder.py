@@ -40,8 +40,10 @@ def typed_columns(spec: dict[str, str]) -> dict[str, array]:
 
 
 def to_numpy(column: array) -> np.ndarray:
-    return np.frombuffer(column, dtype=_NUMPY[column.typecode]).copy() if len(column) else np.empty(
-        0, dtype=_NUMPY[column.typecode])
+    """A numpy view of a typed column (no copy; the column must not grow afterwards)."""
+    if not len(column):
+        return np.empty(0, dtype=_NUMPY[column.typecode])
+    return np.frombuffer(column, dtype=_NUMPY[column.typecode])
 
 
 class ClientRows:
@@ -88,8 +90,7 @@ class ClientRows:
 def sessions_frame(cols: dict[str, array]) -> pd.DataFrame:
     data = {name: to_numpy(col) for name, col in cols.items()}
     status = data.pop("status")
-    frame = {k: data[k].astype(np.int64) if data[k].dtype.kind == "i" else data[k] for k in
-             ("client_id", "therapist_id", "day", "session_number")}
+    frame = {k: data[k] for k in ("client_id", "therapist_id", "day", "session_number")}
     frame["attended"] = status == SESSION_STATUSES.index("attended")
     frame["status"] = pd.Categorical.from_codes(status, categories=SESSION_STATUSES)
     for k in ("severity_observed", "alliance_measured", "anxiety_observed"):
