@@ -32,7 +32,6 @@ class Client:
 
     __slots__ = (
         "abandon_after",
-        "abandon_event",
         "alliance",
         "anx_intake",
         "anx_last",
@@ -93,7 +92,6 @@ class Client:
          self.abandon_after, self.obs_intake, self.anxiety_ratio, self.anx_intake) = drawn
         self.obs_last = self.obs_intake
         self.anx_last = self.anx_intake
-        self.abandon_event: Any = None  # the waiting-list timer, while one is pending
         self.state = WAITING
         self.therapist: Therapist | None = None
         self.previous_therapist: Therapist | None = None

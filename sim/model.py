@@ -14,6 +14,7 @@ from __future__ import annotations
 import gc
 import math
 import time
+from collections import deque
 from collections.abc import Generator
 from itertools import accumulate
 
@@ -182,9 +183,7 @@ class PlatformModel:
         tp = self.sc.therapy
         c.no_show_p = _sigmoid(self.no_show_logit - tp.no_show_engagement_effect * c.engagement) * self.no_show_factor
         c.dropout_logit0 = tp.dropout_base_logit - tp.dropout_engagement_effect * c.engagement
-        if not self._seek(c, front=False) and c.abandon_after < math.inf:
-            c.abandon_event = self.env.timeout(c.abandon_after)
-            c.abandon_event.callbacks.append(lambda _e, c=c: self._abandon(c))
+        self._seek(c, front=False)
 
     def _seek(self, c: Client, front: bool) -> bool:
         """Match ``c`` now if the policy finds a therapist with room, else put them on the waiting list."""
@@ -196,15 +195,41 @@ class PlatformModel:
         self.queue.push(c, front)
         return False
 
+    def _expire(self, everyone: bool = False) -> None:
+        """Close waiting clients whose patience ran out (lazily: at the head of a line, or everyone weekly).
+
+        A new client leaves the waiting list ``abandon_after`` days after arriving if still unmatched;
+        the ending is dated then, whenever it is noticed.
+        """
+        now = self.env.now
+        for line in self.queue.lines:
+            if everyone:
+                keep = deque()
+                for c in line:
+                    if c.state == WAITING and c.therapists_seen == 0 and c.arrival + c.abandon_after <= now:
+                        self._abandon(c)
+                    elif c.state == WAITING:
+                        keep.append(c)
+                line.clear()
+                line.extend(keep)
+                continue
+            while line and (line[0].state != WAITING or (
+                    line[0].therapists_seen == 0 and line[0].arrival + line[0].abandon_after <= now)):
+                c = line.popleft()
+                if c.state == WAITING:
+                    self._abandon(c)
+
     def _abandon(self, c: Client) -> None:
-        if c.state == WAITING:
-            self.queue.take(c)
-            self._close(c, "pretreatment_dropout")
+        self.queue.count -= 1
+        self._close(c, "pretreatment_dropout", c.arrival + c.abandon_after)
 
     def _fill(self, t: Therapist) -> None:
         """Offer ``t``'s free slots to waiting clients, as the matching policy decides."""
         now = self.env.now
         while t.active and t.room > 0 and self.queue.count:
+            self._expire()
+            if not self.queue.count:
+                return
             c = self.matching.for_slot(t, self.queue, self.rooms, now)
             if c is None:
                 return
@@ -222,9 +247,6 @@ class PlatformModel:
         t.room -= 1
         t.clients += 1
         self.rooms.update(t)
-        if c.abandon_event is not None:  # matched: the waiting-list timer no longer applies
-            c.abandon_event.callbacks.clear()
-            c.abandon_event = None
         c.state = BOOKED
         c.therapist = t
         c.weekday = wd
@@ -257,11 +279,12 @@ class PlatformModel:
                     self.rooms.refresh(t)
             self._fill(t)
 
-    def _close(self, c: Client, ending: str) -> None:
+    def _close(self, c: Client, ending: str, day: float | None = None) -> None:
+        day = self.env.now if day is None else day
         c.state = ENDED
         c.ending = ending
-        c.ending_day = self.env.now
-        self._write_row(c, ending, self.env.now)
+        c.ending_day = day
+        self._write_row(c, ending, day)
         del self.open[c.id]
 
     def _write_row(self, c: Client, ending: str, ending_day: float) -> None:
@@ -502,6 +525,8 @@ class PlatformModel:
         week = 0
         while True:
             yield self.env.timeout(7 * (week + 1) - 1 + WEEK_RECORD - self.env.now)
+            if self.queue.count:
+                self._expire(everyone=True)
             active = self.active
             n = len(active)
             w["week"].append(week)
