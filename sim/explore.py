@@ -37,7 +37,7 @@ CONTROLS = [
 ]
 CHOICES = {"matching.policy": "matching", "matching.information": "information", "capacity.policy": "capacity",
            "money.revenue_model": "revenue"}
-EXPLORER_DEFAULTS = {"therapists.count": 60, "demand.arrivals_per_week": 264.0, "horizon.measured_weeks": 52,
+EXPLORER_DEFAULTS = {"therapists.count": 60, "demand.arrivals_per_week": 234.0, "horizon.measured_weeks": 52,
                      "horizon.warmup_weeks": 13}
 TABLE_KPIS = ["return_after_first_rate", "dropout_rate", "recovery_rate", "wait_first_session_days_mean",
               "therapist_over_threshold_day_share", "burnout_share", "therapist_turnover_per_year", "revenue"]

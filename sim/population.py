@@ -39,8 +39,8 @@ class ClientFactory:
         self._rows: list[tuple] = []
         self._chunks: OrderedDict[tuple[int, int], np.ndarray] = OrderedDict()
         self._first_chunk = np.empty((0, APPOINTMENTS * DRAWS))
-        # later chunks are needed by clients who arrived over the last months: cache about half a year of blocks
-        self._cache_size = max(CACHED_CHUNKS, int(sc.demand.arrivals_per_week * 26 / BLOCK))
+        # later chunks are needed by clients who arrived over the last months: cache about a quarter of blocks
+        self._cache_size = max(CACHED_CHUNKS, int(sc.demand.arrivals_per_week * 13 / BLOCK))
 
     def _draw_block(self, block: int) -> None:
         cl, n = self.sc.clients, BLOCK

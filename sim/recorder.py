@@ -22,9 +22,10 @@ SESSION_STATUSES = ("attended", "no_show", "therapist_absent")
 WEEKLY_COLUMNS = ("week", "waiting", "active_clients", "sessions", "mean_exhaustion", "burnout_share",
                   "headcount", "hires", "leavers")
 
-# name: array typecode ('q' int64, 'i' int32, 'b' int8, 'd' float64)
-SESSION_COLUMNS = {"client_id": "q", "therapist_id": "i", "day": "i", "session_number": "i", "status": "b",
-                   "severity_observed": "d", "alliance_measured": "d", "anxiety_observed": "d"}
+# name: array typecode ('q' int64, 'i' int32, 'b' int8, 'd' float64, 'f' float32: scores and alliance
+# ratings need no more precision)
+SESSION_COLUMNS = {"client_id": "i", "therapist_id": "i", "day": "i", "session_number": "i", "status": "b",
+                   "severity_observed": "f", "alliance_measured": "f", "anxiety_observed": "f"}
 CLIENT_COLUMNS = {
     "arrival_day": "d", "domain": "b", "complexity": "b", "severity_intake": "d", "severity_last": "d",
     "anxiety_intake": "d", "anxiety_last": "d", "therapist_id": "i", "first_session_day": "d",
@@ -32,7 +33,7 @@ CLIENT_COLUMNS = {
     "early_alliance": "d", "true_fit": "d", "rematched": "b", "therapists_seen": "i", "engagement": "d",
     "responsiveness": "d", "has_preference": "b", "single_session_need": "b",
 }
-_NUMPY = {"q": np.int64, "i": np.int32, "b": np.int8, "d": np.float64}
+_NUMPY = {"q": np.int64, "i": np.int32, "b": np.int8, "d": np.float64, "f": np.float32}
 
 
 def typed_columns(spec: dict[str, str]) -> dict[str, array]:

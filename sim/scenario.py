@@ -79,9 +79,9 @@ class Horizon(Section):
 
 class Demand(Section):
     arrivals_per_week: float = p(
-        440.0, unit="clients/week", ge=0, le=1e6, range=(400, 480),
+        390.0, unit="clients/week", ge=0, le=1e6, range=(350, 430),
         desc="Mean rate of new clients (Poisson).",
-        source="assumption: set so the baseline runs near full capacity (about 22-25 booked sessions per therapist-week)",
+        source="assumption: the baseline runs full (about 22 attended sessions per therapist-week) with waits of 2-3 weeks",
         evidence="assumption")
     growth_per_year: float = p(
         0.0, unit="fraction/year", ge=-0.9, le=5, range=(0, 0.3),
@@ -145,7 +145,7 @@ class Clients(Section):
         5.0, unit="PHQ-9 points", gt=0, le=15, range=(4, 6),
         desc="Standard deviation of intake severity.", source="design brief (MODEL.md)", evidence="moderate")
     responsiveness_median: float = p(
-        0.035, unit="fraction of remaining symptoms per session", gt=0, le=1, range=(0.025, 0.05),
+        0.03, unit="fraction of remaining symptoms per session", gt=0, le=1, range=(0.02, 0.045),
         desc="Median share of remaining symptoms removed by an average-quality session.",
         source="calibrated: dose-effect (Howard et al. 1986: ~50% improved by session 8, ~75% by 26)",
         evidence="moderate")
@@ -184,9 +184,9 @@ class Clients(Section):
         desc="Measurement noise of an observed anxiety score.",
         source="calibrated; consistent with a GAD-7 reliable change index of 4 points", evidence="moderate")
     transient_share: float = p(
-        0.2, unit="fraction of intake severity", ge=0, lt=1, range=(0.1, 0.3),
+        0.15, unit="fraction of intake severity", ge=0, lt=1, range=(0.1, 0.3),
         desc="Share of intake severity that is a transient crisis component fading on its own (people seek help at a peak).",
-        source="assumption: regression to the mean and spontaneous remission after help-seeking (waitlist controls improve)",
+        source="calibrated; assumption of regression to the mean and remission after help-seeking (waitlists improve)",
         evidence="weak")
     transient_half_life_weeks: float = p(
         6.0, unit="weeks", gt=0, le=520, range=(3, 12),
