@@ -171,7 +171,7 @@ class Clients(Section):
         source="assumption consistent with PHQ-9 reliability (reliable change index about 6 points)",
         evidence="moderate")
     anxiety_ratio_mean: float = p(
-        0.7, unit="GAD-7 points per PHQ-9 point", gt=0, le=2, range=(0.6, 0.85),
+        0.65, unit="GAD-7 points per PHQ-9 point", gt=0, le=2, range=(0.55, 0.8),
         desc="Typical ratio of a client's anxiety score (GAD-7-like, 0-21) to their depression score.",
         source="calibrated (talking-therapies outcomes); NHS Talking Therapies intakes: PHQ-9 about 15-16, GAD-7 about 13",
         evidence="moderate")
@@ -180,7 +180,7 @@ class Clients(Section):
         desc="Spread of that ratio across clients (some are mostly anxious, some mostly depressed).",
         source="assumption", evidence="assumption")
     anxiety_measurement_sd: float = p(
-        1.8, unit="GAD-7 points", ge=0, le=10, range=(1.4, 2.2),
+        2.2, unit="GAD-7 points", ge=0, le=10, range=(1.6, 2.6),
         desc="Measurement noise of an observed anxiety score.",
         source="calibrated; consistent with a GAD-7 reliable change index of 4 points", evidence="moderate")
     transient_share: float = p(
