@@ -178,7 +178,8 @@ class PlatformModel:
     def _arrive(self, day: float) -> None:
         cid = len(self.rows)
         c = self.factory.make(cid, day)
-        self.rows.add(day, c.domain, c.complexity, c.engagement, c.responsiveness, c.preference >= 0, c.single_need)
+        self.rows.add(day, c.domain, c.complexity, c.engagement, c.responsiveness, c.preference >= 0,
+                      c.single_need)  # in the order of ClientRows.FIXED
         self.open[cid] = c
         tp = self.sc.therapy
         c.no_show_p = _sigmoid(self.no_show_logit - tp.no_show_engagement_effect * c.engagement) * self.no_show_factor
@@ -288,13 +289,11 @@ class PlatformModel:
         del self.open[c.id]
 
     def _write_row(self, c: Client, ending: str, ending_day: float) -> None:
-        self.rows.write(
-            c.id, severity_intake=c.obs_intake, severity_last=c.obs_last, anxiety_intake=c.anx_intake,
-            anxiety_last=c.anx_last, therapist_id=c.therapist.id if c.therapist is not None else -1,
-            first_session_day=c.first_session_day, last_session_day=c.last_session_day,
-            sessions_attended=c.sessions_attended, sessions_missed=c.sessions_missed, ending=ENDING_CODE[ending],
-            ending_day=ending_day, early_alliance=c.early_alliance_sum / c.early_alliance_n if c.early_alliance_n
-            else math.nan, true_fit=c.true_fit, rematched=c.rematched, therapists_seen=c.therapists_seen)
+        self.rows.write(  # in the order of ClientRows.OUTCOME
+            c.id, c.obs_intake, c.obs_last, c.anx_intake, c.anx_last, c.therapist.id if c.therapist is not None else -1,
+            c.first_session_day, c.last_session_day, c.sessions_attended, c.sessions_missed, ENDING_CODE[ending],
+            ending_day, c.early_alliance_sum / c.early_alliance_n if c.early_alliance_n else math.nan, c.true_fit,
+            c.rematched, c.therapists_seen)
 
     def _end(self, c: Client, ending: str) -> None:
         self._close(c, ending)

@@ -48,30 +48,46 @@ def to_numpy(column: array) -> np.ndarray:
 
 
 class ClientRows:
-    """One row per client, by client id: attributes written on arrival, outcomes when the client ends."""
+    """One row per client, by client id: attributes written on arrival, outcomes when the client ends.
+
+    Columns grow in blocks of defaults (NaN or 0), so adding and writing a row are plain item
+    assignments.
+    """
+
+    GROWTH = 4096
+    FIXED = ("arrival_day", "domain", "complexity", "engagement", "responsiveness", "has_preference",
+             "single_session_need")
+    OUTCOME = ("severity_intake", "severity_last", "anxiety_intake", "anxiety_last", "therapist_id",
+               "first_session_day", "last_session_day", "sessions_attended", "sessions_missed", "ending", "ending_day",
+               "early_alliance", "true_fit", "rematched", "therapists_seen")
 
     def __init__(self) -> None:
         self.cols = typed_columns(CLIENT_COLUMNS)
+        self.n = 0
+        self._fixed = [self.cols[name] for name in self.FIXED]
+        self._outcome = [self.cols[name] for name in self.OUTCOME]
 
     def __len__(self) -> int:
-        return len(self.cols["arrival_day"])
+        return self.n
 
-    def add(self, arrival: float, domain: int, complexity: int, engagement: float, responsiveness: float,
-            has_preference: bool, single_need: bool) -> None:
-        fixed = {"arrival_day": arrival, "domain": domain, "complexity": complexity, "engagement": engagement,
-                 "responsiveness": responsiveness, "has_preference": has_preference, "single_session_need": single_need}
-        for name, col in self.cols.items():
-            col.append(fixed.get(name, math.nan if col.typecode == "d" else 0))
+    def add(self, *fixed: float) -> None:
+        """Append a client's row with the values of ``FIXED``, in that order."""
+        n = self.n
+        if n == len(self._fixed[0]):
+            for col in self.cols.values():
+                col.extend(array(col.typecode, [math.nan if col.typecode in "df" else 0]) * self.GROWTH)
+        for col, value in zip(self._fixed, fixed):
+            col[n] = value
+        self.n = n + 1
 
-    def write(self, cid: int, **values: float) -> None:
-        cols = self.cols
-        for name, value in values.items():
-            cols[name][cid] = value
+    def write(self, cid: int, *outcome: float) -> None:
+        """Set client ``cid``'s outcome columns: the values of ``OUTCOME``, in that order."""
+        for col, value in zip(self._outcome, outcome):
+            col[cid] = value
 
     def frame(self) -> pd.DataFrame:
-        data = {name: to_numpy(col) for name, col in self.cols.items()}
-        n = len(data["arrival_day"])
-        frame = {"client_id": np.arange(n, dtype=np.int64)}
+        data = {name: to_numpy(col)[: self.n] for name, col in self.cols.items()}
+        frame = {"client_id": np.arange(self.n, dtype=np.int64)}
         for name, values in data.items():
             if name == "domain":
                 frame[name] = pd.Categorical.from_codes(values, categories=DOMAINS)
