@@ -46,8 +46,26 @@ def png_bytes(fig: Figure, dpi: int = 100) -> bytes:
     return buffer.getvalue()
 
 
+# One colour per policy, the same in every chart (status quo blue, quality first orange, ...).
+POLICY_COLOURS = {
+    "baseline": PALETTE[0], "status quo": PALETTE[0], "Status quo": PALETTE[0],
+    "fit_individual": PALETTE[1], "Quality first": PALETTE[1], "your policy": PALETTE[1],
+    "fit_quota": PALETTE[2], "earliest_individual": PALETTE[3], "league_table": PALETTE[4],
+    "productivity_push": PALETTE[5], "talking_therapies_like": PALETTE[7],
+}
+
+
 def colours(names: list[str]) -> dict[str, str]:
-    return {n: PALETTE[i % len(PALETTE)] for i, n in enumerate(names)}
+    """Each policy's fixed colour; other names take the palette colours not used by those."""
+    spare = [c for c in PALETTE if c not in {POLICY_COLOURS[n] for n in names if n in POLICY_COLOURS}]
+    out, i = {}, 0
+    for n in names:
+        if n in POLICY_COLOURS:
+            out[n] = POLICY_COLOURS[n]
+        else:
+            out[n] = spare[i % len(spare)] if spare else PALETTE[i % len(PALETTE)]
+            i += 1
+    return out
 
 
 def retention_curve(clients: pd.DataFrame, max_sessions: int = 26) -> pd.DataFrame:
