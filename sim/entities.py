@@ -46,8 +46,6 @@ class Client:
         "dropout_logit0",
         "early_alliance_n",
         "early_alliance_sum",
-        "ending",
-        "ending_day",
         "engagement",
         "first_attendance_logit",
         "first_session_day",
@@ -104,8 +102,6 @@ class Client:
         self.course_sessions = 0
         self.first_session_day = math.nan
         self.last_session_day = math.nan
-        self.ending = ""
-        self.ending_day = math.nan
         self.early_alliance_sum = 0.0
         self.early_alliance_n = 0
         self.course_alliance_sum = 0.0

@@ -283,8 +283,6 @@ class PlatformModel:
     def _close(self, c: Client, ending: str, day: float | None = None) -> None:
         day = self.env.now if day is None else day
         c.state = ENDED
-        c.ending = ending
-        c.ending_day = day
         self._write_row(c, ending, day)
         del self.open[c.id]
 
