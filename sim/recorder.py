@@ -97,7 +97,7 @@ class ClientRows:
                 frame[name] = values.astype(bool)
             else:
                 frame[name] = values
-        df = pd.DataFrame(frame)
+        df = pd.DataFrame(frame, copy=False)  # columns stay views of the typed arrays (no second copy)
         df.insert(2, "in_warmup", False)
         df.insert(df.columns.get_loc("first_session_day"), "wait_first_session_days",
                   df["first_session_day"] - df["arrival_day"])
@@ -112,12 +112,12 @@ def sessions_frame(cols: dict[str, array]) -> pd.DataFrame:
     frame["status"] = pd.Categorical.from_codes(status, categories=SESSION_STATUSES)
     for k in ("severity_observed", "alliance_measured", "anxiety_observed"):
         frame[k] = data[k]
-    return pd.DataFrame(frame)
+    return pd.DataFrame(frame, copy=False)  # columns stay views of the typed arrays (no second copy)
 
 
 @dataclass
 class Tables:
-    """The tables of one replication (each already keyed by scenario and replication)."""
+    """The tables of one replication; ``keyed`` adds the scenario and replication columns."""
 
     clients: pd.DataFrame
     sessions: pd.DataFrame
@@ -126,8 +126,9 @@ class Tables:
     meta: dict
 
     def keyed(self, scenario: str, replication: int) -> Tables:
+        """The same tables with ``scenario`` and ``replication`` columns first (the frames are modified)."""
+
         def key(df: pd.DataFrame) -> pd.DataFrame:
-            df = df.copy()
             df.insert(0, "replication", replication)
             df.insert(0, "scenario", scenario)
             return df
