@@ -1,7 +1,8 @@
-"""Clients and therapists: plain state holders, drawn from their own random streams.
+"""Clients and therapists: plain state holders.
 
-Attributes are drawn in a fixed order from the entity's own stream, so client ``n`` (or
-therapist ``n``) is the same person under every policy.
+Client ``n``'s attributes and in-therapy luck come from client-tied streams
+(:mod:`sim.population`); therapist ``n`` draws its attributes, in a fixed order, and its daily
+luck from its own stream. Either way the same person appears under every policy.
 """
 
 from __future__ import annotations
