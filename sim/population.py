@@ -38,7 +38,7 @@ class ClientFactory:
         self._block = -1
         self._rows: list[tuple] = []
         self._chunks: OrderedDict[tuple[int, int], np.ndarray] = OrderedDict()
-        self._first_chunk = np.empty((0, APPOINTMENTS * DRAWS))
+        self._first_chunk = np.empty((0, APPOINTMENTS * DRAWS), dtype=np.float32)
         # later chunks are needed by clients who arrived over the last months: cache about a quarter of blocks
         self._cache_size = max(CACHED_CHUNKS, int(sc.demand.arrivals_per_week * 13 / BLOCK))
 
@@ -87,15 +87,16 @@ class ClientFactory:
             self._draw_block(block)
             self._first_chunk = self._draw_chunk(block, 0)
         c = Client(cid, arrival, self._rows[row])
-        c.luck = array("d", self._first_chunk[row].tobytes())
+        c.luck = array("f", self._first_chunk[row].tobytes())
         return c
 
     def _draw_chunk(self, block: int, chunk: int) -> np.ndarray:
+        """Chunk ``chunk`` of block ``block``, kept in single precision (plenty for decisions and noise)."""
         rng = np.random.Generator(np.random.PCG64(stream_seed(self.seed, self.rep, "luck", (block << 16) | chunk)))
         table = np.empty((BLOCK, APPOINTMENTS, DRAWS))
         table[:, :, :UNIFORMS] = rng.random((BLOCK, APPOINTMENTS, UNIFORMS))
         table[:, :, UNIFORMS:] = rng.standard_normal((BLOCK, APPOINTMENTS, NORMALS))
-        return table.reshape(BLOCK, APPOINTMENTS * DRAWS)
+        return table.reshape(BLOCK, APPOINTMENTS * DRAWS).astype(np.float32)
 
     def _chunk(self, block: int, chunk: int) -> np.ndarray:
         key = (block, chunk)
@@ -113,4 +114,4 @@ class ClientFactory:
         (5 uniforms, then 5 standard normals), as a compact typed array."""
         block, row = divmod(c.id, BLOCK)
         chunk = c.luck_used // APPOINTMENTS
-        return array("d", self._chunk(block, chunk)[row].tobytes())
+        return array("f", self._chunk(block, chunk)[row].tobytes())
