@@ -107,7 +107,7 @@ class PlatformModel:
             tp.dropout_session1_extra, tp.dropout_session2_extra, self.friction_p, self.factory.luck,
             tp.single_session_end_prob, tp.satisfied_end_prob, tp.plateau_end_prob, tp.background_end_prob,
             sc.therapists.leaver_client_loss_prob, self.first_logit0, self.ln_wait_or, self.gaming_extra,
-            tp.max_consecutive_no_shows)
+            tp.max_consecutive_no_shows, tp.assessment_wait_weeks * 7.0)
         self.weekly: dict[str, list] = {name: [] for name in WEEKLY_COLUMNS}
 
     # -- set-up --------------------------------------------------------------------
@@ -321,7 +321,7 @@ class PlatformModel:
         (r_client, r_ther, r_day, r_num, r_status, r_obs, r_all, r_anx, cap, meas_sd, noise_sd, drift, half_life, anx_sd,
          measured_endings, w_alliance, memory, exh_effect, q_sd, a_sd, change_effect, plateau_n, plateau_pts, drop_q,
          drop_gap, drop_1, drop_2, friction_p, luck, p_single, p_satisfied, p_plateau, p_background, loss_prob,
-         first_logit0, ln_wait_or, gaming_extra, max_missed) = self._course_constants
+         first_logit0, ln_wait_or, gaming_extra, max_missed, assessment_wait) = self._course_constants
         exp, history = math.exp, c.obs_history
         day = c.booked_day
         gap = 1
@@ -443,6 +443,12 @@ class PlatformModel:
             if (rm.enabled and c.course_sessions == rm.after_sessions and not c.rematched
                     and measured < rm.alliance_threshold and u_alt < rm.accept_prob):
                 self._rematch(c)
+                return
+            if k == 1 and assessment_wait > 0:  # assessed: wait for treatment, then a (new) therapist
+                self._release(c)
+                c.therapist = None
+                yield env.timeout(assessment_wait)
+                self._seek(c, front=True)
                 return
             step = 14 if u_fric < friction_p else 7
             gap = step // 7

@@ -330,6 +330,12 @@ class Therapy(Section):
         desc="Measurement-based care: a client whose scores fall below caseness on both scales counts as 'good enough'.",
         source="platform setting (NHS Talking Therapies monitor outcomes every session and end at recovery)",
         evidence="assumption")
+    assessment_wait_weeks: float = p(
+        0.0, unit="weeks", ge=0, le=104, range=(0, 8),
+        desc="Wait between the first (assessment) session and treatment: the client gives up the slot and is "
+             "re-matched after this many weeks (0 = treatment continues with the same therapist).",
+        source="platform setting (NHS Talking Therapies report 'hidden waits' between first and second appointments)",
+        evidence="weak")
     session_cap: int | None = p(
         None, unit="sessions", ge=1, le=500, range=None,
         desc="Maximum sessions per course (none = open-ended).",

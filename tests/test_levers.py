@@ -106,3 +106,13 @@ def test_session_cap_ends_courses_at_the_cap():
     _, t = run("therapy.session_cap=4")
     assert t.clients["sessions_attended"].max() <= 4
     assert (t.clients["ending"] == "session_cap").sum() > 10
+
+
+def test_assessment_wait_separates_assessment_from_treatment():
+    _, t = run("therapy.assessment_wait_weeks=4")
+    s = t.sessions[t.sessions["attended"]].sort_values(["client_id", "session_number"])
+    first_two = s[s["session_number"] <= 2].groupby("client_id")["day"].agg(["min", "max", "size"])
+    gaps = (first_two["max"] - first_two["min"])[first_two["size"] == 2]
+    assert len(gaps) > 100 and gaps.min() >= 4 * 7
+    treated = t.clients[t.clients["sessions_attended"] >= 2]
+    assert (treated["therapists_seen"] >= 2).all()
