@@ -16,9 +16,9 @@ from pathlib import Path
 import pandas as pd
 
 from sim.metrics import KPIS
-from sim.outputs import OutputError, write_run
+from sim.outputs import OutputError, check_target, write_run
 from sim.runner import run_scenarios
-from sim.scenario import ScenarioError, load_scenario
+from sim.scenario import Scenario, ScenarioError, load_scenario
 
 EXIT_BAD_INPUT = 2
 
@@ -87,7 +87,7 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def _load(path: Path, overrides: list[str]) -> object:
+def _load(path: Path, overrides: list[str]) -> Scenario:
     if not path.exists():
         raise ScenarioError(f"scenario file not found: {path}")
     return load_scenario(path, overrides)
@@ -104,27 +104,25 @@ def _print_summary(summary: pd.DataFrame) -> None:
 
 def cmd_run(a: argparse.Namespace) -> None:
     sc = _load(a.scenario, a.overrides)
-    out = a.out or Path("results") / "runs" / sc.name  # type: ignore[attr-defined]
-    from sim.outputs import check_target
+    out = a.out or Path("results") / "runs" / sc.name
     check_target(out)
-    result = run_scenarios([sc], reps=a.reps, seed=a.seed, jobs=a.jobs, progress=not a.quiet)  # type: ignore[list-item]
+    result = run_scenarios([sc], reps=a.reps, seed=a.seed, jobs=a.jobs, progress=not a.quiet)
     write_run(result, out)
-    print(f"Scenario {sc.name}: {len(result.replications)} replications; tables in {out}/")  # type: ignore[attr-defined]
+    print(f"Scenario {sc.name}: {len(result.replications)} replications; tables in {out}/")
     _print_summary(result.summary)
 
 
 def cmd_compare(a: argparse.Namespace) -> None:
     scenarios = [_load(p, a.overrides) for p in a.scenarios]
-    names = [s.name for s in scenarios]  # type: ignore[attr-defined]
+    names = [s.name for s in scenarios]
     if len(set(names)) != len(names):
         raise BadInput(f"scenario names must be distinct, got {names} (set `name:` in each file)")
     baseline = a.baseline or names[0]
     if baseline not in names:
         raise BadInput(f"--baseline {baseline!r} is not one of the scenarios; allowed: {', '.join(names)}")
     out = a.out or Path("results") / "compare" / baseline
-    from sim.outputs import check_target
     check_target(out)
-    result = run_scenarios(scenarios, reps=a.reps, seed=a.seed, jobs=a.jobs, progress=not a.quiet)  # type: ignore[arg-type]
+    result = run_scenarios(scenarios, reps=a.reps, seed=a.seed, jobs=a.jobs, progress=not a.quiet)
     write_run(result, out, comparison_baseline=baseline)
     from sim.study import comparison_table
     print(f"Paired comparison against {baseline} ({len(result.replications) // len(names)} replications each; "
@@ -170,7 +168,6 @@ def cmd_sweep(a: argparse.Namespace) -> None:
     if not a.experiment.is_file():
         raise BadInput(f"experiment file not found: {a.experiment}")
     out = a.out or Path("results") / "sweeps" / a.experiment.stem
-    from sim.outputs import check_target
     check_target(out)
     kind, table = run_experiment(a.experiment, jobs=a.jobs, progress=not a.quiet)
     def fill(tmp: Path) -> None:

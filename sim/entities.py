@@ -111,6 +111,8 @@ class Client:
         self.obs_history: list[float] = []
         self.kept_extra = 0
         self.queued_day = arrival
+        self.no_show_p = 0.0  # set by the model from the scenario and engagement
+        self.dropout_logit0 = 0.0
 
 
 class Therapist:

@@ -166,7 +166,7 @@ def wait_figure(result: StudyResult) -> Figure:
     c = c[~c["in_warmup"] & (c["sessions_attended"] > 0)]
     fig, ax = plt.subplots(figsize=(6, 4.5))
     col = plots.colours([BASELINE_NAME, POLICY_NAME])
-    bins = np.arange(0, max(8, float(c["wait_first_session_days"].quantile(0.99)) + 7) + 1, 7)
+    bins = list(np.arange(0, max(8, float(c["wait_first_session_days"].quantile(0.99)) + 7) + 1, 7))
     for name in (BASELINE_NAME, POLICY_NAME):
         w = c.loc[c["scenario"] == name, "wait_first_session_days"]
         ax.hist(w, bins=bins, histtype="step", lw=2, density=True, color=col[name], label=f"{name} (mean {w.mean():.1f} d)")
@@ -238,7 +238,7 @@ class Explorer:
         elif s.kind == "bool":
             widget = w.Checkbox(value=s.default, indent=False, **common)
         elif s.kind == "int":
-            widget = w.IntSlider(value=s.default, min=int(s.low), max=int(s.high), **common)
+            widget = w.IntSlider(value=s.default, min=int(s.low or 0), max=int(s.high or 100), **common)
         else:
             step = (float(s.high) - float(s.low)) / 100 if s.high is not None and s.low is not None else 0.01
             widget = w.FloatSlider(value=s.default, min=s.low, max=s.high, step=step, readout_format=".2f", **common)

@@ -15,7 +15,7 @@ import gc
 import math
 import time
 from collections import deque
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from itertools import accumulate
 
 import numpy as np
@@ -205,7 +205,7 @@ class PlatformModel:
         now = self.env.now
         for line in self.queue.lines:
             if everyone:
-                keep = deque()
+                keep: deque[Client] = deque()
                 for c in line:
                     if c.state == WAITING and c.therapists_seen == 0 and c.arrival + c.abandon_after <= now:
                         self._abandon(c)
@@ -323,6 +323,20 @@ class PlatformModel:
          drop_gap, drop_1, drop_2, friction_p, luck, p_single, p_satisfied, p_plateau, p_background, loss_prob,
          first_logit0, ln_wait_or, gaming_extra, max_missed, assessment_wait) = self._course_constants
         exp, history = math.exp, c.obs_history
+        cid, tid, nan = c.id, t.id, math.nan
+
+        def record(day: int, number: int, status: int, obs: float = nan, alliance: float = nan,
+                   anx: float = nan) -> None:
+            """One row of the sessions table (a booked appointment)."""
+            r_client.append(cid)
+            r_ther.append(tid)
+            r_day.append(day)
+            r_num.append(number)
+            r_status.append(status)
+            r_obs.append(obs)
+            r_all.append(alliance)
+            r_anx.append(anx)
+
         day = c.booked_day
         gap = 1
         missed_run = 0
@@ -346,9 +360,7 @@ class PlatformModel:
             elif k == 1:
                 wait_weeks = (day - c.arrival) / 7.0
                 if c.first_attendance_logit >= first_logit0 + wait_weeks * ln_wait_or:
-                    r_client.append(c.id), r_ther.append(t.id), r_day.append(day), r_num.append(k)
-                    r_status.append(NO_SHOW), r_obs.append(math.nan), r_all.append(math.nan)
-                    r_anx.append(math.nan)
+                    record(day, k, NO_SHOW)
                     self._end(c, "pretreatment_dropout")
                     return
             elif u_ns < c.no_show_p:
@@ -356,9 +368,7 @@ class PlatformModel:
                 c.sessions_missed += 1
                 missed_run += 1
             if status != ATTENDED:
-                r_client.append(c.id), r_ther.append(t.id), r_day.append(day), r_num.append(k)
-                r_status.append(status), r_obs.append(math.nan), r_all.append(math.nan)
-                r_anx.append(math.nan)
+                record(day, k, status)
                 if missed_run >= max_missed:
                     self._end(c, "dropout")
                     return
@@ -391,9 +401,7 @@ class PlatformModel:
             alliance = c.alliance = c.alliance + memory * (quality - c.alliance)
             measured = ALLIANCE_CENTRE + ALLIANCE_SCALE * (alliance + a_sd * z_a)
             measured = 1.0 if measured < 1.0 else 7.0 if measured > 7.0 else measured
-            r_client.append(c.id), r_ther.append(t.id), r_day.append(day), r_num.append(k)
-            r_status.append(ATTENDED), r_obs.append(obs), r_all.append(measured)
-            r_anx.append(anx)
+            record(day, k, ATTENDED, obs, measured, anx)
             t.sessions_today += 1
             if k <= 3:
                 c.early_alliance_sum += measured
@@ -591,7 +599,7 @@ class PlatformModel:
         clients["in_warmup"] = clients["arrival_day"] < self.warmup_day
         ts = self.therapists
 
-        def per_day(num: list[float], den: list[float]) -> np.ndarray:
+        def per_day(num: Sequence[float], den: Sequence[float]) -> np.ndarray:
             n, d = np.asarray(num, float), np.asarray(den, float)
             return np.divide(n, d, out=np.full(len(n), np.nan), where=d > 0)
 
