@@ -142,7 +142,6 @@ class Therapist:
         "occupied",
         "over_days",
         "pressured",
-        "ramp_start",
         "returns",
         "rng",
         "room",
@@ -155,7 +154,6 @@ class Therapist:
         "track_n",
         "track_sum",
         "version",
-        "working_days",
     )
 
     def __init__(self, tid: int, hired_day: float, rng: random.Random, sc: Scenario, n_domains: int):
@@ -184,9 +182,7 @@ class Therapist:
         self.occupied = [0] * WEEKDAYS
         self.room = 0
         self.target_slots = 0
-        self.ramp_start = hired_day
         self.sessions_today = 0
-        self.working_days = 0
         self.over_days = 0
         self.burnout_days = 0
         self.exhaustion_sum = 0.0

@@ -489,7 +489,6 @@ class PlatformModel:
                         e += ex.overload_gain * (n - load) / load
                     else:
                         e -= ex.light_day_recovery * (load - n) / load
-                    t.working_days += 1
                     if measuring:
                         t.measured_working_days += 1
                         t.measured_sessions += n
