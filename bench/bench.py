@@ -137,7 +137,9 @@ def main() -> int:
         study = default_study_seconds()
         results["default_study_seconds"] = study
         print(f"default study (python -m sim): {study:.1f} s")
-    (ROOT / "bench" / "last_results.json").write_text(json.dumps(results, indent=2))
+    out = ROOT / "results" / "bench"  # untracked (results/ is ignored): a benchmark never rewrites a tracked file
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "last_results.json").write_text(json.dumps(results, indent=2))
     return 0
 
 

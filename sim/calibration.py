@@ -7,7 +7,9 @@ them over replications with 95% t-intervals.
 
 from __future__ import annotations
 
+import json
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -302,18 +304,22 @@ def calibration_runs(scenario: Scenario, reps: int, seed: int | None = None, job
 
 
 def run_calibration(out: Path, reps: int = 5, seed: int | None = None, jobs: int = 1,
-                    progress: bool = True) -> pd.DataFrame:
+                    progress: bool = True, force: bool = False) -> pd.DataFrame:
     """Run both settings against their targets; write the table, charts and a short report to ``out``."""
     import matplotlib.pyplot as plt
 
     from sim import plots
-    from sim.outputs import write_atomically
+    from sim.outputs import metadata_for
+    from sim.safe_output import write_folder
     from sim.scenario import load_scenario
     from sim.study import scenario_path
 
-    tables, charts = [], {}
+    started = time.perf_counter()
+    tables, charts, seeds = [], {}, {}
     for setting, scenario_name in SETTINGS.items():
-        runs = calibration_runs(load_scenario(scenario_path(scenario_name)), reps, seed, jobs, progress)
+        scenario = load_scenario(scenario_path(scenario_name))
+        seeds[scenario_name] = scenario.seed if seed is None else seed
+        runs = calibration_runs(scenario, reps, seed, jobs, progress)
         table = evaluate(setting, runs)
         table.insert(1, "scenario", scenario_name)
         tables.append(table)
@@ -340,8 +346,11 @@ def run_calibration(out: Path, reps: int = 5, seed: int | None = None, jobs: int
         for name, fig in charts.items():
             fig.savefig(tmp / name, dpi=130)
             plt.close(fig)
+        meta = metadata_for(None, seed=seeds, replications=reps, wall_seconds=round(time.perf_counter() - started, 3),
+                            settings=SETTINGS, inside=int(result["inside"].sum()), targets=len(result))
+        (tmp / "metadata.json").write_text(json.dumps(meta, indent=2, default=str))
 
-    write_atomically(out, fill, merge=True)
+    write_folder(out, fill, force=force)
     return result
 
 
@@ -351,9 +360,9 @@ def format_table(result: pd.DataFrame) -> pd.DataFrame:
 
     return pd.DataFrame({
         "setting": result["setting"], "target": result["target"],
-        "band": [f"[{num(a)}, {num(b)}]" for a, b in zip(result["band_low"], result["band_high"])],
+        "band": [f"[{num(a)}, {num(b)}]" for a, b in zip(result["band_low"], result["band_high"], strict=True)],
         "simulated (95% CI)": [f"{num(m)} [{num(a)}, {num(b)}]" for m, a, b in
-                               zip(result["mean"], result["ci_low"], result["ci_high"])],
+                               zip(result["mean"], result["ci_low"], result["ci_high"], strict=True)],
         "inside": ["yes" if x else "NO" for x in result["inside"]],
         "source": result["source"],
     })

@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from sim.calibration import calibration_runs, evaluate, load_targets
-from sim.scenario import ScenarioError, load_scenario
+from sim.experiments import load_search_spec
+from sim.scenario import ScenarioError, apply_overrides, load_scenario
 
 CENTRE_WEIGHT = 0.05
 
@@ -38,19 +38,23 @@ def band_loss(value: float, band: tuple[float, float]) -> float:
 
 
 def loss(table: pd.DataFrame) -> float:
-    return float(sum(band_loss(m, (lo, hi)) for m, lo, hi in zip(table["mean"], table["band_low"], table["band_high"])))
+    bands = zip(table["mean"], table["band_low"], table["band_high"], strict=True)
+    return float(sum(band_loss(m, (lo, hi)) for m, lo, hi in bands))
 
 
 def search(spec_path: Path, log_path: Path, jobs: int = 1) -> dict[str, Any]:
     """Run the coordinate search of ``spec_path``; append every evaluation to ``log_path`` (CSV)."""
-    spec = yaml.safe_load(spec_path.read_text())
-    for key in ("setting", "scenario", "reps", "params"):
-        if key not in spec:
-            raise ScenarioError(f"search spec {spec_path}: missing key {key!r}")
-    scenario_file = (spec_path.parent / spec["scenario"]).resolve()
+    spec = load_search_spec(spec_path)
+    scenario_file = (spec_path.parent / spec.scenario).resolve()
+    base = load_scenario(scenario_file)
+    for path, values in spec.params.items():  # every candidate valid before the first run
+        for value in values:
+            apply_overrides(base, {path: value})
     targets = load_targets()
-    current: dict[str, Any] = {path: values[0] if "start" not in spec else spec["start"].get(path, values[0])
-                               for path, values in spec["params"].items()}
+    if spec.setting not in targets:
+        raise ScenarioError(f"search spec {spec_path}: setting: {spec.setting!r} has no targets; allowed: "
+                            f"{', '.join(targets)}")
+    current: dict[str, Any] = {path: spec.start.get(path, values[0]) for path, values in spec.params.items()}
     cache: dict[str, float] = {}
     rows: list[dict[str, Any]] = []
 
@@ -58,22 +62,22 @@ def search(spec_path: Path, log_path: Path, jobs: int = 1) -> dict[str, Any]:
         key = json.dumps(params, sort_keys=True)
         if key in cache:
             return cache[key]
-        sc = load_scenario(scenario_file, [f"{k}={v}" for k, v in params.items()])
-        runs = calibration_runs(sc, spec["reps"], seed=spec.get("seed"), jobs=jobs, progress=False)
-        table = evaluate(spec["setting"], runs, targets)
+        sc = apply_overrides(base, params)
+        runs = calibration_runs(sc, spec.reps, seed=spec.seed, jobs=jobs, progress=False)
+        table = evaluate(spec.setting, runs, targets)
         value = loss(table)
         cache[key] = value
         row = {"evaluation": len(rows), **params, "loss": value,
                "inside": int(table["inside"].sum()), "targets": len(table),
-               **{f"stat:{t}": m for t, m in zip(table["target"], table["mean"])}}
+               **{f"stat:{t}": m for t, m in zip(table["target"], table["mean"], strict=True)}}
         rows.append(row)
         pd.DataFrame(rows).to_csv(log_path, index=False)
         print(f"[{len(rows):3d}] loss {value:8.4f} inside {row['inside']}/{len(table)}  {params}", flush=True)
         return value
 
     best = evaluate_at(current)
-    for _ in range(spec.get("passes", 1)):
-        for path, values in spec["params"].items():
+    for _ in range(spec.passes):
+        for path, values in spec.params.items():
             for value in values:
                 trial = {**current, path: value}
                 score = evaluate_at(trial)

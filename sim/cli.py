@@ -1,7 +1,8 @@
-"""Command line: ``python -m sim [run|compare|study|calibrate|register] ...`` (see ``--help``).
+"""Command line: ``python -m sim [run|compare|study|sweep|calibrate] ...`` (see ``--help``).
 
-Bad input of any kind exits with status 2 and a one-paragraph message naming the field and
-what is allowed; nothing is written in that case.
+Bad input of any kind exits with status 2 and a one-paragraph message naming the file, the
+field and what is allowed; nothing is written in that case. Ctrl-C exits 130 with one line,
+leaving any earlier results as they were.
 """
 
 from __future__ import annotations
@@ -10,20 +11,27 @@ import argparse
 import json
 import os
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, NoReturn
 
 import pandas as pd
 
+from sim.errors import InputError
 from sim.metrics import KPIS
-from sim.outputs import OutputError, check_target, write_run
+from sim.outputs import FORMATS, parse_tables, table_files, write_run
 from sim.runner import run_scenarios
-from sim.scenario import Scenario, ScenarioError, load_scenario
+from sim.safe_output import RESULTS, default_folder, prepare, write_folder
+from sim.scenario import Scenario, apply_overrides, load_scenario, overridden_name, parse_overrides, safe_name
+from sim.sizing import MAX_APPOINTMENTS, expected_appointments
+from sim.study import fmt
 
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
 
 
-class BadInput(Exception):
+class BadInput(InputError):
     """User input the command cannot use."""
 
 
@@ -46,97 +54,148 @@ _positive_int = _whole_number(1, "a whole number of at least 1")
 _seed = _whole_number(0, "a non-negative whole number")
 
 
-def _common(p: argparse.ArgumentParser, out_help: str) -> None:
+def _common(p: argparse.ArgumentParser, out_help: str, tables: bool = True) -> None:
     p.add_argument("--reps", type=_positive_int, help="replications (default: the scenario's own)")
     p.add_argument("--seed", type=_seed, help="master seed (default: the scenario's own)")
     p.add_argument("--out", type=Path, help=out_help)
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
                    help="override a scenario value, e.g. --set matching.policy=fit (repeatable)")
+    _jobs_force_quiet(p)
+    if tables:
+        p.add_argument("--tables", default="default", metavar="LIST",
+                       help="tables to write: default (clients, therapists, weekly), all (adds the large "
+                            "per-session table), none, or a comma list of clients, sessions, therapists, weekly")
+        p.add_argument("--format", choices=FORMATS, default="csv",
+                       help="table format: csv, or parquet (compressed, needs pyarrow)")
+
+
+def _jobs_force_quiet(p: argparse.ArgumentParser) -> None:
     p.add_argument("--jobs", type=_positive_int, default=os.cpu_count() or 1,
                    help="worker processes (results are identical to a serial run; default: all cores)")
+    p.add_argument("--force", action="store_true",
+                   help="write into a folder that holds files the tool did not write (they are never touched), "
+                        "or run a size beyond the plausibility bound")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error (and a pointer to --help) instead of the whole usage text."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m sim", description=(
+    p = _Parser(prog="python -m sim", description=(
         "Fifty Minutes: policy simulation of a therapy platform. With no command, runs the default "
-        "study (four headline policy cells and the league table) and writes charts and a report to results/."))
-    sub = p.add_subparsers(dest="command")
+        "study and writes charts and a report to results/. The tool replaces only files it wrote itself."))
+    sub = p.add_subparsers(dest="command", parser_class=_Parser)
     run = sub.add_parser("run", help="run one scenario and write its tables")
     run.add_argument("scenario", type=Path, help="scenario YAML file")
-    _common(run, "output folder (default: results/runs/<scenario name>)")
+    _common(run, "output folder (default: results/runs/<scenario name>, with the overrides in the name)")
     cmp_ = sub.add_parser("compare", help="paired comparison of scenarios under common random numbers")
     cmp_.add_argument("scenarios", type=Path, nargs="+", help="scenario YAML files")
     cmp_.add_argument("--baseline", help="name of the baseline scenario (default: the first)")
     _common(cmp_, "output folder (default: results/compare/<baseline>)")
     study = sub.add_parser("study", help="the default study (same as no command)")
-    _common(study, "output folder (default: results)")
+    _common(study, "output folder (default: results)", tables=False)
     sw = sub.add_parser("sweep", help="grids and sensitivity analyses from an experiment file")
     sw.add_argument("experiment", type=Path, help="experiment YAML (see experiments/)")
-    sw.add_argument("--out", type=Path, help="output folder (default: results/sweeps/<experiment name>)")
-    sw.add_argument("--jobs", type=_positive_int, default=os.cpu_count() or 1, help="worker processes")
-    sw.add_argument("--quiet", action="store_true", help="no progress bar")
+    sw.add_argument("--out", type=Path, help="output folder (default: results/sweeps/<experiment file name>)")
+    _jobs_force_quiet(sw)
     cal = sub.add_parser("calibrate", help="run the default scenarios against the published calibration targets")
     cal.add_argument("--reps", type=_positive_int, default=5, help="replications per setting (default 5)")
     cal.add_argument("--seed", type=_seed, help="master seed (default: the scenarios' own)")
-    cal.add_argument("--out", type=Path, default=Path("results") / "calibration", help="output folder")
-    cal.add_argument("--jobs", type=_positive_int, default=os.cpu_count() or 1, help="worker processes")
+    cal.add_argument("--out", type=Path, help="output folder (default: results/calibration)")
     cal.add_argument("--search", type=Path, metavar="SPEC",
                      help="instead, run the recorded parameter search in SPEC (YAML); log beside it")
-    cal.add_argument("--quiet", action="store_true", help="no progress bar")
+    _jobs_force_quiet(cal)
     return p
 
 
-def _load(path: Path, overrides: list[str]) -> Scenario:
-    if not path.exists():
-        raise ScenarioError(f"scenario file not found: {path}")
-    return load_scenario(path, overrides)
+def _load(path: Path, overrides: dict[str, Any], rename: bool) -> Scenario:
+    """A scenario with command-line overrides; its description (and with ``rename`` its name) says which."""
+    sc = load_scenario(path)
+    if not overrides:
+        return sc
+    changed = apply_overrides(sc, overrides)
+    said = ", ".join(f"{k}={v}" for k, v in overrides.items())
+    update = {"description": f"{sc.description} (overrides: {said})".strip()}
+    if rename:
+        update["name"] = overridden_name(sc.name, overrides)
+    return changed.model_copy(update=update)
+
+
+def check_size(scenarios: list[Scenario], reps: int | None, force: bool) -> None:
+    """Refuse (unless ``force``) a command whose expected appointments exceed MAX_APPOINTMENTS."""
+    total = sum(expected_appointments(sc) * (reps or sc.replications) for sc in scenarios)
+    if total > MAX_APPOINTMENTS and not force:
+        raise BadInput(f"this would simulate about {total:,.0f} appointments (therapists.count, demand.arrivals_per_week,"
+                       f" horizon weeks and replications), more than the plausibility bound of {MAX_APPOINTMENTS:,} "
+                       "(about a quarter of an hour on two cores); check the values, or pass --force to run it anyway")
 
 
 def _print_summary(summary: pd.DataFrame) -> None:
     wide = summary[summary["kpi"].isin(KPIS)].copy()
-    wide["value"] = [f"{m:.4g} [{lo:.4g}, {hi:.4g}]" for m, lo, hi in zip(wide["mean"], wide["ci_low"],
-                                                                          wide["ci_high"])]
+    wide["value"] = [f"{fmt(m, k)} [{fmt(lo, k)}, {fmt(hi, k)}]"
+                     for k, m, lo, hi in zip(wide["kpi"], wide["mean"], wide["ci_low"], wide["ci_high"], strict=True)]
     table = wide.pivot(index="kpi", columns="scenario", values="value").reindex(KPIS)
     with pd.option_context("display.max_colwidth", 60, "display.width", 200):
         print(table.to_string())
 
 
+def _tables(a: argparse.Namespace) -> tuple[str, ...]:
+    tables = parse_tables(a.tables)
+    if a.format == "parquet":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise BadInput("--format parquet needs pyarrow: pip install pyarrow") from None
+    return tables
+
+
 def cmd_run(a: argparse.Namespace) -> None:
-    sc = _load(a.scenario, a.overrides)
-    out = a.out or Path("results") / "runs" / sc.name
-    check_target(out)
-    result = run_scenarios([sc], reps=a.reps, seed=a.seed, jobs=a.jobs, progress=not a.quiet)
-    write_run(result, out)
-    print(f"Scenario {sc.name}: {len(result.replications)} replications; tables in {out}/")
+    tables = _tables(a)
+    sc = _load(a.scenario, parse_overrides(a.overrides), rename=True)
+    out = a.out or default_folder("runs", sc.name)
+    check_size([sc], a.reps, a.force)
+    prepare(out, a.force, table_files(tables, a.format))
+    result = run_scenarios([sc], reps=a.reps, seed=a.seed, jobs=a.jobs, keep=tables, progress=not a.quiet)
+    size = write_run(result, out, tables=tables, fmt=a.format, force=a.force)
+    print(f"Scenario {sc.name}: {len(result.replications)} replications; {size} written to {out}/")
     _print_summary(result.summary)
 
 
 def cmd_compare(a: argparse.Namespace) -> None:
-    scenarios = [_load(p, a.overrides) for p in a.scenarios]
+    tables = _tables(a)
+    overrides = parse_overrides(a.overrides)
+    scenarios = [_load(p, overrides, rename=False) for p in a.scenarios]
     names = [s.name for s in scenarios]
     if len(set(names)) != len(names):
         raise BadInput(f"scenario names must be distinct, got {names} (set `name:` in each file)")
     baseline = a.baseline or names[0]
     if baseline not in names:
         raise BadInput(f"--baseline {baseline!r} is not one of the scenarios; allowed: {', '.join(names)}")
-    out = a.out or Path("results") / "compare" / baseline
-    check_target(out)
-    result = run_scenarios(scenarios, reps=a.reps, seed=a.seed, jobs=a.jobs, progress=not a.quiet)
-    write_run(result, out, comparison_baseline=baseline)
+    out = a.out or default_folder("compare", overridden_name(baseline, overrides))
+    check_size(scenarios, a.reps, a.force)
+    prepare(out, a.force, table_files(tables, a.format))
+    result = run_scenarios(scenarios, reps=a.reps, seed=a.seed, jobs=a.jobs, keep=tables, progress=not a.quiet)
+    size = write_run(result, out, comparison_baseline=baseline, tables=tables, fmt=a.format, force=a.force)
     from sim.study import comparison_table
     print(f"Paired comparison against {baseline} ({len(result.replications) // len(names)} replications each; "
-          f"tables in {out}/)")
+          f"{size} written to {out}/)")
     with pd.option_context("display.max_colwidth", 60, "display.width", 250):
         print(comparison_table(result, baseline).to_string())
 
 
 def cmd_study(a: argparse.Namespace) -> None:
-    from sim.study import run_default_study
+    from sim.study import default_scenarios, run_default_study
 
-    out = a.out or Path("results")
+    out = a.out or RESULTS
+    check_size(default_scenarios(a.overrides), a.reps, a.force)
+    prepare(out, a.force)
     result, table = run_default_study(out, reps=a.reps, seed=a.seed, jobs=a.jobs, overrides=a.overrides,
-                                      progress=not a.quiet)
+                                      progress=not a.quiet, force=a.force)
     n = int(result.replications.groupby("scenario").size().min())
     print(f"Default study: {n} replications per scenario, paired differences from baseline in brackets "
           f"(* = 95% interval excludes 0). Report, charts and tables in {out}/")
@@ -148,34 +207,37 @@ def cmd_calibrate(a: argparse.Namespace) -> None:
     if a.search is not None:
         from sim.calibration_search import search
 
-        if not a.search.is_file():
-            raise BadInput(f"--search {a.search}: file not found")
         search(a.search, a.search.with_name(a.search.stem + "_log.csv"), jobs=a.jobs)
         return
     from sim.calibration import format_table, run_calibration
 
-    result = run_calibration(a.out, reps=a.reps, seed=a.seed, jobs=a.jobs, progress=not a.quiet)
+    out = a.out or default_folder("calibration")
+    prepare(out, a.force)
+    result = run_calibration(out, reps=a.reps, seed=a.seed, jobs=a.jobs, progress=not a.quiet, force=a.force)
     print(f"Calibration: {int(result['inside'].sum())} of {len(result)} targets inside their bands "
-          f"({a.reps} replications per setting). Report and charts in {a.out}/")
+          f"({a.reps} replications per setting). Report and charts in {out}/")
     with pd.option_context("display.max_colwidth", 70, "display.width", 250):
         print(format_table(result).drop(columns="source").to_string(index=False))
 
 
 def cmd_sweep(a: argparse.Namespace) -> None:
-    from sim.outputs import git_commit, versions, write_atomically
-    from sim.sweep import run_experiment
+    from sim.outputs import metadata_for
+    from sim.sweep import prepare_experiment, run_experiment
 
-    if not a.experiment.is_file():
-        raise BadInput(f"experiment file not found: {a.experiment}")
-    out = a.out or Path("results") / "sweeps" / a.experiment.stem
-    check_target(out)
+    spec, base = prepare_experiment(a.experiment)
+    out = a.out or default_folder("sweeps", safe_name(a.experiment.stem))
+    prepare(out, a.force)
+    started = time.perf_counter()
     kind, table = run_experiment(a.experiment, jobs=a.jobs, progress=not a.quiet)
+
     def fill(tmp: Path) -> None:
         table.to_csv(tmp / f"{kind}.csv", index=False)
-        (tmp / "metadata.json").write_text(json.dumps({"experiment": str(a.experiment), "kind": kind,
-                                                       "versions": versions(), "git_commit": git_commit()}, indent=2))
+        meta = metadata_for(None, seed=base.seed if spec.seed is None else spec.seed, replications=spec.reps,
+                            wall_seconds=round(time.perf_counter() - started, 3), experiment=str(a.experiment),
+                            kind=kind, points=int(table["point"].nunique()) if "point" in table else None)
+        (tmp / "metadata.json").write_text(json.dumps(meta, indent=2, default=str))
 
-    write_atomically(out, fill)
+    write_folder(out, fill, force=a.force)
     print(f"{kind} sweep of {a.experiment}: {len(table)} rows in {out}/{kind}.csv")
     with pd.option_context("display.width", 250, "display.max_rows", 60):
         print(table.to_string(index=False))
@@ -189,10 +251,13 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
         argv = ["study", *argv]  # no command: the default study (its options allowed)
-    args = parser().parse_args(argv)
     try:
+        args = parser().parse_args(argv)
         COMMANDS[args.command](args)
-    except (ScenarioError, OutputError, BadInput) as exc:
+    except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("\ninterrupted: nothing was written (any earlier results are as they were)", file=sys.stderr)
+        return EXIT_INTERRUPTED
     return 0

@@ -206,7 +206,7 @@ class Therapist:
         """Spread ``weekly_slots`` over the five weekdays as evenly as possible."""
         base, extra = divmod(max(0, weekly_slots), WEEKDAYS)
         self.slots = [base + (1 if i < extra else 0) for i in range(WEEKDAYS)]
-        self.room = sum(max(0, s - o) for s, o in zip(self.slots, self.occupied))
+        self.room = sum(max(0, s - o) for s, o in zip(self.slots, self.occupied, strict=True))
 
     def free(self, weekday: int) -> bool:
         return self.occupied[weekday] < self.slots[weekday]

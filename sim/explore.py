@@ -265,7 +265,7 @@ class Explorer:
             retention = plots.plot_retention(result.tables["clients"], [BASELINE_NAME, POLICY_NAME])
             figures = (retention, wait_figure(result), load_figure(result),
                        staff_figure(result, self.base.horizon.warmup_weeks))
-            for image, fig in zip(self.chart_images, figures):
+            for image, fig in zip(self.chart_images, figures, strict=True):
                 image.value = plots.png_bytes(fig)
             n = int(result.replications.groupby("scenario").size().min())
             self.status.value = f"Done: {n} replications per policy in {time.perf_counter() - started:.1f} s."

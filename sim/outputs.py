@@ -1,31 +1,38 @@
-"""Writing a run folder: all tables at once, or nothing (written aside, then moved into place)."""
+"""Writing a run folder: the chosen tables, scenario.yaml and metadata.json, all at once or nothing.
+
+Folder safety (what may be replaced, what is never touched) lives in :mod:`sim.safe_output`.
+"""
 
 from __future__ import annotations
 
 import json
-import os
 import platform
-import shutil
 import subprocess
 import sys
-import tempfile
-from collections.abc import Callable
+from collections.abc import Sequence
+from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
+from typing import Any
+
+import pandas as pd
 
 from sim.runner import StudyResult
+from sim.safe_output import OutputError, human_size, write_folder, written_size
 from sim.scenario import dump_scenario
 
 MARKER = "metadata.json"
+TABLE_CHOICES = ("clients", "sessions", "therapists", "weekly")
+DEFAULT_TABLES = ("clients", "therapists", "weekly")
+FORMATS = ("csv", "parquet")
 
-
-class OutputError(ValueError):
-    """The output folder cannot be used; the message says why."""
+__all__ = ["DEFAULT_TABLES", "FORMATS", "MARKER", "TABLE_CHOICES", "OutputError", "git_commit", "metadata_for",
+           "parse_tables", "table_files", "versions", "write_run", "write_table"]
 
 
 def versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
-    for pkg in ("fifty-minutes", "simpy", "numpy", "pandas", "pydantic", "scipy", "matplotlib"):
+    for pkg in ("fifty-minutes", "simpy", "numpy", "pandas", "pydantic", "scipy", "matplotlib", "pyarrow"):
         try:
             out[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
@@ -42,62 +49,64 @@ def git_commit() -> str:
         return ""
 
 
-def check_target(out: Path) -> None:
-    """Refuse a folder that exists and is not an earlier run folder (we never clobber other files)."""
-    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / MARKER).exists())):
-        raise OutputError(f"--out {out}: exists and is not an earlier run folder (no {MARKER}); "
-                          "choose a new or empty folder")
+def metadata_for(command: Sequence[str] | None, *, seed: Any, replications: Any, wall_seconds: float | None,
+                 **extra: Any) -> dict[str, Any]:
+    """The top-level metadata every command writes: seed, replications, command, versions, wall time."""
+    return {"seed": seed, "replications": replications, "wall_seconds": wall_seconds,
+            "command": list(command) if command is not None else sys.argv,
+            "written_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            **extra, "versions": versions(), "git_commit": git_commit()}
 
 
-def write_atomically(out: Path, fill: Callable[[Path], None], merge: bool = False) -> None:
-    """Let ``fill`` write into a fresh folder beside ``out``, then move it into place.
+def parse_tables(text: str) -> tuple[str, ...]:
+    """``--tables`` value: ``default``, ``all``, ``none`` or a comma list of table names."""
+    text = text.strip()
+    if text == "default":
+        return DEFAULT_TABLES
+    if text == "all":
+        return TABLE_CHOICES
+    if text == "none":
+        return ()
+    chosen = tuple(t.strip() for t in text.split(",") if t.strip())
+    unknown = [t for t in chosen if t not in TABLE_CHOICES]
+    if unknown or not chosen:
+        raise OutputError(f"--tables {text!r}: unknown table {', '.join(unknown) or '(empty)'}; allowed: "
+                          f"{', '.join(TABLE_CHOICES)} (comma-separated), or default, all, none")
+    return tuple(dict.fromkeys(chosen))
 
-    With ``merge`` the files are moved into ``out`` one by one (other files there are kept),
-    so a shared folder such as ``results/`` can hold several outputs.
-    """
-    if not merge:
-        check_target(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
-        fill(tmp)
-        if merge:
-            out.mkdir(exist_ok=True)
-            for item in tmp.iterdir():
-                os.replace(item, out / item.name)
-            tmp.rmdir()
-            return
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+
+def table_files(tables: Sequence[str], fmt: str) -> list[str]:
+    return [f"{t}.{fmt}" for t in tables]
+
+
+def write_table(table: pd.DataFrame, path: Path, fmt: str) -> None:
+    if fmt == "parquet":
+        table.to_parquet(path, index=False, compression="zstd")
+    else:
+        table.to_csv(path, index=False)
 
 
 def write_run(result: StudyResult, out: Path, command: list[str] | None = None,
-              comparison_baseline: str | None = None) -> None:
-    """Write replications, summary, (comparison), the tables, scenario.yaml and metadata.json to ``out``."""
+              comparison_baseline: str | None = None, tables: Sequence[str] | None = None, fmt: str = "csv",
+              force: bool = False) -> str:
+    """Write replications, summary, (comparison), the chosen tables, scenario.yaml and metadata.json to ``out``.
+
+    Returns the size written, in words.
+    """
+    chosen = tuple(result.tables) if tables is None else tuple(tables)
 
     def fill(tmp: Path) -> None:
         result.replications.to_csv(tmp / "replications.csv", index=False)
         result.summary.to_csv(tmp / "summary.csv", index=False)
         if comparison_baseline is not None:
             result.compare(comparison_baseline).to_csv(tmp / "comparison.csv", index=False)
-        for name, table in result.tables.items():
-            table.to_csv(tmp / f"{name}.csv", index=False)
-        if len(result.scenarios) == 1:
-            (tmp / "scenario.yaml").write_text(dump_scenario(result.scenarios[0]))
-        else:
-            (tmp / "scenario.yaml").write_text("\n---\n".join(dump_scenario(s) for s in result.scenarios))
-        meta = {
-            **result.meta,
-            "scenarios": [s.name for s in result.scenarios],
-            "seeds": {s.name: result.meta.get("seed") or s.seed for s in result.scenarios},
-            "command": command if command is not None else sys.argv,
-            "versions": versions(),
-            "git_commit": git_commit(),
-        }
+        for name in chosen:
+            write_table(result.tables[name], tmp / f"{name}.{fmt}", fmt)
+        (tmp / "scenario.yaml").write_text("\n---\n".join(dump_scenario(s) for s in result.scenarios))
+        meta = metadata_for(command, seed=result.meta.get("seed"), replications=result.meta.get("replications"),
+                            wall_seconds=result.meta.get("wall_seconds"), scenarios=[s.name for s in result.scenarios],
+                            jobs=result.meta.get("jobs"), tables=list(chosen), format=fmt)
         (tmp / MARKER).write_text(json.dumps(meta, indent=2, default=str))
 
-    write_atomically(out, fill)
+    names = write_folder(out, fill, force=force)
+    return human_size(written_size(out, names))

@@ -104,7 +104,7 @@ def plot_kpi_bars(summary: pd.DataFrame, order: list[str], kpis: list[str] = HEA
     ncols = 3
     nrows = math.ceil(len(kpis) / ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.2 * nrows), squeeze=False)
-    for ax, kpi in zip(axes.flat, kpis):
+    for ax, kpi in zip(axes.flat, kpis, strict=False):
         s = summary[summary["kpi"] == kpi].set_index("scenario").reindex(order)
         x = np.arange(len(order))
         err = np.vstack([s["mean"] - s["ci_low"], s["ci_high"] - s["mean"]])
@@ -124,11 +124,11 @@ def plot_forest(comparison: pd.DataFrame, order: list[str], kpis: list[str] = HE
     col = colours(order)
     fig, axes = plt.subplots(len(kpis), 1, figsize=(8, 1.4 * len(kpis) + 1), squeeze=False)
     baseline = comparison["baseline"].iloc[0] if len(comparison) else ""
-    for ax, kpi in zip(axes[:, 0], kpis):
+    for ax, kpi in zip(axes[:, 0], kpis, strict=True):
         c = comparison[comparison["kpi"] == kpi].set_index("scenario")
         names = [n for n in order if n in c.index]
         y = np.arange(len(names))
-        for yi, n in zip(y, names):
+        for yi, n in zip(y, names, strict=True):
             row = c.loc[n]
             ax.errorbar(row["difference"], yi, xerr=[[row["difference"] - row["ci_low"]],
                                                      [row["ci_high"] - row["difference"]]],
@@ -184,7 +184,7 @@ def plot_dose_effect(curves: list[pd.Series]) -> Figure:
     mean = frame.mean(axis=1)
     ax.plot(mean.index, mean.values, color=PALETTE[0], label="simulated (Kaplan-Meier, mean of replications)")
     ax.fill_between(mean.index, frame.min(axis=1), frame.max(axis=1), color=PALETTE[0], alpha=0.2, lw=0)
-    xs, ys = zip(*HOWARD_1986.items())
+    xs, ys = zip(*HOWARD_1986.items(), strict=True)
     ax.plot(xs, ys, "s", color=PALETTE[4], label="Howard et al. 1986 (approximate)")
     ax.set(title="Dose-effect: share of clients reliably improved by session n", xlabel="Session",
            ylabel="Share reliably improved", xlim=(0, 40), ylim=(0, 1))
@@ -228,8 +228,8 @@ def plot_tornado(one_way: pd.DataFrame, kpi: str, top: int = 10) -> Figure:
     ax.barh(y, d["at_low"] - base, left=base, color=PALETTE[0], label="parameter at low end")
     ax.barh(y, d["at_high"] - base, left=base, color=PALETTE[1], alpha=0.8, label="parameter at high end")
     ax.axvline(base, color="grey", lw=1)
-    ax.set_yticks(y, [f"{p} [{lo:g}, {hi:g}]" for p, lo, hi in zip(d["parameter"], d["low_value"], d["high_value"])],
-                  fontsize=8)
+    ranges = zip(d["parameter"], d["low_value"], d["high_value"], strict=True)
+    ax.set_yticks(y, [f"{p} [{lo:g}, {hi:g}]" for p, lo, hi in ranges], fontsize=8)
     ax.set(title=f"What moves {KPI_LABELS.get(kpi, kpi).lower()}?", xlabel=KPI_LABELS.get(kpi, kpi))
     ax.legend(frameon=False, fontsize=8)
     ax.grid(axis="x", alpha=0.3)

@@ -78,7 +78,7 @@ class ClientFactory:
             "anx_intake": np.clip(np.round(anxiety_ratio * severity + cl.anxiety_measurement_sd * z[5]), 0, 21).tolist(),
         }
         assert tuple(attrs) == Client.DRAWN
-        self._rows = list(zip(*attrs.values()))
+        self._rows = list(zip(*attrs.values(), strict=True))
         self._block = block
 
     def make(self, cid: int, arrival: float) -> Client:

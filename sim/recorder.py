@@ -76,13 +76,13 @@ class ClientRows:
         if n == len(self._fixed[0]):
             for col in self.cols.values():
                 col.extend(array(col.typecode, [math.nan if col.typecode in "df" else 0]) * self.GROWTH)
-        for col, value in zip(self._fixed, fixed):
+        for col, value in zip(self._fixed, fixed, strict=True):
             col[n] = value
         self.n = n + 1
 
     def write(self, cid: int, *outcome: float) -> None:
         """Set client ``cid``'s outcome columns: the values of ``OUTCOME``, in that order."""
-        for col, value in zip(self._outcome, outcome):
+        for col, value in zip(self._outcome, outcome, strict=True):
             col[cid] = value
 
     def frame(self) -> pd.DataFrame:

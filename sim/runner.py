@@ -13,10 +13,12 @@ of two policies sees the same clients: differences are paired (common random num
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import signal
+import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,8 +76,9 @@ def run_scenarios(scenarios: Sequence[Scenario], reps: int | None = None, seed: 
     results: list[tuple[dict, dict[str, pd.DataFrame]]] = []
     bar = _progress(len(tasks), progress)
     if jobs > 1 and len(tasks) > 1:
-        with ProcessPoolExecutor(max_workers=min(jobs, len(tasks))) as pool:
-            for result in pool.map(run_replication, tasks):
+        # Pool.__exit__ terminates the workers, so Ctrl-C or an error stops them at once.
+        with multiprocessing.Pool(min(jobs, len(tasks)), initializer=worker_setup, initargs=(os.getpid(),)) as pool:
+            for result in pool.imap(run_replication, tasks):
                 results.append(result)
                 bar.update(1)
                 if on_progress:
@@ -95,8 +98,28 @@ def run_scenarios(scenarios: Sequence[Scenario], reps: int | None = None, seed: 
         replications=replications,
         summary=summarise(replications, kpi_names),
         tables=tables,
-        meta={"replications": reps, "seed": seed, "jobs": jobs, "wall_seconds": time.perf_counter() - started},
+        meta={"replications": _one_or_each({sc.name: reps or sc.replications for sc in scenarios}),
+              "seed": _one_or_each({sc.name: sc.seed if seed is None else seed for sc in scenarios}),
+              "jobs": jobs, "wall_seconds": round(time.perf_counter() - started, 3)},
     )
+
+
+def worker_setup(parent_pid: int) -> None:
+    """In a worker process: leave Ctrl-C to the parent, and exit as soon as the parent is gone."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="parent-watch").start()
+
+
+def _one_or_each(values: dict[str, Any]) -> Any:
+    """The common value if every scenario has the same one, else the mapping by scenario name."""
+    distinct = set(values.values())
+    return next(iter(distinct)) if len(distinct) == 1 else values
 
 
 class _NoBar:

@@ -16,6 +16,11 @@ relative to itself) and override only what differs.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,13 +28,20 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sim import policies  # noqa: F401  (registers the policy names)
+from sim.errors import InputError
 from sim.registry import names
+from sim.yamlio import parse_yaml, read_yaml
 
 Evidence = Literal["strong", "moderate", "weak", "assumption"]
 DOMAINS = ("anxiety", "depression", "trauma", "relationships", "work_stress", "other")
 
 
-class ScenarioError(ValueError):
+Overrides = Mapping[str, Any] | Sequence[str]
+NAME_PATTERN = r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}$"
+MAX_EXTENDS = 16
+
+
+class ScenarioError(InputError):
     """Bad scenario input; the message names the field and what is allowed."""
 
 
@@ -61,7 +73,7 @@ def _choice(kind: str, value: str) -> str:
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, strict=True, allow_inf_nan=False)
 
 
 class Horizon(Section):
@@ -636,7 +648,9 @@ class QueueMode(Section):
 class Scenario(Section):
     """The whole scenario: everything the model assumes for one run."""
 
-    name: str = Field("baseline", description="Scenario name (used as the `scenario` column).")
+    name: str = Field("baseline", pattern=NAME_PATTERN, description=(
+        "Scenario name (the `scenario` column and the default output folder): letters, digits, `_`, `-` "
+        "and `.` (not first), at most 100 characters."))
     description: str = Field("", description="One line on what this scenario represents.")
     seed: int = Field(20261127, ge=0, description="Master seed; every random stream derives from it by name.")
     replications: int = Field(5, ge=1, le=10_000, description="Replications run by default.")
@@ -660,15 +674,45 @@ class Scenario(Section):
 # Loading, extending, overriding
 
 
-def _format_error(err: ValidationError, origin: str) -> str:
+_NUMBER_TYPES = {"int_type", "int_parsing", "int_from_float", "float_type", "float_parsing"}
+
+
+def _describe(e: Any) -> str:
+    """One validation problem in words a user can act on."""
+    value = e.get("input")
+    if e["type"] == "extra_forbidden":
+        return "unknown key (not a field here; check the spelling)"
+    if e["type"] == "finite_number":
+        return "not a number (NaN and infinity are not allowed)"
+    if e["type"] in _NUMBER_TYPES:
+        whole = e["type"].startswith("int")
+        wanted = "a whole number" if whole else "a number"
+        if isinstance(value, bool):
+            return f"expected {wanted}, got {str(value).lower()} (a yes/no value)"
+        if isinstance(value, str):
+            return f"expected {wanted}, got the text {value[:40]!r}"
+        if whole and isinstance(value, float):
+            return f"expected a whole number, got {value}"
+        return f"expected {wanted}, got {type(value).__name__}"
+    if e["type"] == "string_pattern_mismatch" and e["loc"] == ("name",):
+        return (f"{value!r} is not a safe name: use letters, digits, '_', '-' and '.' (not first), "
+                "at most 100 characters")
+    if e["type"] == "string_type":
+        return f"expected text, got {value!r}"[:120]
+    if e["type"] == "bool_type":
+        return f"expected true or false, got {value!r}"[:120]
+    if e["type"] == "model_type":
+        return f"expected a section (a mapping of keys), got {type(value).__name__}"
+    return str(e["msg"]).removeprefix("Value error, ")
+
+
+def format_validation_error(err: ValidationError, origin: str, what: str = "scenario") -> str:
+    """All problems of a pydantic error, each as 'field.path: what is wrong', after the origin."""
     parts = []
     for e in err.errors():
         loc = ".".join(str(x) for x in e["loc"]) or "(top level)"
-        msg = e["msg"].removeprefix("Value error, ")
-        if e["type"] == "extra_forbidden":
-            msg = "unknown key (not a scenario field; check the spelling)"
-        parts.append(f"{loc}: {msg}")
-    return f"invalid scenario {origin}: " + "; ".join(parts)
+        parts.append(f"{loc}: {_describe(e)}")
+    return f"invalid {what} {origin}: " + "; ".join(parts)
 
 
 def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -682,22 +726,27 @@ def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 
 
 def _read_tree(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
-    path = path.resolve()
+    try:
+        path = path.resolve()
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise ScenarioError(f"scenario file {str(path)[:200]!r}: cannot be opened ({exc})") from None
     if path in seen:
         raise ScenarioError(f"scenario {path}: 'extends' forms a cycle")
-    if not path.is_file():
-        raise ScenarioError(f"scenario file not found: {path}")
+    if len(seen) > MAX_EXTENDS:
+        raise ScenarioError(f"scenario {path}: 'extends' chain longer than {MAX_EXTENDS} files")
     try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ScenarioError(f"scenario {path}: not valid YAML ({exc})") from None
+        data = read_yaml(path, "scenario")
+    except InputError as exc:
+        raise ScenarioError(str(exc)) from None
+    if data is None:
+        data = {}
     if not isinstance(data, dict):
-        raise ScenarioError(f"scenario {path}: the top level must be a mapping of sections")
+        raise ScenarioError(f"scenario {path}: the top level must be a mapping of sections, got {type(data).__name__}")
     parent = data.pop("extends", None)
     if parent is None:
         return data
-    if not isinstance(parent, str):
-        raise ScenarioError(f"scenario {path}: 'extends' must be a file path")
+    if not isinstance(parent, str) or not parent.strip():
+        raise ScenarioError(f"scenario {path}: 'extends' must be the path of another scenario file")
     return _deep_merge(_read_tree(path.parent / parent, (*seen, path)), data)
 
 
@@ -706,49 +755,122 @@ def validate(tree: dict[str, Any], origin: str = "") -> Scenario:
     try:
         return Scenario.model_validate(tree)
     except ValidationError as err:
-        raise ScenarioError(_format_error(err, origin)) from None
+        raise ScenarioError(format_validation_error(err, origin)) from None
+    except RecursionError:
+        raise ScenarioError(f"invalid scenario {origin}: nested too deeply") from None
 
 
-def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scenario:
-    """Read a YAML scenario (following ``extends``) and apply ``key.path=value`` overrides."""
+def load_scenario(path: str | Path, overrides: Overrides | None = None) -> Scenario:
+    """Read a YAML scenario (following ``extends``) and apply overrides (see :func:`apply_overrides`)."""
     path = Path(path)
     tree = _read_tree(path)
     tree.setdefault("name", path.stem)
     scenario = validate(tree, str(path))
-    return apply_overrides(scenario, overrides or [])
+    return apply_overrides(scenario, overrides or {})
 
 
-def _parse_override(item: str) -> tuple[list[str], Any]:
-    if "=" not in item:
-        raise ScenarioError(f"bad --set {item!r}: expected key.path=value, e.g. matching.policy=fit")
-    key, raw = item.split("=", 1)
-    keys = key.strip().split(".")
-    if not all(keys):
-        raise ScenarioError(f"bad --set {item!r}: empty key in {key!r}")
-    try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError:
-        value = raw
-    return keys, value
+def _field_type(dotted: str) -> Any:
+    """The annotation of the scenario field at a dotted path, or None if there is no such field."""
+    model: Any = Scenario
+    for key in dotted.split("."):
+        if not (isinstance(model, type) and issubclass(model, BaseModel)) or key not in model.model_fields:
+            return None
+        model = model.model_fields[key].annotation
+    return model
 
 
-def apply_overrides(scenario: Scenario, overrides: list[str]) -> Scenario:
-    """Return a new Scenario with ``key.path=value`` overrides, validated like a file."""
+def _number_or_text(raw: str, annotation: Any = None) -> Any:
+    """A --set value: text for a text field, ``None``/``null`` for an optional one, else YAML
+    (number-like text such as 1e1 read as a number)."""
+    if annotation is str:
+        return raw
+    if raw.strip() in ("None", "none", "null", "~") and type(None) in getattr(annotation, "__args__", ()):
+        return None
+    value = parse_yaml(raw, f"--set value {raw[:40]!r}") if raw.strip() else ""
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return value
+        return int(number) if math.isfinite(number) and number.is_integer() else number
+    return value
+
+
+def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
+    """Command-line ``key.path=value`` strings as a mapping of dotted paths to values.
+
+    >>> parse_overrides(["matching.policy=fit", "therapy.session_cap=null", "horizon.measured_weeks=1e1"])
+    {'matching.policy': 'fit', 'therapy.session_cap': None, 'horizon.measured_weeks': 10}
+    """
+    out: dict[str, Any] = {}
+    for item in items:
+        if "=" not in item:
+            raise ScenarioError(f"bad --set {item!r}: expected key.path=value, e.g. matching.policy=fit")
+        key, raw = item.split("=", 1)
+        key = key.strip()
+        if not all(key.split(".")):
+            raise ScenarioError(f"bad --set {item!r}: empty key in {key!r}")
+        try:
+            out[key] = _number_or_text(raw, _field_type(key))
+        except InputError as exc:
+            raise ScenarioError(f"bad --set {item!r}: {exc}") from None
+    return out
+
+
+def apply_overrides(scenario: Scenario, overrides: Overrides) -> Scenario:
+    """Return a new Scenario with overrides, validated like a file.
+
+    ``overrides`` maps dotted paths to values (``{"therapy.session_cap": None}``); a list of
+    command-line ``key.path=value`` strings is parsed first. A mapping given for a section is
+    merged into it (other fields keep their values).
+    """
+    if not isinstance(overrides, Mapping):
+        overrides = parse_overrides(list(overrides))
     if not overrides:
         return scenario
     tree = scenario.model_dump()
-    for item in overrides:
-        keys, value = _parse_override(item)
+    for dotted, value in overrides.items():
+        keys = dotted.split(".")
         node = tree
         for depth, k in enumerate(keys[:-1]):
             if not isinstance(node.get(k), dict):
                 where = ".".join(keys[: depth + 1])
-                raise ScenarioError(f"bad --set {item!r}: {where} is not a scenario section")
+                raise ScenarioError(f"bad override {dotted}: {where} is not a scenario section")
             node = node[k]
         if keys[-1] not in node:
-            raise ScenarioError(f"bad --set {item!r}: unknown key {'.'.join(keys)}")
-        node[keys[-1]] = value
-    return validate(tree, "(after --set)")
+            raise ScenarioError(f"bad override {dotted}: unknown key {dotted}")
+        if isinstance(value, dict) and isinstance(node[keys[-1]], dict):
+            node[keys[-1]] = _deep_merge(node[keys[-1]], value)
+        else:
+            node[keys[-1]] = value
+    return validate(tree, "(after overrides)")
+
+
+def safe_name(text: str) -> str:
+    """``text`` reduced to the characters a scenario name may hold.
+
+    >>> safe_name("my sweep (v2)")
+    'my_sweep_v2'
+    """
+    cleaned = re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_")
+    cleaned = cleaned.lstrip(".") or "unnamed"
+    return cleaned[:100]
+
+
+def overridden_name(name: str, overrides: Mapping[str, Any]) -> str:
+    """A readable, safe name for ``name`` with overrides, distinct from the name without them.
+
+    >>> overridden_name("baseline", {"matching.policy": "fit", "capacity.policy": "individual"})
+    'baseline__matching.policy-fit__capacity.policy-individual'
+    """
+    if not overrides:
+        return name
+    suffix = "__".join(f"{k}-{v}" for k, v in overrides.items())
+    full = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{name}__{suffix}")
+    if len(full) <= 60:
+        return full
+    digest = hashlib.blake2b(json.dumps(overrides, sort_keys=True, default=str).encode(), digest_size=4).hexdigest()
+    return f"{safe_name(name)[:60]}__set-{digest}"
 
 
 def dump_scenario(scenario: Scenario) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -10,8 +11,9 @@ import pandas as pd
 
 from sim import plots
 from sim.metrics import KPIS
-from sim.outputs import write_atomically
+from sim.outputs import MARKER, metadata_for
 from sim.runner import StudyResult, run_scenarios
+from sim.safe_output import write_folder
 from sim.scenario import Scenario, dump_scenario, load_scenario
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
@@ -107,7 +109,8 @@ def _has_tabulate() -> bool:
 
 
 def run_default_study(out: Path, reps: int | None = None, seed: int | None = None, jobs: int = 1,
-                      overrides: list[str] | None = None, progress: bool = True) -> tuple[StudyResult, pd.DataFrame]:
+                      overrides: list[str] | None = None, progress: bool = True,
+                      force: bool = False) -> tuple[StudyResult, pd.DataFrame]:
     """Run the default study, write charts, tables and report to ``out``; return the result and table."""
     scenarios = default_scenarios(overrides)
     result = run_scenarios(scenarios, reps=reps, seed=seed, jobs=jobs, keep=("clients", "weekly"), progress=progress)
@@ -137,12 +140,10 @@ def run_default_study(out: Path, reps: int | None = None, seed: int | None = Non
             fig.savefig(tmp / name, dpi=130)
             plt.close(fig)
         (tmp / "report.md").write_text(report_markdown(result, baseline, table))
-        import json
+        meta = metadata_for(None, seed=result.meta.get("seed"), replications=result.meta.get("replications"),
+                            wall_seconds=result.meta.get("wall_seconds"), jobs=result.meta.get("jobs"),
+                            scenarios=order, kpis=list(KPIS), overrides=list(overrides or []))
+        (tmp / MARKER).write_text(json.dumps(meta, indent=2, default=str))
 
-        from sim.outputs import MARKER, git_commit, versions
-        (tmp / MARKER).write_text(json.dumps({**result.meta, "scenarios": order, "kpis": list(KPIS),
-                                              "versions": versions(), "git_commit": git_commit()},
-                                             indent=2, default=str))
-
-    write_atomically(out, fill, merge=True)
+    write_folder(out, fill, force=force)
     return result, table

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
+from sim.experiments import SweepExperiment, load_sweep
 from sim.runner import run_scenarios
 from sim.scenario import Scenario, ScenarioError, apply_overrides, load_scenario, parameter_table
 
@@ -35,7 +35,7 @@ def sweep(base: Scenario, points: Sequence[dict[str, Any]], reps: int = 3, seed:
     """KPIs per (point, replication): one row each, with the point's overrides as columns."""
     scenarios = []
     for i, overrides in enumerate(points):
-        sc = apply_overrides(base, [f"{k}={v}" for k, v in overrides.items()])
+        sc = apply_overrides(base, overrides)
         scenarios.append(sc.model_copy(update={"name": f"point_{i}"}))
     result = run_scenarios(scenarios, reps=reps, seed=seed, jobs=jobs, keep=(), progress=progress,
                            on_progress=on_progress)
@@ -87,21 +87,46 @@ def two_way(base: Scenario, x: str, x_values: Sequence[Any], y: str, y_values: S
     return table.groupby([x, y], sort=False)[list(kpis)].mean().reset_index()
 
 
+def check_parameters(paths: Sequence[str]) -> None:
+    """Raise ScenarioError unless every dotted path names a scenario field."""
+    known = {row["path"] for row in parameter_table()}
+    unknown = [p for p in paths if p not in known]
+    if unknown:
+        raise ScenarioError(f"unknown parameter {unknown[0]!r}; see docs/assumptions.md for the parameter paths")
+
+
+def prepare_experiment(path: Path) -> tuple[SweepExperiment, Scenario]:
+    """Read and validate an experiment file and its scenario, before anything runs."""
+    spec = load_sweep(path)
+    base = load_scenario(path.parent / spec.scenario, spec.set)
+    if spec.grid is not None:
+        check_parameters(list(spec.grid))
+        for key, values in spec.grid.items():  # validate every value now, not after hours of runs
+            for value in values:
+                apply_overrides(base, {key: value})
+    elif spec.one_way is not None:
+        check_parameters(spec.one_way)
+        for param in spec.one_way:
+            register_range(param)
+    elif spec.two_way is not None:
+        check_parameters([spec.two_way.x.path, spec.two_way.y.path])
+        for axis in (spec.two_way.x, spec.two_way.y):
+            for value in axis.values:
+                apply_overrides(base, {axis.path: value})
+    return spec, base
+
+
 def run_experiment(path: Path, jobs: int = 1, progress: bool = True) -> tuple[str, pd.DataFrame]:
     """Run an experiment file: ``scenario``, ``reps``, and one of ``grid`` (path: values), ``one_way``
-    (list of paths) or ``two_way`` ({x: {path: values}, y: {path: values}})."""
-    spec = yaml.safe_load(path.read_text()) or {}
-    if not isinstance(spec, dict) or "scenario" not in spec:
-        raise ScenarioError(f"experiment {path}: needs a 'scenario' file and one of grid, one_way, two_way")
-    base = load_scenario(path.parent / spec["scenario"], spec.get("set", []))
-    reps, seed = int(spec.get("reps", 3)), spec.get("seed")
-    if "grid" in spec:
-        keys = list(spec["grid"])
-        points = [dict(zip(keys, combo)) for combo in itertools.product(*(spec["grid"][k] for k in keys))]
+    (list of paths) or ``two_way`` ({x: {path: values}, y: {path: values}}); see :mod:`sim.experiments`."""
+    spec, base = prepare_experiment(path)
+    reps, seed = spec.reps, spec.seed
+    if spec.grid is not None:
+        keys = list(spec.grid)
+        points = [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*(spec.grid[k] for k in keys))]
         return "grid", sweep(base, points, reps, seed, jobs, progress)
-    if "one_way" in spec:
-        return "one_way", one_way(base, spec["one_way"], reps, seed, jobs, progress=progress)
-    if "two_way" in spec:
-        (xp, xv), (yp, yv) = next(iter(spec["two_way"]["x"].items())), next(iter(spec["two_way"]["y"].items()))
-        return "two_way", two_way(base, xp, xv, yp, yv, reps, seed, jobs, progress=progress)
-    raise ScenarioError(f"experiment {path}: expected one of 'grid', 'one_way', 'two_way'")
+    if spec.one_way is not None:
+        return "one_way", one_way(base, spec.one_way, reps, seed, jobs, progress=progress)
+    assert spec.two_way is not None
+    x, y = spec.two_way.x, spec.two_way.y
+    return "two_way", two_way(base, x.path, x.values, y.path, y.values, reps, seed, jobs, progress=progress)

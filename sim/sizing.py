@@ -1,0 +1,29 @@
+"""How big a run is: a cheap upper estimate of the appointments a scenario simulates.
+
+Used to refuse, before anything runs, settings that could not finish in reasonable time
+(``--force`` overrides). The bound is documented in the README.
+
+>>> from sim.scenario import Scenario
+>>> expected_appointments(Scenario()) < 1_000_000
+True
+"""
+
+from __future__ import annotations
+
+from sim.scenario import Scenario
+
+#: Above this many appointments in one command (all scenarios and replications), ask for --force.
+#: At roughly 60,000 appointments a second per core this is about a quarter of an hour on two cores.
+MAX_APPOINTMENTS = 50_000_000
+#: Upper estimate of appointments booked per arriving client (courses average 5-8 sessions).
+APPOINTMENTS_PER_CLIENT = 12
+WORKING_DAYS_PER_WEEK = 5
+
+
+def expected_appointments(sc: Scenario) -> float:
+    """Appointments in one replication: the larger of demand-driven and capacity-driven bookings."""
+    weeks = sc.horizon.warmup_weeks + sc.horizon.measured_weeks
+    growth = (1 + sc.demand.growth_per_year) ** (weeks / 52)
+    demand = sc.demand.arrivals_per_week * max(growth, 1.0) * APPOINTMENTS_PER_CLIENT
+    capacity = sc.therapists.count * sc.capacity.quota_per_day * WORKING_DAYS_PER_WEEK
+    return weeks * max(demand, capacity)
