@@ -134,7 +134,8 @@ class RoomIndex:
 
 
 class WaitingQueue:
-    """Clients waiting for a therapist: one FIFO per problem domain, stale entries skipped lazily.
+    """Clients waiting for a therapist: one line per problem domain, ordered by the day each client
+    first joined the list; stale entries are skipped lazily.
 
     >>> q = WaitingQueue(2)
     >>> len(q), q.oldest()
@@ -148,12 +149,22 @@ class WaitingQueue:
     def __len__(self) -> int:
         return self.count
 
-    def push(self, client: Client, front: bool = False) -> None:
+    def push(self, client: Client) -> None:
+        """Put ``client`` in their domain's line by (queued_day, id): first come, first served.
+
+        A new arrival goes to the back; a client who comes back to the list (therapist left,
+        rematch, after assessment) keeps their original place (usually at the front).
+        """
         client.state = WAITING
-        if front:
-            self.lines[client.domain].appendleft(client)
+        line = self.lines[client.domain]
+        key = (client.queued_day, client.id)
+        if not line or (line[-1].queued_day, line[-1].id) <= key:
+            line.append(client)
         else:
-            self.lines[client.domain].append(client)
+            i = 0
+            while i < len(line) and (line[i].queued_day, line[i].id) <= key:
+                i += 1
+            line.insert(i, client)
         self.count += 1
 
     def take(self, client: Client) -> None:

@@ -184,16 +184,18 @@ class PlatformModel:
         tp = self.sc.therapy
         c.no_show_p = _sigmoid(self.no_show_logit - tp.no_show_engagement_effect * c.engagement) * self.no_show_factor
         c.dropout_logit0 = tp.dropout_base_logit - tp.dropout_engagement_effect * c.engagement
-        self._seek(c, front=False)
+        self._seek(c)
 
-    def _seek(self, c: Client, front: bool) -> bool:
-        """Match ``c`` now if the policy finds a therapist with room, else put them on the waiting list."""
-        c.queued_day = self.env.now
+    def _seek(self, c: Client) -> bool:
+        """Match ``c`` now if the policy finds a therapist with room, else put them on the waiting list.
+
+        ``c.queued_day`` stays the arrival day, so a client who comes back to the list keeps their place.
+        """
         t = self.matching.for_client(c, self.rooms, int(self.env.now))
         if t is not None:
             self._assign(c, t)
             return True
-        self.queue.push(c, front)
+        self.queue.push(c)
         return False
 
     def _expire(self, everyone: bool = False) -> None:
@@ -302,7 +304,7 @@ class PlatformModel:
         c.rematched = True
         self._release(c)
         c.therapist = None
-        self._seek(c, front=True)
+        self._seek(c)
 
     # -- therapy -------------------------------------------------------------------
     def _served(self, c: Client, t: Therapist) -> Generator[simpy.Event, None, None]:
@@ -456,7 +458,7 @@ class PlatformModel:
                 self._release(c)
                 c.therapist = None
                 yield env.timeout(assessment_wait)
-                self._seek(c, front=True)
+                self._seek(c)
                 return
             step = 14 if u_fric < friction_p else 7
             gap = step // 7
