@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 WAITING, BOOKED, IN_TREATMENT, ENDED = 0, 1, 2, 3
 WEEKDAYS = 5
+CUTOFF_STEP = 0.1  # burnout share is also reported at the cut-off -/+ this (sensitivity of a threshold KPI)
 
 
 def logit(p: float) -> float:
@@ -137,7 +138,10 @@ class Therapist:
         "listed",
         "load",
         "measured_over_days",
+        "measured_over_weeks",
         "measured_sessions",
+        "measured_weekdays",
+        "measured_weeks",
         "measured_working_days",
         "occupied",
         "over_days",
@@ -154,6 +158,11 @@ class Therapist:
         "track_n",
         "track_sum",
         "version",
+        "week_sessions",
+        "weekday_burnout",
+        "weekday_burnout_high",
+        "weekday_burnout_low",
+        "weekday_exhaustion_sum",
     )
 
     def __init__(self, tid: int, hired_day: float, rng: random.Random, sc: Scenario, n_domains: int):
@@ -200,6 +209,14 @@ class Therapist:
         self.measured_working_days = 0
         self.measured_over_days = 0
         self.measured_sessions = 0
+        self.week_sessions = 0
+        self.measured_weeks = 0
+        self.measured_over_weeks = 0
+        self.measured_weekdays = 0  # weekdays employed in the measured period (sick days included)
+        self.weekday_exhaustion_sum = 0.0  # exhaustion at the end of each of those weekdays
+        self.weekday_burnout = 0
+        self.weekday_burnout_low = 0  # above the cut-off less CUTOFF_STEP (sensitivity)
+        self.weekday_burnout_high = 0  # above the cut-off plus CUTOFF_STEP
         self.clients = 0
 
     def set_capacity(self, weekly_slots: int) -> None:

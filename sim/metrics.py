@@ -21,10 +21,12 @@ KPIS = (
     "single_session_share", "recovery_rate", "reliable_improvement_rate", "reliable_deterioration_rate",
     "therapist_sessions_per_day_mean", "therapist_over_threshold_day_share", "burnout_share",
     "therapist_turnover_per_year", "revenue", "margin",
+    # added after the MODEL.md contract (extensions, never replacements)
+    "mean_exhaustion", "therapist_over_threshold_week_share",
 )
 EXTRA_KPIS = ("no_show_rate", "profit", "client_lifetime_value", "therapist_cost_of_turnover", "mean_true_fit",
               "waiting_mean", "paired_recovery_rate", "paired_reliable_improvement_rate",
-              "paired_reliable_deterioration_rate")
+              "paired_reliable_deterioration_rate", "burnout_share_cutoff_low", "burnout_share_cutoff_high")
 OPEN_ENDINGS = ("waiting_at_end", "in_treatment_at_end")
 CASENESS = 10
 RELIABLE_CHANGE = 6
@@ -114,10 +116,15 @@ def therapist_kpis(therapists: pd.DataFrame, weekly: pd.DataFrame, start: float,
     leavers = ((t["left_day"] >= start) & (t["left_day"] < end)).sum()
     mean_headcount = w["headcount"].mean() if len(w) else math.nan
     years = (end - start) / 365.0
+    weekdays = t["measured_weekdays"].sum()
     return {
         "therapist_sessions_per_day_mean": _ratio(t["measured_sessions"].sum(), working),
         "therapist_over_threshold_day_share": _ratio(t["measured_over_days"].sum(), working),
-        "burnout_share": float(w["burnout_share"].mean()) if len(w) else math.nan,
+        "therapist_over_threshold_week_share": _ratio(t["measured_over_weeks"].sum(), t["measured_weeks"].sum()),
+        "mean_exhaustion": _ratio(t["weekday_exhaustion_sum"].sum(), weekdays),
+        "burnout_share": _ratio(t["weekday_burnout"].sum(), weekdays),
+        "burnout_share_cutoff_low": _ratio(t["weekday_burnout_low"].sum(), weekdays),
+        "burnout_share_cutoff_high": _ratio(t["weekday_burnout_high"].sum(), weekdays),
         "therapist_turnover_per_year": _ratio(leavers, mean_headcount * years) if mean_headcount else math.nan,
         "waiting_mean": float(w["waiting"].mean()) if len(w) else math.nan,
     }

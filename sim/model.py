@@ -21,7 +21,7 @@ from itertools import accumulate
 import numpy as np
 import simpy
 
-from sim.entities import BOOKED, ENDED, IN_TREATMENT, WAITING, WEEKDAYS, Client, Therapist, logit
+from sim.entities import BOOKED, CUTOFF_STEP, ENDED, IN_TREATMENT, WAITING, WEEKDAYS, Client, Therapist, logit
 from sim.index import RoomIndex, WaitingQueue
 from sim.metrics import ANXIETY_CASENESS, CASENESS
 from sim.policies.league import below_median
@@ -43,6 +43,7 @@ from sim.streams import pair_normal, stream
 SESSION_TIME = 0.4
 DAY_END = 0.9
 WEEK_RECORD = 0.95
+MIDWEEK = 2  # Wednesday: the weekly exhaustion snapshot is taken at its end of day
 ALLIANCE_CENTRE, ALLIANCE_SCALE = 5.0, 0.8  # measured alliance on a 1-7 scale
 ATTENDED, NO_SHOW, ABSENT = (SESSION_STATUSES.index(s) for s in ("attended", "no_show", "therapist_absent"))
 ENDING_CODE = {name: code for code, name in enumerate(ENDINGS)}
@@ -109,6 +110,7 @@ class PlatformModel:
             sc.therapists.leaver_client_loss_prob, self.first_logit0, self.ln_wait_or, self.gaming_extra,
             tp.max_consecutive_no_shows, tp.assessment_wait_weeks * 7.0)
         self.weekly: dict[str, list] = {name: [] for name in WEEKLY_COLUMNS}
+        self._midweek = (math.nan, math.nan)  # mean exhaustion and burnout share on the last Wednesday evening
 
     # -- set-up --------------------------------------------------------------------
     def _hire(self, ramp: bool) -> Therapist:
@@ -471,10 +473,13 @@ class PlatformModel:
         stress = sc.performance.league_table.stress if sc.performance.league_table.enabled else 0.0
         admin_recovery = sc.capacity.admin_recovery * sc.capacity.admin_share
         keep = 1.0 - ex.recovery_rate
+        cutoff, low, high = ex.burnout_cutoff, ex.burnout_cutoff - CUTOFF_STEP, ex.burnout_cutoff + CUTOFF_STEP
         day = 0
         while True:
             yield self.env.timeout(day + DAY_END - self.env.now)
-            working = day % 7 < WEEKDAYS
+            weekday = day % 7
+            working = weekday < WEEKDAYS
+            week_ends = weekday == WEEKDAYS - 1
             tomorrow_working = (day + 1) % 7 < WEEKDAYS
             measuring = day >= self.warmup_day
             stayers = []
@@ -491,10 +496,11 @@ class PlatformModel:
                         e += ex.overload_gain * (n - load) / load
                     else:
                         e -= ex.light_day_recovery * (load - n) / load
+                    t.week_sessions += n
                     if measuring:
                         t.measured_working_days += 1
                         t.measured_sessions += n
-                        if n > load:
+                        if n - load >= 1.0:  # a whole session above one's own load: rounding cannot create it
                             t.measured_over_days += 1
                 e = 0.0 if e < 0.0 else 1.0 if e > 1.0 else e
                 t.exhaustion = e
@@ -502,8 +508,20 @@ class PlatformModel:
                 if measuring:
                     t.days_employed += 1
                     t.exhaustion_sum += e
-                    if e > ex.burnout_cutoff:
+                    if e > cutoff:
                         t.burnout_days += 1
+                    if working:  # exhaustion read at the end of each working day, never after a weekend
+                        t.measured_weekdays += 1
+                        t.weekday_exhaustion_sum += e
+                        t.weekday_burnout += e > cutoff
+                        t.weekday_burnout_low += e > low
+                        t.weekday_burnout_high += e > high
+                if week_ends:
+                    if measuring and day - t.hired_day >= WEEKDAYS - 1:  # employed all week
+                        t.measured_weeks += 1
+                        if t.week_sessions - WEEKDAYS * t.load >= 1.0:
+                            t.measured_over_weeks += 1
+                    t.week_sessions = 0
                 if tomorrow_working and u_sick < ex.sick_base + ex.sick_exhaustion * e:
                     t.sick_day = day + 1
                     if day + 1 >= self.warmup_day:
@@ -513,6 +531,10 @@ class PlatformModel:
                 else:
                     stayers.append(t)
             self.active = stayers
+            if weekday == MIDWEEK:
+                n_active = len(stayers)
+                self._midweek = ((sum(t.exhaustion for t in stayers) / n_active, sum(t.exhaustion > cutoff for t in stayers)
+                                  / n_active) if n_active else (math.nan, math.nan))
             day += 1
 
     def _leave(self, t: Therapist) -> None:
@@ -545,9 +567,9 @@ class PlatformModel:
             w["waiting"].append(self.queue.count)
             w["active_clients"].append(self.in_treatment)
             w["sessions"].append(0)  # filled from the sessions table at the end
-            w["mean_exhaustion"].append(sum(t.exhaustion for t in active) / n if n else math.nan)
-            cutoff = sc.exhaustion.burnout_cutoff
-            w["burnout_share"].append(sum(t.exhaustion > cutoff for t in active) / n if n else math.nan)
+            mean_exhaustion, burnout_share = self._midweek  # read on Wednesday evening, a working day
+            w["mean_exhaustion"].append(mean_exhaustion)
+            w["burnout_share"].append(burnout_share)
             w["headcount"].append(n)
             w["hires"].append(self.week_hires)
             w["leavers"].append(self.week_leavers)
@@ -626,6 +648,13 @@ class PlatformModel:
             "burnout_day_share": per_day([t.burnout_days for t in ts], days),
             "measured_working_days": working,
             "measured_over_days": [t.measured_over_days for t in ts],
+            "measured_weeks": [t.measured_weeks for t in ts],
+            "measured_over_weeks": [t.measured_over_weeks for t in ts],
+            "measured_weekdays": [t.measured_weekdays for t in ts],
+            "weekday_exhaustion_sum": [t.weekday_exhaustion_sum for t in ts],
+            "weekday_burnout": [t.weekday_burnout for t in ts],
+            "weekday_burnout_low": [t.weekday_burnout_low for t in ts],
+            "weekday_burnout_high": [t.weekday_burnout_high for t in ts],
             "measured_sessions": [t.measured_sessions for t in ts],
             "measured_days_employed": days,
             "sick_days": [t.sick_days for t in ts],

@@ -57,12 +57,14 @@ def test_individual_thresholds_book_each_therapist_to_their_own_load():
     _, individual = run("capacity.policy=individual")
     assert (quota.therapists["booked_slots_per_week"] == 25).all()
     t = individual.therapists
-    assert (t["booked_slots_per_week"] <= t["sustainable_load"] * 5 + 1e-9).all()
-    # weekly thresholds: nobody averages more than their own load (days may exceed it by under one session,
-    # since a load of 4.3 a day is booked as 21 slots a week)
+    assert ((t["booked_slots_per_week"] - t["sustainable_load"] * 5).abs() <= 0.5 + 1e-9).all()  # to the nearest
+    # weekly thresholds: nobody averages more than their own load plus the rounding (half a session a week)
     t = t[t["measured_working_days"] > 0]
     per_day = t["measured_sessions"] / t["measured_working_days"]
-    assert (per_day <= t["sustainable_load"] + 1e-9).all()
+    assert (per_day <= t["sustainable_load"] + 0.1 + 1e-9).all()
+    # and no week, or day, is a whole session above one's own load: rounding does not create overload
+    assert t["measured_over_weeks"].sum() == 0 and t["measured_over_days"].sum() == 0
+    assert quota.therapists["measured_over_weeks"].sum() > 0
     q = quota.therapists[quota.therapists["measured_working_days"] > 0]
     assert (q["measured_sessions"] / q["measured_working_days"] > q["sustainable_load"]).sum() >= 3
 
@@ -116,3 +118,18 @@ def test_assessment_wait_separates_assessment_from_treatment():
     assert len(gaps) > 100 and gaps.min() >= 4 * 7
     treated = t.clients[t.clients["sessions_attended"] >= 2]
     assert (treated["therapists_seen"] >= 2).all()
+
+
+def test_nominal_capacity_is_equal_under_quota_and_individual_thresholds():
+    """Quota = mean sustainable load: total booked slots agree within 0.5% over 20,000 sampled therapists."""
+    from sim.entities import Therapist
+    from sim.policies.capacity import IndividualThreshold, TeamQuota
+    from sim.scenario import DOMAINS, Scenario
+    from sim.streams import stream
+
+    sc = Scenario()
+    loads = [Therapist(i, 0.0, stream(1, 0, "therapist", i), sc, len(DOMAINS)).load for i in range(20_000)]
+    quota, individual = TeamQuota(sc.capacity), IndividualThreshold(sc.capacity)
+    total_quota = sum(quota.weekly_slots(x) for x in loads)
+    total_individual = sum(individual.weekly_slots(x) for x in loads)
+    assert abs(total_individual / total_quota - 1) < 0.005, (total_individual, total_quota)

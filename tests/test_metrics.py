@@ -56,13 +56,19 @@ def test_therapist_kpis_by_hand():
     therapists = pd.DataFrame({
         "measured_working_days": [100, 50], "measured_sessions": [500, 200], "measured_over_days": [20, 0],
         "left_day": [math.nan, 300.0], "hired_day": [0.0, 0.0], "measured_days_employed": [140, 70],
+        "measured_weeks": [20, 10], "measured_over_weeks": [3, 0], "measured_weekdays": [100, 60],
+        "weekday_exhaustion_sum": [40.0, 36.0], "weekday_burnout": [30, 10], "weekday_burnout_low": [60, 20],
+        "weekday_burnout_high": [5, 0],
     })
     weekly = pd.DataFrame({"week": [0, 1, 2, 3], "burnout_share": [1.0, 0.5, 0.25, 0.75], "headcount": [2, 2, 2, 2],
                            "waiting": [0, 1, 2, 3]})
     k = therapist_kpis(therapists, weekly, start=14.0, end=14.0 + 365.0, warmup_weeks=2)
     assert k["therapist_sessions_per_day_mean"] == pytest.approx(700 / 150)
     assert k["therapist_over_threshold_day_share"] == pytest.approx(20 / 150)
-    assert k["burnout_share"] == pytest.approx(0.5)  # weeks 2 and 3 only
+    assert k["therapist_over_threshold_week_share"] == pytest.approx(3 / 30)
+    assert k["mean_exhaustion"] == pytest.approx(76 / 160)  # exhaustion at the end of working days
+    assert k["burnout_share"] == pytest.approx(40 / 160)  # working days above the cut-off, not Sunday snapshots
+    assert (k["burnout_share_cutoff_low"], k["burnout_share_cutoff_high"]) == pytest.approx((80 / 160, 5 / 160))
     assert k["therapist_turnover_per_year"] == pytest.approx(1 / 2)
     assert k["waiting_mean"] == pytest.approx(2.5)
 

@@ -5,6 +5,8 @@
 25
 >>> IndividualThreshold(Capacity(policy="individual")).weekly_slots(3.4)
 17
+>>> IndividualThreshold(Capacity(policy="individual")).weekly_slots(5.9)  # 29.5 sessions a week, to the nearest
+30
 """
 
 from __future__ import annotations
@@ -35,10 +37,11 @@ class TeamQuota:
 
 @register("capacity", "individual")
 class IndividualThreshold:
-    """Each therapist is booked up to (never beyond) their own sustainable load, less a margin."""
+    """Each therapist is booked to their own weekly sustainable load (less a margin), to the nearest whole
+    session, so total nominal capacity equals the team quota's when the quota is the mean load."""
 
     def __init__(self, cfg: Capacity):
         self.factor = 5 * (1 - cfg.safety_margin) * (1 - cfg.admin_share)
 
     def weekly_slots(self, sustainable_load: float) -> int:
-        return math.floor(sustainable_load * self.factor + 1e-9)
+        return math.floor(sustainable_load * self.factor + 0.5)
