@@ -19,13 +19,13 @@ from typing import Any, NoReturn
 import pandas as pd
 
 from sim.errors import InputError
+from sim.kpis import format_interval, format_value, label
 from sim.metrics import KPIS
 from sim.outputs import FORMATS, parse_tables, table_files, write_run
 from sim.runner import run_scenarios
 from sim.safe_output import RESULTS, default_folder, prepare, write_folder
 from sim.scenario import Scenario, apply_overrides, load_scenario, overridden_name, parse_overrides, safe_name
 from sim.sizing import MAX_APPOINTMENTS, expected_appointments
-from sim.study import fmt
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
@@ -135,11 +135,12 @@ def check_size(scenarios: list[Scenario], reps: int | None, force: bool) -> None
                        "(about a quarter of an hour on two cores); check the values, or pass --force to run it anyway")
 
 
-def _print_summary(summary: pd.DataFrame) -> None:
+def _print_summary(summary: pd.DataFrame, currency: str) -> None:
     wide = summary[summary["kpi"].isin(KPIS)].copy()
-    wide["value"] = [f"{fmt(m, k)} [{fmt(lo, k)}, {fmt(hi, k)}]"
+    wide["value"] = [f"{format_value(k, m, currency)} {format_interval(k, lo, hi, currency)}"
                      for k, m, lo, hi in zip(wide["kpi"], wide["mean"], wide["ci_low"], wide["ci_high"], strict=True)]
     table = wide.pivot(index="kpi", columns="scenario", values="value").reindex(KPIS)
+    table.index = [label(k) for k in table.index]
     with pd.option_context("display.max_colwidth", 60, "display.width", 200):
         print(table.to_string())
 
@@ -163,7 +164,7 @@ def cmd_run(a: argparse.Namespace) -> None:
     result = run_scenarios([sc], reps=a.reps, seed=a.seed, jobs=a.jobs, keep=tables, progress=not a.quiet)
     size = write_run(result, out, tables=tables, fmt=a.format, force=a.force)
     print(f"Scenario {sc.name}: {len(result.replications)} replications; {size} written to {out}/")
-    _print_summary(result.summary)
+    _print_summary(result.summary, sc.money.currency)
 
 
 def cmd_compare(a: argparse.Namespace) -> None:

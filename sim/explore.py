@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from sim import plots, quick
+from sim import kpis, plots, quick
+from sim.claims import claims
 from sim.registry import names
 from sim.runner import StudyResult, run_scenarios
 from sim.scenario import Scenario, apply_overrides, load_scenario, parameter_table
@@ -39,8 +40,7 @@ CHOICES = {"matching.policy": "matching", "matching.information": "information",
            "money.revenue_model": "revenue"}
 EXPLORER_DEFAULTS = {"therapists.count": 60, "demand.arrivals_per_week": 234.0, "horizon.measured_weeks": 52,
                      "horizon.warmup_weeks": 13}
-TABLE_KPIS = ["return_after_first_rate", "dropout_rate", "recovery_rate", "wait_first_session_days_mean",
-              "therapist_over_threshold_day_share", "burnout_share", "therapist_turnover_per_year", "revenue"]
+TABLE_KPIS = list(kpis.HEADLINE)
 BASELINE_NAME, POLICY_NAME = "status quo", "your policy"
 
 
@@ -119,26 +119,25 @@ def run(values: dict[str, Any], reps: int = 3, jobs: int = 2, on_progress: Any =
 
 
 def kpi_table(result: StudyResult) -> pd.DataFrame:
-    """KPI rows: status quo and your policy (mean [95% CI]) and the paired difference [95% CI]."""
+    """Headline KPI rows: status quo and your policy (mean [95% CI]), the paired difference [Holm-adjusted
+    interval] and its verdict in words (see :mod:`sim.claims`)."""
     summ = result.summary.set_index(["scenario", "kpi"])
-    comp = result.compare(BASELINE_NAME).set_index(["scenario", "kpi"])
+    verdicts = claims(result.compare(BASELINE_NAME), TABLE_KPIS).set_index(["scenario", "kpi"])
+    currency = result.scenarios[0].money.currency
     rows = []
     for kpi in TABLE_KPIS:
-        row = {"KPI": plots.KPI_LABELS.get(kpi, kpi)}
+        row = {"KPI": kpis.label(kpi)}
         for name in (BASELINE_NAME, POLICY_NAME):
             s = summ.loc[(name, kpi)]
-            row[name] = f"{_fmt(s['mean'])} [{_fmt(s['ci_low'])}, {_fmt(s['ci_high'])}]"
-        d = comp.loc[(POLICY_NAME, kpi)]
-        row["difference"] = f"{_fmt(d['difference'], signed=True)} [{_fmt(d['ci_low'])}, {_fmt(d['ci_high'])}]"
+            interval = kpis.format_interval(kpi, s["ci_low"], s["ci_high"], currency)
+            row[name] = f"{kpis.format_value(kpi, s['mean'], currency)} {interval}"
+        d = verdicts.loc[(POLICY_NAME, kpi)]
+        row["difference"] = (f"{kpis.format_difference(kpi, d['difference'], currency)} "
+                             f"[{kpis.format_difference(kpi, d['ci_low'], currency)}, "
+                             f"{kpis.format_difference(kpi, d['ci_high'], currency)}]")
+        row["verdict"] = d["verdict"]
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def _fmt(x: float, signed: bool = False) -> str:
-    if x != x:  # NaN
-        return "n/a"
-    text = f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.2f}" if abs(x) >= 10 else f"{x:.3f}"
-    return ("+" + text) if signed and x >= 0 else text
 
 
 def load_figure(result: StudyResult) -> Figure:

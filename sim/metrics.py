@@ -24,9 +24,10 @@ KPIS = (
     # added after the MODEL.md contract (extensions, never replacements)
     "mean_exhaustion", "therapist_over_threshold_week_share",
 )
-EXTRA_KPIS = ("no_show_rate", "profit", "client_lifetime_value", "therapist_cost_of_turnover", "mean_true_fit",
-              "waiting_mean", "paired_recovery_rate", "paired_reliable_improvement_rate",
-              "paired_reliable_deterioration_rate", "burnout_share_cutoff_low", "burnout_share_cutoff_high")
+EXTRA_KPIS = ("no_show_rate", "profit", "client_lifetime_value", "revenue_per_started_client",
+              "therapist_cost_of_turnover", "mean_true_fit", "waiting_mean", "paired_recovery_rate",
+              "paired_reliable_improvement_rate", "paired_reliable_deterioration_rate", "burnout_share_cutoff_low",
+              "burnout_share_cutoff_high")
 OPEN_ENDINGS = ("waiting_at_end", "in_treatment_at_end")
 CASENESS = 10
 RELIABLE_CHANGE = 6
@@ -130,24 +131,39 @@ def therapist_kpis(therapists: pd.DataFrame, weekly: pd.DataFrame, start: float,
     }
 
 
-def activity(clients: pd.DataFrame, sessions: pd.DataFrame, start: float, end: float) -> Activity:
+def subscription_months(arrival: np.ndarray, stop: np.ndarray, start: float, end: float) -> np.ndarray:
+    """Monthly bills falling in [start, end) for subscriptions running from ``arrival`` until ``stop``.
+
+    A bill falls on sign-up and every DAYS_PER_MONTH after, while the subscription runs
+    (``stop`` = ending day + cancellation lag, NaN while still subscribed).
+
+    >>> subscription_months(np.array([0.0, 10.0]), np.array([1.0, np.nan]), 0.0, 65.0).tolist()
+    [1.0, 2.0]
+    """
+    until = np.minimum(np.where(np.isnan(stop), end, stop), end)
+    first = np.maximum(0.0, np.ceil((start - arrival) / DAYS_PER_MONTH))
+    last = np.ceil((until - arrival) / DAYS_PER_MONTH) - 1
+    return np.clip(last - first + 1, 0, None)
+
+
+def activity(clients: pd.DataFrame, sessions: pd.DataFrame, start: float, end: float,
+             cancel_lag_days: float = 0.0) -> Activity:
     """Billable activity in the measured period [start, end)."""
     in_window = sessions[(sessions["day"] >= start) & (sessions["day"] < end)]
     attended = float(in_window["attended"].sum())
-    began = clients["first_session_day"].to_numpy(dtype=float)
-    stop = np.where(clients["ending"].isin(OPEN_ENDINGS), end, clients["ending_day"].to_numpy(dtype=float))
-    overlap = np.clip(np.minimum(stop, end) - np.maximum(began, start), 0, None)
-    months = float(np.nansum(overlap) / DAYS_PER_MONTH)
+    open_ = clients["ending"].isin(OPEN_ENDINGS).to_numpy()
+    stop = np.where(open_, np.nan, clients["ending_day"].to_numpy(dtype=float) + cancel_lag_days)
+    months = float(subscription_months(clients["arrival_day"].to_numpy(dtype=float), stop, start, end).sum())
     ended_here = clients[(clients["ending_day"] >= start) & (clients["ending_day"] < end)]
     improved = float(((ended_here["sessions_attended"] >= 2)
                       & (ended_here["severity_intake"] - ended_here["severity_last"] >= RELIABLE_CHANGE)).sum())
-    return Activity(sessions=attended, client_months=months, improved=improved)
+    return Activity(sessions=attended, subscription_months=months, improved=improved)
 
 
 def money_kpis(sc: Scenario, clients: pd.DataFrame, sessions: pd.DataFrame, therapists: pd.DataFrame,
                start: float, end: float) -> dict[str, float]:
     m = sc.money
-    act = activity(clients, sessions, start, end)
+    act = activity(clients, sessions, start, end, m.subscription_cancel_lag_days)
     revenue = lookup("revenue", m.revenue_model)(m).revenue(act)
     hires = ((therapists["hired_day"] >= start) & (therapists["hired_day"] < end)).sum()
     therapist_weeks = therapists["measured_days_employed"].sum() / 7.0
@@ -160,7 +176,8 @@ def money_kpis(sc: Scenario, clients: pd.DataFrame, sessions: pd.DataFrame, ther
         "revenue": revenue,
         "margin": _ratio(revenue - cost, revenue),
         "profit": revenue - cost,
-        "client_lifetime_value": _ratio(revenue, started),
+        "client_lifetime_value": _ratio(revenue, arrivals),
+        "revenue_per_started_client": _ratio(revenue, started),
         "therapist_cost_of_turnover": turnover_cost,
     }
 

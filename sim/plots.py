@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -12,28 +13,14 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from sim.kpis import HEADLINE as KPI_HEADLINE
+from sim.kpis import KPI, label
 from sim.metrics import OPEN_ENDINGS, measured_clients
 
 # Okabe-Ito palette (colour-blind safe)
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#F0E442", "#000000"]
-KPI_LABELS = {
-    "return_after_first_rate": "Clients returning after session 1 (share)",
-    "dropout_rate": "Dropout (share of clients who started and ended)",
-    "wait_first_session_days_mean": "Wait to first session (days)",
-    "burnout_share": "Therapists burned out (share)",
-    "therapist_turnover_per_year": "Therapist turnover (per year)",
-    "recovery_rate": "Recovery (share of cases)",
-    "reliable_improvement_rate": "Reliable improvement (share of cases)",
-    "sessions_per_client_mean": "Sessions per client",
-    "therapist_over_threshold_day_share": "Days above own sustainable load (share)",
-    "clients_started": "Clients who started therapy",
-    "revenue": "Revenue (currency, measured period)",
-    "margin": "Operating margin (share of revenue)",
-    "pretreatment_dropout_rate": "Left before a first session (share)",
-    "client_lifetime_value": "Revenue per client who started (currency)",
-}
-HEADLINE = ["return_after_first_rate", "dropout_rate", "recovery_rate", "wait_first_session_days_mean",
-            "burnout_share", "therapist_turnover_per_year"]
+KPI_LABELS = {name: label(name, with_unit=True) for name in KPI}  # from the one KPI registry
+HEADLINE = list(KPI_HEADLINE)
 
 
 def png_bytes(fig: Figure, dpi: int = 100) -> bytes:
@@ -122,8 +109,11 @@ def plot_kpi_bars(summary: pd.DataFrame, order: list[str], kpis: list[str] = HEA
 def plot_forest(comparison: pd.DataFrame, order: list[str], kpis: list[str] = HEADLINE) -> Figure:
     """Paired differences against the baseline with 95% intervals (common random numbers)."""
     col = colours(order)
-    fig, axes = plt.subplots(len(kpis), 1, figsize=(8, 1.4 * len(kpis) + 1), squeeze=False)
+    fig, axes = plt.subplots(len(kpis), 1, figsize=(8, 1.4 * len(kpis) + 1.4), squeeze=False)
     baseline = comparison["baseline"].iloc[0] if len(comparison) else ""
+    fig.suptitle(f"Paired differences from {baseline}", fontsize=11, x=0.02, ha="left")
+    fig.text(0.02, 0.005, "Dot: mean paired difference over replications (same clients under every policy); "
+             "whiskers: 95% interval. Shares in percentage points.", fontsize=7, color="dimgrey")
     for ax, kpi in zip(axes[:, 0], kpis, strict=True):
         c = comparison[comparison["kpi"] == kpi].set_index("scenario")
         names = [n for n in order if n in c.index]
@@ -135,9 +125,14 @@ def plot_forest(comparison: pd.DataFrame, order: list[str], kpis: list[str] = HE
                         fmt="o", color=col[n], capsize=3)
         ax.axvline(0, color="grey", lw=1)
         ax.set_yticks(y, names, fontsize=8)
-        ax.set_title(f"{KPI_LABELS.get(kpi, kpi)}: difference from {baseline}", fontsize=9, loc="left")
+        ax.set_title(f"{KPI_LABELS.get(kpi, kpi)}", fontsize=9, loc="left")
         ax.grid(axis="x", alpha=0.3)
-    fig.tight_layout()
+        if KPI.get(kpi) is not None and KPI[kpi].format == "share":
+            ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{100 * v:+.0f} pts"))
+        else:
+            ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:+,.3g}"))
+        ax.tick_params(axis="x", labelsize=8)
+    fig.tight_layout(rect=(0, 0.02, 1, 0.97))
     return fig
 
 

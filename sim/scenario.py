@@ -604,8 +604,16 @@ class Money(Section):
         source="assumption: typical US platform out-of-pocket rate", evidence="weak")
     subscription_per_month: float = p(
         400.0, unit="currency/client-month", ge=0, le=1e5, range=(260, 520),
-        desc="Monthly fee per client in therapy (subscription).",
+        desc="Monthly fee per subscribed client (subscription): billed at sign-up (arrival) and every month after.",
         source="assumption: US subscription platforms advertise about 260-400 a month", evidence="weak")
+    subscription_cancel_lag_days: float = p(
+        14.0, unit="days", ge=0, le=365, range=(0, 30),
+        desc="Subscription: days from a client's ending until they cancel (months starting before then are billed).",
+        source="assumption: clients cancel within a couple of weeks of stopping (no published figure)",
+        evidence="assumption")
+    currency: str = p(
+        "USD", unit="name", range=None, desc="Currency code of every money field and KPI (labels only).",
+        source="platform setting", evidence="assumption")
     value_based_session_share: float = p(
         0.7, unit="fraction of price", ge=0, le=1, range=(0.5, 0.9),
         desc="value_based: share of the session price paid up front.", source="assumption",

@@ -31,6 +31,19 @@ def t_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, f
     return mean, sd, mean - half, mean + half, n
 
 
+def t_test_p(mean: float, sd: float, n: int) -> float:
+    """Two-sided p-value of a one-sample t-test of ``mean`` against zero (NaN if it cannot be computed).
+
+    >>> round(t_test_p(1.0, 1.0, 4), 4)
+    0.1393
+    """
+    if n < 2 or math.isnan(sd) or math.isnan(mean):
+        return math.nan
+    if sd == 0:
+        return 1.0 if mean == 0 else 0.0
+    return float(2 * stats.t.sf(abs(mean) / (sd / math.sqrt(n)), n - 1))
+
+
 def summarise(replications: pd.DataFrame, kpis: list[str]) -> pd.DataFrame:
     """One row per scenario and KPI: mean, sd, 95% t-interval, n."""
     rows = []
@@ -60,7 +73,8 @@ def paired_differences(replications: pd.DataFrame, kpis: list[str], baseline: st
             mean, sd, lo, hi, n = t_interval(diff)
             base_mean = float(base.loc[common, kpi].mean())
             rows.append({"scenario": scenario, "baseline": baseline, "kpi": kpi, "difference": mean, "sd": sd,
-                         "ci_low": lo, "ci_high": hi, "n": n,
+                         "ci_low": lo, "ci_high": hi, "n": n, "baseline_mean": base_mean,
                          "relative": mean / base_mean if base_mean else math.nan,
+                         "p_value": t_test_p(mean, sd, n),
                          "significant": bool(n > 1 and (lo > 0 or hi < 0))})
     return pd.DataFrame(rows)

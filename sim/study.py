@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from sim import plots
+from sim import kpis, plots
+from sim.claims import claims, sentence
 from sim.metrics import KPIS
 from sim.outputs import MARKER, metadata_for
 from sim.runner import StudyResult, run_scenarios
@@ -17,11 +17,18 @@ from sim.safe_output import write_folder
 from sim.scenario import Scenario, dump_scenario, load_scenario
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
-DEFAULT_STUDY = ("baseline", "fit_quota", "earliest_individual", "fit_individual", "league_table")
-TABLE_KPIS = ["return_after_first_rate", "dropout_rate", "sessions_per_client_mean", "recovery_rate",
-              "reliable_improvement_rate", "wait_first_session_days_mean", "pretreatment_dropout_rate",
-              "therapist_over_threshold_day_share", "burnout_share", "therapist_turnover_per_year", "revenue",
-              "margin"]
+DEFAULT_STUDY = ("baseline", "fit_quota", "earliest_individual", "fit_individual", "league_table", "productivity_push")
+TABLE_KPIS = list(kpis.TABLE)
+#: One line per scenario name, for readers of the report and charts.
+SCENARIO_WORDS = {
+    "baseline": "status quo: first free slot (earliest), team quota of 5 sessions a day",
+    "fit_quota": "matching by estimated fit, team quota",
+    "earliest_individual": "earliest matching, each therapist booked to their own sustainable load",
+    "fit_individual": "quality first: fit matching and individual thresholds",
+    "league_table": "status quo plus a league table of client return rates",
+    "feedback_only": "status quo plus outcome feedback to therapists, no ranking",
+    "productivity_push": "status quo with the team quota pushed to 6 sessions a day",
+}
 
 
 def scenario_path(name: str) -> Path:
@@ -33,70 +40,97 @@ def default_scenarios(overrides: list[str] | None = None) -> list[Scenario]:
 
 
 def fmt(value: float, kpi: str) -> str:
-    if math.isnan(value):
-        return "n/a"
-    if kpi in ("revenue", "profit"):
-        return f"{value / 1e6:.2f}M"
-    if abs(value) >= 100:
-        return f"{value:.0f}"
-    return f"{value:.3f}" if abs(value) < 1 else f"{value:.2f}"
+    """A KPI value as people read it (see :mod:`sim.kpis`)."""
+    return kpis.format_value(kpi, value)
 
 
-def comparison_table(result: StudyResult, baseline: str, kpis: list[str] = TABLE_KPIS) -> pd.DataFrame:
-    """KPI rows x scenario columns: 'mean [95% CI]', and for non-baseline cells the paired difference."""
-    comp = result.compare(baseline).set_index(["scenario", "kpi"])
+def comparison_table(result: StudyResult, baseline: str, table_kpis: list[str] = TABLE_KPIS) -> pd.DataFrame:
+    """KPI rows x scenario columns: 'mean [95% CI]', and for non-baseline cells the paired difference
+    with its verdict mark for headline KPIs (+ better, - worse, ~ negligible or no clear difference)."""
+    comp = result.compare(baseline)
+    verdicts = claims(comp).set_index(["scenario", "kpi"])["verdict"] if len(comp) else pd.Series(dtype=str)
+    comp = comp.set_index(["scenario", "kpi"])
     summ = result.summary.set_index(["scenario", "kpi"])
+    currency = result.scenarios[0].money.currency
     table = {}
     for sc in result.scenarios:
         col = []
-        for kpi in kpis:
+        for kpi in table_kpis:
             s = summ.loc[(sc.name, kpi)]
-            cell = f"{fmt(s['mean'], kpi)} [{fmt(s['ci_low'], kpi)}, {fmt(s['ci_high'], kpi)}]"
+            cell = (f"{kpis.format_value(kpi, s['mean'], currency)} "
+                    f"{kpis.format_interval(kpi, s['ci_low'], s['ci_high'], currency)}")
             if sc.name != baseline:
                 d = comp.loc[(sc.name, kpi)]
-                mark = "*" if d["significant"] else ""
-                cell += f" ({'+' if d['difference'] >= 0 else ''}{fmt(d['difference'], kpi)}{mark})"
+                verdict = verdicts.get((sc.name, kpi), "")
+                mark = {"better": " +", "worse": " -", "changed": " !"}.get(verdict, " ~" if verdict else "")
+                cell += f" ({kpis.format_difference(kpi, d['difference'], currency)}{mark})"
             col.append(cell)
         table[sc.name] = col
-    return pd.DataFrame(table, index=kpis)
+    return pd.DataFrame(table, index=[kpis.label(k) for k in table_kpis])
+
+
+def run_facts(result: StudyResult) -> list[str]:
+    """What a reader needs to judge the numbers: run size, warm-up, measurement, utilisation."""
+    sc = result.scenarios[0]
+    n = int(result.replications.groupby("scenario").size().min())
+    reps = result.replications
+    lines = [
+        f"Run size: {len(result.scenarios)} scenarios x {n} replications; {sc.therapists.count} therapists at the start; "
+        f"{sc.demand.arrivals_per_week:,.0f} new clients a week; warm-up {sc.horizon.warmup_weeks} weeks, then "
+        f"{sc.horizon.measured_weeks} measured weeks.",
+        "Client measures: clients who arrived in the measured weeks (after the warm-up); therapist measures: the "
+        "measured weeks; money: the measured weeks.",
+    ]
+    if "utilisation" in reps:
+        u = reps.groupby("scenario", sort=False)["utilisation"].mean()
+        lines.append("Utilisation (attended sessions over bookable capacity): "
+                     + ", ".join(f"{name} {100 * v:.0f}%" for name, v in u.items()) + ".")
+    return lines
 
 
 def report_markdown(result: StudyResult, baseline: str, table: pd.DataFrame) -> str:
     comp = result.compare(baseline)
-    n = int(result.replications.groupby("scenario").size().min())
+    verdicts = claims(comp)
+    currency = result.scenarios[0].money.currency
     lines = [
         "# Fifty Minutes: default study",
         "",
-        f"Scenarios: {', '.join(s.name for s in result.scenarios)}; {n} replications each, "
-        "compared under common random numbers (replication r of every scenario sees the same clients).",
+        *[f"- {line}" for line in run_facts(result)],
         "",
-        "Each cell: mean [95% t-interval]; in brackets after it, the paired difference from "
-        f"`{baseline}` (* when its 95% interval excludes zero).",
+        "Scenarios:",
+        "",
+        *[f"- `{s.name}`: {SCENARIO_WORDS.get(s.name, s.description)}" for s in result.scenarios],
+        "",
+        "Each cell: mean [95% interval over replications]; after it, in brackets, the paired difference from "
+        f"`{baseline}` (replication r of every scenario sees the same clients). For the headline measures a mark "
+        "gives the verdict below: + better, - worse, ~ negligible or no clear difference.",
         "",
         table.to_markdown() if _has_tabulate() else "```\n" + table.to_string() + "\n```",
         "",
         "## In plain words",
         "",
+        "Only the declared headline measures become sentences. Within each comparison their p-values are "
+        "adjusted for multiple comparisons (Holm); each interval is at its Holm-adjusted level. A difference "
+        "smaller than the smallest that matters (docs/model.md) is called negligible; an interval that spans zero "
+        "and differences that matter is \"no clear difference\".",
+        "",
     ]
     for sc in result.scenarios:
         if sc.name == baseline:
             continue
-        c = comp[comp["scenario"] == sc.name].set_index("kpi")
-        parts = []
-        for kpi, label in (("return_after_first_rate", "return after the first session"),
-                           ("recovery_rate", "recovery"), ("wait_first_session_days_mean", "wait (days)"),
-                           ("burnout_share", "burnout share"), ("therapist_turnover_per_year", "turnover")):
-            d = c.loc[kpi]
-            verdict = "no clear change in" if not d["significant"] else (
-                "higher" if d["difference"] > 0 else "lower")
-            if d["significant"]:
-                parts.append(f"{label} {verdict} by {fmt(abs(d['difference']), kpi)}")
-            else:
-                parts.append(f"{verdict} {label}")
-        lines.append(f"- **{sc.name}** vs {baseline}: " + "; ".join(parts) + ".")
-    lines += ["", "Charts: `headline.png`, `differences.png`, `retention.png`, `burnout_over_time.png`, "
-              "`waiting_over_time.png`.", "", "Scenario files: `scenarios/*.yaml`; tables: `replications.csv`, "
-              "`summary.csv`, `comparison.csv`."]
+        v = verdicts[verdicts["scenario"] == sc.name]
+        clear = v[v["verdict"].isin(("better", "worse", "changed"))]
+        unclear = v[~v.index.isin(clear.index)]
+        lines.append(f"**{sc.name}** against {baseline}:")
+        lines.append("")
+        for _, row in clear.iterrows():
+            lines.append(f"- {sentence(row, currency)}")
+        if len(unclear):
+            lines.append("- " + "; ".join(sentence(row, currency) for _, row in unclear.iterrows()))
+        lines.append("")
+    lines += ["Charts: `headline.png`, `differences.png`, `retention.png`, `burnout_over_time.png`, "
+              "`waiting_over_time.png`.", "", "Tables: `replications.csv`, `summary.csv`, `comparison.csv`, "
+              "`claims.csv` (the verdicts above), `weekly.csv`; scenario files: `scenarios/*.yaml`."]
     return "\n".join(lines) + "\n"
 
 
@@ -122,6 +156,7 @@ def run_default_study(out: Path, reps: int | None = None, seed: int | None = Non
         result.replications.to_csv(tmp / "replications.csv", index=False)
         result.summary.to_csv(tmp / "summary.csv", index=False)
         result.compare(baseline).to_csv(tmp / "comparison.csv", index=False)
+        claims(result.compare(baseline)).to_csv(tmp / "claims.csv", index=False)
         table.to_csv(tmp / "comparison_table.csv")
         result.tables["weekly"].to_csv(tmp / "weekly.csv", index=False)
         (tmp / "scenario.yaml").write_text("\n---\n".join(dump_scenario(s) for s in scenarios))

@@ -39,7 +39,7 @@ def test_run_writes_every_table_with_the_contract_columns(tmp_path: Path):
     res = sim("run", str(SCENARIOS / "baseline.yaml"), "--reps", "2", "--seed", "11", "--out", str(out), "--tables", "all",
               *SHORT)
     assert res.returncode == 0, res.stderr
-    assert "return_after_first_rate" in res.stdout
+    assert "Clients returning after session 1" in res.stdout
     summary = pd.read_csv(out / "summary.csv")  # aggregates over replications: n says how many
     assert {"scenario", "kpi", "mean", "sd", "ci_low", "ci_high", "n"} <= set(summary.columns)
     assert set(summary["n"]) == {2}

@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-from sim.metrics import KPIS, activity, client_kpis, no_show_rate, replication_kpis, therapist_kpis
+from sim.metrics import KPIS, activity, client_kpis, money_kpis, no_show_rate, replication_kpis, therapist_kpis
 from sim.scenario import Scenario
 
 END = 100.0
@@ -74,14 +74,41 @@ def test_therapist_kpis_by_hand():
 
 
 def test_activity_counts_only_the_measured_window():
-    c = pd.DataFrame({"first_session_day": [0.0, 50.0, math.nan], "ending_day": [60.0, math.nan, 10.0],
+    c = pd.DataFrame({"arrival_day": [0.0, 40.0, 5.0], "first_session_day": [0.0, 50.0, math.nan],
+                      "ending_day": [60.0, math.nan, 10.0],
                       "ending": ["planned", "in_treatment_at_end", "pretreatment_dropout"],
                       "sessions_attended": [6, 3, 0], "severity_intake": [20, 20, 20], "severity_last": [10, 19, 20]})
     s = pd.DataFrame({"day": [5, 20, 40, 99, 120], "attended": [True, True, False, True, True]})
     a = activity(c, s, start=30.0, end=100.0)
     assert a.sessions == 1  # day 99 only (day 40 missed, 120 after the end)
-    assert a.client_months == pytest.approx(((60 - 30) + (100 - 50)) / (365.25 / 12))
+    # bills on sign-up and every 30.44 days while subscribed, counted in [30, 100): client 0 at 30.4 (ends 60);
+    # client 1 (still subscribed) at 40 and 70.4; client 2 signed up at 5 and left at 10: none in the window
+    assert a.subscription_months == 3
     assert a.improved == 1
+    # a cancellation lag of 45 days keeps client 2 billed at 35.4 too, and client 0 at 60.9 and 91.3
+    assert activity(c, s, start=30.0, end=100.0, cancel_lag_days=45.0).subscription_months == 6
+
+
+def test_a_single_session_subscriber_pays_a_whole_month():
+    c = pd.DataFrame({"arrival_day": [100.0], "first_session_day": [103.0], "ending_day": [103.0],
+                      "ending": ["planned"], "sessions_attended": [1], "severity_intake": [12], "severity_last": [9]})
+    a = activity(c, pd.DataFrame({"day": [103], "attended": [True]}), start=0.0, end=400.0, cancel_lag_days=14)
+    assert a.subscription_months == 1
+
+
+def test_lifetime_value_is_per_arriving_client_and_revenue_per_starter_is_separate():
+    sc = Scenario(money={"price_per_session": 100.0, "acquisition_cost": 0.0})
+    clients = pd.DataFrame({"arrival_day": [10.0, 20.0, 30.0, 40.0], "first_session_day": [12.0, 25.0, math.nan, math.nan],
+                            "ending_day": [40.0, 60.0, 50.0, math.nan],
+                            "ending": ["planned", "dropout", "pretreatment_dropout", "waiting_at_end"],
+                            "sessions_attended": [3, 1, 0, 0], "severity_intake": [15, 15, 15, 15],
+                            "severity_last": [8, 14, 15, 15]})
+    sessions = pd.DataFrame({"day": [12, 19, 26, 25], "attended": [True, True, True, True]})
+    therapists = pd.DataFrame({"hired_day": [0.0], "measured_days_employed": [0]})
+    k = money_kpis(sc, clients, sessions, therapists, start=0.0, end=100.0)
+    assert k["revenue"] == 400
+    assert k["client_lifetime_value"] == 100  # 400 over 4 arrivals: falls when access falls
+    assert k["revenue_per_started_client"] == 200  # 400 over 2 who started
 
 
 def test_no_show_rate_ignores_therapist_absences():

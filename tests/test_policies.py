@@ -158,7 +158,7 @@ def test_league_table_ranks_only_therapists_with_enough_cases():
 
 
 def test_revenue_models():
-    a = Activity(sessions=100, client_months=20, improved=5)
+    a = Activity(sessions=100, subscription_months=20, improved=5)
     money = Money(price_per_session=100, subscription_per_month=300, value_based_session_share=0.5,
                   value_based_bonus=1000)
     assert PerSession(money).revenue(a) == 10_000

@@ -1,10 +1,10 @@
 """Revenue models: pure functions of what happened in the measured period.
 
 >>> from sim.scenario import Money
->>> PerSession(Money(price_per_session=100)).revenue(Activity(sessions=10, client_months=3, improved=1))
+>>> PerSession(Money(price_per_session=100)).revenue(Activity(sessions=10, subscription_months=3, improved=1))
 1000.0
 >>> ValueBased(Money(price_per_session=100, value_based_session_share=0.5, value_based_bonus=200)).revenue(
-...     Activity(sessions=10, client_months=3, improved=2))
+...     Activity(sessions=10, subscription_months=3, improved=2))
 900.0
 """
 
@@ -24,7 +24,7 @@ class Activity:
     """What a revenue model can bill for in a period."""
 
     sessions: float  # attended sessions
-    client_months: float  # months clients spent in treatment (first to last session, or to the horizon)
+    subscription_months: float  # subscription months started in the period (sign-up to ending plus cancel lag)
     improved: float  # clients who ended reliably improved
 
 
@@ -45,13 +45,13 @@ class PerSession:
 
 @register("revenue", "subscription")
 class Subscription:
-    """A monthly fee for every client-month in treatment, whatever the number of sessions."""
+    """A monthly fee for every started subscription month, whatever the number of sessions."""
 
     def __init__(self, cfg: Money):
         self.fee = cfg.subscription_per_month
 
     def revenue(self, a: Activity) -> float:
-        return float(self.fee * a.client_months)
+        return float(self.fee * a.subscription_months)
 
 
 @register("revenue", "value_based")
