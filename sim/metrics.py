@@ -28,7 +28,7 @@ EXTRA_KPIS = ("no_show_rate", "profit", "client_lifetime_value", "revenue_per_st
               "therapist_cost_of_turnover", "mean_true_fit", "waiting_mean", "paired_recovery_rate",
               "paired_reliable_improvement_rate", "paired_reliable_deterioration_rate", "burnout_share_cutoff_low",
               "burnout_share_cutoff_high")
-OPEN_ENDINGS = ("waiting_at_end", "in_treatment_at_end")
+OPEN_ENDINGS = ("waiting_at_end", "matched_at_end", "in_treatment_at_end")
 CASENESS = 10
 RELIABLE_CHANGE = 6
 ANXIETY_CASENESS = 8  # GAD-7-like scale, NHS Talking Therapies definitions
@@ -64,7 +64,7 @@ def outcome_group(clients: pd.DataFrame) -> pd.DataFrame:
 def client_kpis(clients: pd.DataFrame, end_day: float) -> dict[str, float]:
     c = measured_clients(clients)
     started = c[c["sessions_attended"] >= 1]
-    not_waiting = c[c["ending"] != "waiting_at_end"]
+    not_waiting = c[~c["ending"].isin(("waiting_at_end", "matched_at_end"))]
     done = ended_starters(c)
     waits = started["wait_first_session_days"].to_numpy(dtype=float)
     eligible_return = started[~started["ending"].isin(OPEN_ENDINGS) | (started["first_session_day"] + 14 <= end_day)]

@@ -93,7 +93,12 @@ class PlatformModel:
         self.active: list[Therapist] = []
         self.ramping: list[Therapist] = []
         self.pending_hires = 0
-        self.in_treatment = 0
+        # one definition of where each open client is (clients.csv endings and weekly.csv use the same):
+        # waiting = on the list, or assessed and waiting for treatment; matched = booked with a therapist,
+        # not yet seen by them; in treatment = seen at least once by their current therapist
+        self.matched = 0
+        self.treating = 0
+        self.assessed_waiting = 0
         self.week_hires = 0
         self.week_leavers = 0
         self.sessions = typed_columns(SESSION_COLUMNS)
@@ -253,6 +258,7 @@ class PlatformModel:
         t.clients += 1
         self.rooms.update(t)
         c.state = BOOKED
+        self.matched += 1
         c.therapist = t
         c.weekday = wd
         c.booked_day = today + offset
@@ -264,7 +270,6 @@ class PlatformModel:
         chemistry = th.chemistry_sd * pair_normal(self.seed, self.rep, "chemistry", c.id, t.id)
         preference = th.preference_match_effect if c.preference >= 0 and c.preference == t.style else 0.0
         c.true_fit = t.domain_true[c.domain] + preference + chemistry
-        self.in_treatment += 1
         if self.sc.queue_mode.enabled:
             self.env.process(self._served(c, t))
         else:
@@ -273,7 +278,6 @@ class PlatformModel:
     def _release(self, c: Client) -> None:
         """Free ``c``'s weekly slot with their therapist (if still employed) and refill it."""
         t = c.therapist
-        self.in_treatment -= 1
         if t is not None and t.active:
             t.occupied[c.weekday] -= 1
             t.room += 1
@@ -297,13 +301,29 @@ class PlatformModel:
             ending_day, c.early_alliance_sum / c.early_alliance_n if c.early_alliance_n else math.nan, c.true_fit,
             c.rematched, c.therapists_seen)
 
+    def _detach(self, c: Client) -> None:
+        """``c`` is about to lose their therapist: count them out of matched or in treatment."""
+        if c.state == BOOKED:
+            self.matched -= 1
+        elif c.state == IN_TREATMENT:
+            self.treating -= 1
+
+    def _treated(self, c: Client) -> None:
+        """``c`` attended a session: in treatment from now on (counted in once per therapist)."""
+        if c.state == BOOKED:
+            self.matched -= 1
+            self.treating += 1
+            c.state = IN_TREATMENT
+
     def _end(self, c: Client, ending: str) -> None:
+        self._detach(c)
         self._close(c, ending)
         self._release(c)
 
     def _rematch(self, c: Client) -> None:
         c.previous_therapist = c.therapist
         c.rematched = True
+        self._detach(c)
         self._release(c)
         c.therapist = None
         self._seek(c)
@@ -311,7 +331,7 @@ class PlatformModel:
     # -- therapy -------------------------------------------------------------------
     def _served(self, c: Client, t: Therapist) -> Generator[simpy.Event, None, None]:
         """Queue mode: service starts at matching and lasts an exponential time."""
-        c.state = IN_TREATMENT
+        self._treated(c)
         c.first_session_day = c.last_session_day = self.env.now
         c.sessions_attended = c.course_sessions = 1
         u = c.luck[0]
@@ -384,7 +404,8 @@ class PlatformModel:
 
             # An attended session: measure, experience, change.
             missed_run = 0
-            c.state = IN_TREATMENT
+            if c.state == BOOKED:
+                self._treated(c)
             c.sessions_attended = k
             c.course_sessions += 1
             s = c.severity
@@ -457,9 +478,13 @@ class PlatformModel:
                 self._rematch(c)
                 return
             if k == 1 and assessment_wait > 0:  # assessed: wait for treatment, then a (new) therapist
+                self._detach(c)
                 self._release(c)
                 c.therapist = None
+                c.state = WAITING
+                self.assessed_waiting += 1
                 yield env.timeout(assessment_wait)
+                self.assessed_waiting -= 1
                 self._seek(c)
                 return
             step = 14 if u_fric < friction_p else 7
@@ -561,11 +586,16 @@ class PlatformModel:
             yield self.env.timeout(7 * (week + 1) - 1 + WEEK_RECORD - self.env.now)
             if self.queue.count:
                 self._expire(everyone=True)
-            active = self.active
-            n = len(active)
+            self._ramp(week + 1)
+            if sc.hiring.policy == "to_demand":
+                self._hire_to_demand()
+            if lt.enabled and (week + 1) % lt.review_weeks == 0:
+                self._review_league()
+            n = len(self.active)  # the record is a snapshot after the week's last decisions
             w["week"].append(week)
-            w["waiting"].append(self.queue.count)
-            w["active_clients"].append(self.in_treatment)
+            w["waiting"].append(self.queue.count + self.assessed_waiting)
+            w["matched"].append(self.matched)
+            w["active_clients"].append(self.treating)
             w["sessions"].append(0)  # filled from the sessions table at the end
             mean_exhaustion, burnout_share = self._midweek  # read on Wednesday evening, a working day
             w["mean_exhaustion"].append(mean_exhaustion)
@@ -575,11 +605,6 @@ class PlatformModel:
             w["leavers"].append(self.week_leavers)
             self.week_hires = self.week_leavers = 0
             week += 1
-            self._ramp(week)
-            if sc.hiring.policy == "to_demand":
-                self._hire_to_demand()
-            if lt.enabled and week % lt.review_weeks == 0:
-                self._review_league()
 
     def _ramp(self, week: int) -> None:
         ramp_weeks = self.sc.hiring.ramp_weeks
@@ -616,7 +641,7 @@ class PlatformModel:
         import pandas as pd
 
         for c in self.open.values():  # still waiting or in treatment at the horizon
-            ending = "in_treatment_at_end" if c.state == IN_TREATMENT else "waiting_at_end"
+            ending = {IN_TREATMENT: "in_treatment_at_end", BOOKED: "matched_at_end"}.get(c.state, "waiting_at_end")
             self._write_row(c, ending, math.nan)
         clients = self.rows.frame()
         clients["in_warmup"] = clients["arrival_day"] < self.warmup_day

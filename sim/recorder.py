@@ -17,9 +17,9 @@ import pandas as pd
 from sim.scenario import DOMAINS
 
 ENDINGS = ("planned", "dropout", "pretreatment_dropout", "session_cap", "therapist_left", "waiting_at_end",
-           "in_treatment_at_end")
+           "in_treatment_at_end", "matched_at_end")
 SESSION_STATUSES = ("attended", "no_show", "therapist_absent")
-WEEKLY_COLUMNS = ("week", "waiting", "active_clients", "sessions", "mean_exhaustion", "burnout_share",
+WEEKLY_COLUMNS = ("week", "waiting", "matched", "active_clients", "sessions", "mean_exhaustion", "burnout_share",
                   "headcount", "hires", "leavers")
 
 # name: array typecode ('q' int64, 'i' int32, 'b' int8, 'd' float64, 'f' float32: scores and alliance

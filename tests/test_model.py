@@ -22,7 +22,7 @@ def test_every_client_is_in_exactly_one_end_state(tables):
     assert c["client_id"].is_unique
     assert set(c["ending"].astype(str)) <= set(ENDINGS)
     assert c["ending"].notna().all()
-    open_ = c["ending"].isin(["waiting_at_end", "in_treatment_at_end"])
+    open_ = c["ending"].isin(["waiting_at_end", "matched_at_end", "in_treatment_at_end"])
     assert c.loc[open_, "ending_day"].isna().all()
     assert c.loc[~open_, "ending_day"].notna().all()
     # nobody who never attended is 'in treatment'; nobody who attended is 'pretreatment'
@@ -127,3 +127,20 @@ def test_same_pair_same_chemistry():
     same = (a["therapist_id"] == b["therapist_id"]) & (a["therapists_seen"] == 1) & (b["therapists_seen"] == 1)
     assert same.sum() > 10
     np.testing.assert_allclose(a.loc[same, "true_fit"], b.loc[same, "true_fit"])
+
+
+def test_one_definition_of_waiting_matched_and_in_treatment():
+    """The last weekly record and the clients table agree on who is waiting, matched and in treatment."""
+    from sim.model import WEEK_RECORD
+
+    for extra in ([], ["therapy.assessment_wait_weeks=2", "rematch.enabled=true"]):
+        sc = small(*extra)
+        tables = PlatformModel(sc, 0, 3).run()
+        last = tables.weekly.iloc[-1]
+        recorded_at = 7 * (last["week"] + 1) - 1 + WEEK_RECORD
+        c = tables.clients[tables.clients["arrival_day"] < recorded_at]
+        counts = c["ending"].value_counts()
+        assert recorded_at == sc.horizon.warmup_weeks * 7 + sc.horizon.measured_weeks * 7 - 1 + WEEK_RECORD
+        assert last["waiting"] == counts.get("waiting_at_end", 0), extra
+        assert last["matched"] == counts.get("matched_at_end", 0) > 0, extra
+        assert last["active_clients"] == counts.get("in_treatment_at_end", 0), extra
