@@ -27,6 +27,7 @@ from sim.metrics import (
     measured_clients,
     no_show_rate,
     paired_outcomes,
+    run_end,
     therapist_kpis,
     window,
 )
@@ -222,11 +223,11 @@ def _measured_sessions(r: RunTables) -> pd.DataFrame:
 
 
 STATISTICS: dict[str, Callable[[RunTables], float]] = {
-    "dropout_rate": lambda r: client_kpis(r.clients, window(r.scenario)[1])["dropout_rate"],
+    "dropout_rate": lambda r: client_kpis(r.clients, run_end(r.scenario))["dropout_rate"],
     "early_dropout_share": lambda r: early_dropout_share(measured_clients(r.clients)),
-    "sessions_per_client_mean": lambda r: client_kpis(r.clients, window(r.scenario)[1])["sessions_per_client_mean"],
+    "sessions_per_client_mean": lambda r: client_kpis(r.clients, run_end(r.scenario))["sessions_per_client_mean"],
     "sessions_mode": lambda r: sessions_mode(measured_clients(r.clients)),
-    "single_session_share": lambda r: client_kpis(r.clients, window(r.scenario)[1])["single_session_share"],
+    "single_session_share": lambda r: client_kpis(r.clients, run_end(r.scenario))["single_session_share"],
     "top20_session_share": lambda r: top20_session_share(measured_clients(r.clients)),
     "prepost_d": lambda r: prepost_d(measured_clients(r.clients)),
     "therapist_icc": lambda r: therapist_icc(measured_clients(r.clients)),
@@ -244,9 +245,9 @@ STATISTICS: dict[str, Callable[[RunTables], float]] = {
         "paired_reliable_improvement_rate"],
     "paired_reliable_deterioration_rate": lambda r: paired_outcomes(measured_clients(r.clients))[
         "paired_reliable_deterioration_rate"],
-    "recovery_rate": lambda r: client_kpis(r.clients, window(r.scenario)[1])["recovery_rate"],
-    "reliable_improvement_rate": lambda r: client_kpis(r.clients, window(r.scenario)[1])["reliable_improvement_rate"],
-    "reliable_deterioration_rate": lambda r: client_kpis(r.clients, window(r.scenario)[1])["reliable_deterioration_rate"],
+    "recovery_rate": lambda r: client_kpis(r.clients, run_end(r.scenario))["recovery_rate"],
+    "reliable_improvement_rate": lambda r: client_kpis(r.clients, run_end(r.scenario))["reliable_improvement_rate"],
+    "reliable_deterioration_rate": lambda r: client_kpis(r.clients, run_end(r.scenario))["reliable_deterioration_rate"],
     "sessions_per_finisher_mean": lambda r: sessions_per_finisher_mean(measured_clients(r.clients)),
     "started_within_6_weeks": lambda r: started_within_6_weeks(r.clients),
     "referral_to_finished_share": lambda r: referral_to_finished_share(r.clients),

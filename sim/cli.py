@@ -110,7 +110,25 @@ def parser() -> argparse.ArgumentParser:
     cal.add_argument("--search", type=Path, metavar="SPEC",
                      help="instead, run the recorded parameter search in SPEC (YAML); log beside it")
     _jobs_force_quiet(cal)
+    wu = sub.add_parser("warmup", help="choose a warm-up on pilot runs (Welch; MSER-5 beside it), per series")
+    wu.add_argument("scenarios", type=Path, nargs="+", help="scenario YAML files compared together")
+    wu.add_argument("--reps", type=_positive_int, default=5, help="pilot replications per scenario (default 5)")
+    wu.add_argument("--seed", type=_seed, help="master seed (default: the scenario's own)")
     return p
+
+
+def cmd_warmup(a: argparse.Namespace) -> None:
+    from sim.warmup import choose_warmup
+
+    scenarios = [load_scenario(p) for p in a.scenarios]
+    choice = choose_warmup(scenarios, reps=a.reps, seed=a.seed)
+    print(f"Warm-up: {choice.weeks} weeks ({choice.method}; pilots from an empty platform)")
+    for key, weeks in choice.by_series.items():
+        note = "  DOES NOT SETTLE" if key in choice.unsettled else ""
+        print(f"  {key}: Welch {weeks} weeks, MSER-5 median {choice.mser5[key]} weeks{note}")
+    for sc in scenarios:
+        print(f"{sc.name}: the scenario sets {sc.horizon.warmup_weeks} weeks"
+              + (" (auto)" if sc.horizon.warmup_auto else ""))
 
 
 def _load(path: Path, overrides: dict[str, Any], rename: bool) -> Scenario:
@@ -198,8 +216,9 @@ def cmd_study(a: argparse.Namespace) -> None:
     result, table = run_default_study(out, reps=a.reps, seed=a.seed, jobs=a.jobs, overrides=a.overrides,
                                       progress=not a.quiet, force=a.force)
     n = int(result.replications.groupby("scenario").size().min())
-    print(f"Default study: {n} replications per scenario, paired differences from baseline in brackets "
-          f"(* = 95% interval excludes 0). Report, charts and tables in {out}/")
+    print(f"Default study: {n} replications per scenario; mean [95% interval]; in brackets the paired difference from "
+          f"baseline, marked for headline measures (Holm-adjusted): + better, - worse, ~ negligible or no clear "
+          f"difference. Report, charts and tables in {out}/")
     with pd.option_context("display.max_colwidth", 60, "display.width", 250):
         print(table.to_string())
 
@@ -245,7 +264,7 @@ def cmd_sweep(a: argparse.Namespace) -> None:
 
 
 COMMANDS = {"run": cmd_run, "compare": cmd_compare, "study": cmd_study, "calibrate": cmd_calibrate,
-            "sweep": cmd_sweep}
+            "sweep": cmd_sweep, "warmup": cmd_warmup}
 
 
 def main(argv: list[str] | None = None) -> int:

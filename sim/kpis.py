@@ -105,6 +105,8 @@ _REGISTRY = [
         0, 0.05, "assumption: 5%"),
     Kpi("mean_true_fit", "True client-therapist fit", "sd units", +1, "number", "clients", 0.05,
         basis="assumption: a twentieth of a standard deviation"),
+    Kpi("utilisation", "Slots booked", "share of bookable slots, weekly", 0, "share", "access", 0.01,
+        basis="assumption: 1 point"),
     Kpi("waiting_mean", "Clients on the waiting list", "clients", -1, "count", "access", 0, 0.05, "assumption: 5%"),
     Kpi("paired_recovery_rate", "Recovery on both scales", "share of cases", +1, "share", "clients", 0.02,
         basis=_SHARE_BASIS),

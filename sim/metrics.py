@@ -1,7 +1,10 @@
 """KPIs: pure functions from one replication's recorded tables to numbers.
 
-Definitions follow MODEL.md section 5. Client KPIs count clients who arrived after the
-warm-up; "ended" means any ending other than still waiting or still in treatment.
+Definitions follow MODEL.md section 5, with one deliberate change (docs/model.md): client KPIs
+count the arrival cohort of the measured period, followed until each client ends or the
+follow-up ends (not only those who ended by the end of the measured period, which under-counts
+long courses). "Ended" means any ending other than still waiting, matched or in treatment.
+Therapist and money KPIs cover the measured period.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ KPIS = (
 EXTRA_KPIS = ("no_show_rate", "profit", "client_lifetime_value", "revenue_per_started_client",
               "therapist_cost_of_turnover", "mean_true_fit", "waiting_mean", "paired_recovery_rate",
               "paired_reliable_improvement_rate", "paired_reliable_deterioration_rate", "burnout_share_cutoff_low",
-              "burnout_share_cutoff_high")
+              "burnout_share_cutoff_high", "utilisation")
 OPEN_ENDINGS = ("waiting_at_end", "matched_at_end", "in_treatment_at_end")
 CASENESS = 10
 RELIABLE_CHANGE = 6
@@ -41,12 +44,20 @@ def _ratio(num: float, den: float) -> float:
 
 
 def window(sc: Scenario) -> tuple[float, float]:
-    """First and last day (exclusive) of the measured period."""
+    """First and last day (exclusive) of the measured period (therapist and money measures)."""
     start = sc.horizon.warmup_weeks * 7
     return float(start), float(start + sc.horizon.measured_weeks * 7)
 
 
+def run_end(sc: Scenario) -> float:
+    """The last day of the run: the measured period plus the cohort's follow-up."""
+    return window(sc)[1] + sc.horizon.follow_up_weeks * 7.0
+
+
 def measured_clients(clients: pd.DataFrame) -> pd.DataFrame:
+    """The arrival cohort: clients who arrived in the measured period (followed until they end or the run ends)."""
+    if "in_cohort" in clients:
+        return clients[clients["in_cohort"].astype(bool)]
     return clients[~clients["in_warmup"].astype(bool)]
 
 
@@ -113,7 +124,7 @@ def therapist_kpis(therapists: pd.DataFrame, weekly: pd.DataFrame, start: float,
                    warmup_weeks: int) -> dict[str, float]:
     t = therapists
     working = t["measured_working_days"].sum()
-    w = weekly[weekly["week"] >= warmup_weeks]
+    w = weekly[(weekly["week"] >= warmup_weeks) & (weekly["week"] * 7 < end)]
     leavers = ((t["left_day"] >= start) & (t["left_day"] < end)).sum()
     mean_headcount = w["headcount"].mean() if len(w) else math.nan
     years = (end - start) / 365.0
@@ -128,6 +139,7 @@ def therapist_kpis(therapists: pd.DataFrame, weekly: pd.DataFrame, start: float,
         "burnout_share_cutoff_high": _ratio(t["weekday_burnout_high"].sum(), weekdays),
         "therapist_turnover_per_year": _ratio(leavers, mean_headcount * years) if mean_headcount else math.nan,
         "waiting_mean": float(w["waiting"].mean()) if len(w) else math.nan,
+        "utilisation": float(w["utilisation"].mean()) if len(w) and "utilisation" in w else math.nan,
     }
 
 
@@ -192,7 +204,7 @@ def replication_kpis(sc: Scenario, clients: pd.DataFrame, sessions: pd.DataFrame
                      weekly: pd.DataFrame) -> dict[str, float]:
     """All KPIs of one replication (the contract columns first, then extras)."""
     start, end = window(sc)
-    values = client_kpis(clients, end)
+    values = client_kpis(clients, run_end(sc))
     values.update(paired_outcomes(measured_clients(clients)))
     values.update(therapist_kpis(therapists, weekly, start, end, sc.horizon.warmup_weeks))
     values.update(money_kpis(sc, clients, sessions, therapists, start, end))

@@ -66,7 +66,8 @@ class PlatformModel:
         self.env = simpy.Environment()
         self.n_domains = len(DOMAINS)
         self.warmup_day = sc.horizon.warmup_weeks * 7
-        self.end_day = self.warmup_day + sc.horizon.measured_weeks * 7
+        self.measure_end = self.warmup_day + sc.horizon.measured_weeks * 7  # therapist and money measures stop
+        self.end_day = self.measure_end + sc.horizon.follow_up_weeks * 7  # the arrival cohort is followed to here
         weights = sc.clients.domain_prevalence.weights()
         total = sum(weights)
         self.factory = ClientFactory(sc, self.seed, replication, list(accumulate(w / total for w in weights)))
@@ -506,7 +507,7 @@ class PlatformModel:
             working = weekday < WEEKDAYS
             week_ends = weekday == WEEKDAYS - 1
             tomorrow_working = (day + 1) % 7 < WEEKDAYS
-            measuring = day >= self.warmup_day
+            measuring = self.warmup_day <= day < self.measure_end
             stayers = []
             for t in self.active:
                 rng = t.rng
@@ -549,7 +550,7 @@ class PlatformModel:
                     t.week_sessions = 0
                 if tomorrow_working and u_sick < ex.sick_base + ex.sick_exhaustion * e:
                     t.sick_day = day + 1
-                    if day + 1 >= self.warmup_day:
+                    if self.warmup_day <= day + 1 < self.measure_end:
                         t.sick_days += 1
                 if u_leave < (ex.leave_base_per_year + ex.leave_exhaustion_per_year * e) / 365.0:
                     self._leave(t)
@@ -601,6 +602,9 @@ class PlatformModel:
             w["mean_exhaustion"].append(mean_exhaustion)
             w["burnout_share"].append(burnout_share)
             w["headcount"].append(n)
+            booked = sum(sum(t.occupied) for t in self.active)
+            bookable = sum(sum(t.slots) for t in self.active)
+            w["utilisation"].append(booked / bookable if bookable else math.nan)
             w["hires"].append(self.week_hires)
             w["leavers"].append(self.week_leavers)
             self.week_hires = self.week_leavers = 0
@@ -645,6 +649,7 @@ class PlatformModel:
             self._write_row(c, ending, math.nan)
         clients = self.rows.frame()
         clients["in_warmup"] = clients["arrival_day"] < self.warmup_day
+        clients["in_cohort"] = ~clients["in_warmup"] & (clients["arrival_day"] < self.measure_end)
         ts = self.therapists
 
         def per_day(num: Sequence[float], den: Sequence[float]) -> np.ndarray:

@@ -105,7 +105,8 @@ def write_run(result: StudyResult, out: Path, command: list[str] | None = None,
         (tmp / "scenario.yaml").write_text("\n---\n".join(dump_scenario(s) for s in result.scenarios))
         meta = metadata_for(command, seed=result.meta.get("seed"), replications=result.meta.get("replications"),
                             wall_seconds=result.meta.get("wall_seconds"), scenarios=[s.name for s in result.scenarios],
-                            jobs=result.meta.get("jobs"), tables=list(chosen), format=fmt)
+                            jobs=result.meta.get("jobs"), tables=list(chosen), format=fmt,
+                            warmup=result.meta.get("warmup"))
         (tmp / MARKER).write_text(json.dumps(meta, indent=2, default=str))
 
     names = write_folder(out, fill, force=force)

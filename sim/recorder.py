@@ -20,7 +20,7 @@ ENDINGS = ("planned", "dropout", "pretreatment_dropout", "session_cap", "therapi
            "in_treatment_at_end", "matched_at_end")
 SESSION_STATUSES = ("attended", "no_show", "therapist_absent")
 WEEKLY_COLUMNS = ("week", "waiting", "matched", "active_clients", "sessions", "mean_exhaustion", "burnout_share",
-                  "headcount", "hires", "leavers")
+                  "headcount", "hires", "leavers", "utilisation")
 
 # name: array typecode ('q' int64, 'i' int32, 'b' int8, 'd' float64, 'f' float32: scores and alliance
 # ratings need no more precision)

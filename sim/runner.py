@@ -70,6 +70,7 @@ def run_scenarios(scenarios: Sequence[Scenario], reps: int | None = None, seed: 
     names = [sc.name for sc in scenarios]
     if len(set(names)) != len(names):
         raise ValueError(f"scenario names must be distinct, got {names}")
+    scenarios, warmup = resolve_warmup(scenarios, seed)
     tasks = [(sc, rep, sc.seed if seed is None else seed, tuple(keep))
              for sc in scenarios for rep in range(reps or sc.replications)]
     started = time.perf_counter()
@@ -100,8 +101,25 @@ def run_scenarios(scenarios: Sequence[Scenario], reps: int | None = None, seed: 
         tables=tables,
         meta={"replications": _one_or_each({sc.name: reps or sc.replications for sc in scenarios}),
               "seed": _one_or_each({sc.name: sc.seed if seed is None else seed for sc in scenarios}),
-              "jobs": jobs, "wall_seconds": round(time.perf_counter() - started, 3)},
+              "jobs": jobs, "wall_seconds": round(time.perf_counter() - started, 3),
+              "warmup": warmup or {"warmup_weeks": _one_or_each({sc.name: sc.horizon.warmup_weeks for sc in scenarios}),
+                                   "method": "as set in the scenario"}},
     )
+
+
+def resolve_warmup(scenarios: Sequence[Scenario], seed: int | None = None) -> tuple[list[Scenario], dict | None]:
+    """Scenarios with ``warmup_weeks: auto`` get one warm-up (sim.warmup), the longest over all of them (so
+    paired comparisons share it); the others keep theirs. Returns the scenarios and the choice made."""
+    auto = [sc for sc in scenarios if sc.horizon.warmup_auto]
+    if not auto:
+        return list(scenarios), None
+    from sim.warmup import choose_warmup
+
+    choice = choose_warmup(auto, seed=seed)
+    resolved = [sc.model_copy(update={"horizon": sc.horizon.model_copy(
+        update={"warmup_weeks": choice.weeks, "warmup_auto": False})}) if sc.horizon.warmup_auto else sc
+        for sc in scenarios]
+    return resolved, choice.as_metadata()
 
 
 def worker_setup(parent_pid: int) -> None:

@@ -77,6 +77,10 @@ class Section(BaseModel):
 
 
 class Horizon(Section):
+    warmup_auto: bool = p(
+        False, unit="on/off", desc=("Choose the warm-up by MSER-5 on pilot runs before running (write "
+                                    "`warmup_weeks: auto`); the choice and its statistic go to metadata.json."),
+        source="White, Cobb & Spratt (2000) MSER-5 truncation rule", evidence="moderate")
     warmup_weeks: int = p(
         26, unit="weeks", ge=0, le=520, range=(13, 52),
         desc="Simulated time before measurement starts (caseloads and exhaustion settle).",
@@ -87,13 +91,27 @@ class Horizon(Section):
         desc="Measured period after the warm-up.",
         source="design brief (MODEL.md): years of simulated clients; two years by default",
         evidence="assumption")
+    follow_up_weeks: int = p(
+        26, unit="weeks", ge=0, le=520, range=(13, 52),
+        desc=("Client measures follow the arrival cohort of the measured period until each client ends or this "
+              "long after the measured period (the platform keeps running; therapist and money measures stop)."),
+        source="assumption: long enough that at least 99% of the cohort has ended (tested)", evidence="assumption")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _auto_warmup(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("warmup_weeks") == "auto":
+            data = {**data, "warmup_auto": True}
+            data.pop("warmup_weeks")
+        return data
 
 
 class Demand(Section):
     arrivals_per_week: float = p(
-        390.0, unit="clients/week", ge=0, le=1e6, range=(350, 430),
+        350.0, unit="clients/week", ge=0, le=1e6, range=(320, 380),
         desc="Mean rate of new clients (Poisson).",
-        source="assumption: the baseline runs full (about 22 attended sessions per therapist-week) with waits of 2-3 weeks",
+        source=("derived from capacity: at 350 a week the 100-therapist status quo books about 90% of its slots with a "
+                "waiting list that does not trend (docs/model.md, 'A steady platform'); 390 overloads it (overloaded.yaml)"),
         evidence="assumption")
     growth_per_year: float = p(
         0.0, unit="fraction/year", ge=-0.9, le=5, range=(0, 0.3),

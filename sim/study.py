@@ -77,13 +77,14 @@ def run_facts(result: StudyResult) -> list[str]:
     lines = [
         f"Run size: {len(result.scenarios)} scenarios x {n} replications; {sc.therapists.count} therapists at the start; "
         f"{sc.demand.arrivals_per_week:,.0f} new clients a week; warm-up {sc.horizon.warmup_weeks} weeks, then "
-        f"{sc.horizon.measured_weeks} measured weeks.",
-        "Client measures: clients who arrived in the measured weeks (after the warm-up); therapist measures: the "
-        "measured weeks; money: the measured weeks.",
+        f"{sc.horizon.measured_weeks} measured weeks, then {sc.horizon.follow_up_weeks} weeks of follow-up.",
+        f"Warm-up: {(result.meta.get('warmup') or {}).get('method', 'as set in the scenario')} (see docs/model.md).",
+        "Client measures: the arrival cohort of the measured weeks, followed until each client ends or the "
+        "follow-up ends; therapist and money measures: the measured weeks.",
     ]
     if "utilisation" in reps:
         u = reps.groupby("scenario", sort=False)["utilisation"].mean()
-        lines.append("Utilisation (attended sessions over bookable capacity): "
+        lines.append("Utilisation (booked slots over bookable slots, weekly, measured weeks): "
                      + ", ".join(f"{name} {100 * v:.0f}%" for name, v in u.items()) + ".")
     return lines
 
@@ -177,7 +178,8 @@ def run_default_study(out: Path, reps: int | None = None, seed: int | None = Non
         (tmp / "report.md").write_text(report_markdown(result, baseline, table))
         meta = metadata_for(None, seed=result.meta.get("seed"), replications=result.meta.get("replications"),
                             wall_seconds=result.meta.get("wall_seconds"), jobs=result.meta.get("jobs"),
-                            scenarios=order, kpis=list(KPIS), overrides=list(overrides or []))
+                            scenarios=order, kpis=list(KPIS), overrides=list(overrides or []),
+                            warmup=result.meta.get("warmup"))
         (tmp / MARKER).write_text(json.dumps(meta, indent=2, default=str))
 
     write_folder(out, fill, force=force)

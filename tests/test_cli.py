@@ -22,7 +22,7 @@ REQUIRED = {
     "weekly": "week waiting active_clients sessions mean_exhaustion burnout_share headcount",
 }
 ENDINGS = {"planned", "dropout", "pretreatment_dropout", "session_cap", "therapist_left", "waiting_at_end",
-           "in_treatment_at_end"}
+           "in_treatment_at_end", "matched_at_end"}
 
 
 def sim(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:

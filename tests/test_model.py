@@ -140,7 +140,8 @@ def test_one_definition_of_waiting_matched_and_in_treatment():
         recorded_at = 7 * (last["week"] + 1) - 1 + WEEK_RECORD
         c = tables.clients[tables.clients["arrival_day"] < recorded_at]
         counts = c["ending"].value_counts()
-        assert recorded_at == sc.horizon.warmup_weeks * 7 + sc.horizon.measured_weeks * 7 - 1 + WEEK_RECORD
+        h = sc.horizon
+        assert recorded_at == (h.warmup_weeks + h.measured_weeks + h.follow_up_weeks) * 7 - 1 + WEEK_RECORD
         assert last["waiting"] == counts.get("waiting_at_end", 0), extra
         assert last["matched"] == counts.get("matched_at_end", 0) > 0, extra
         assert last["active_clients"] == counts.get("in_treatment_at_end", 0), extra
