@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from sim.calibration import calibration_runs, evaluate, load_targets
+from sim.calibration import calibration_runs, evaluate, load_targets, probe_runs
 from sim.experiments import load_search_spec
 from sim.scenario import ScenarioError, apply_overrides, load_scenario
 
@@ -64,7 +64,8 @@ def search(spec_path: Path, log_path: Path, jobs: int = 1) -> dict[str, Any]:
             return cache[key]
         sc = apply_overrides(base, params)
         runs = calibration_runs(sc, spec.reps, seed=spec.seed, jobs=jobs, progress=False)
-        table = evaluate(spec.setting, runs, targets)
+        probes = probe_runs(spec.setting, sc, spec.reps, seed=spec.seed, jobs=jobs, progress=False)
+        table = evaluate(spec.setting, runs, targets, probes)
         value = loss(table)
         cache[key] = value
         row = {"evaluation": len(rows), **params, "loss": value,
