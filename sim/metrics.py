@@ -98,6 +98,30 @@ def client_kpis(clients: pd.DataFrame, end_day: float) -> dict[str, float]:
     }
 
 
+GROUP_KPIS = ("wait_first_session_days_mean", "mean_true_fit", "recovery_rate", "dropout_rate",
+              "return_after_first_rate")
+#: Intake severity bands on the depression-like 0-27 scale (fixed, so a client's band does not depend on the policy)
+SEVERITY_BANDS = ((0.0, 10.0, "below caseness (0-9)"), (10.0, 15.0, "moderate (10-14)"), (15.0, 28.0, "severe (15-27)"))
+
+
+def group_kpis(clients: pd.DataFrame, end_day: float) -> pd.DataFrame:
+    """Who gains and who pays: GROUP_KPIS of the arrival cohort by problem domain and by intake severity band.
+
+    Rows: group_kind (domain | intake_severity), group, kpi, value. Severity is observed at the first
+    session, so the severity groups hold clients who started.
+    """
+    c = measured_clients(clients)
+    rows = []
+    subsets = [("domain", str(d), c[c["domain"] == d]) for d in c["domain"].cat.categories] if hasattr(
+        c["domain"], "cat") else [("domain", str(d), g) for d, g in c.groupby("domain")]
+    subsets += [("intake_severity", name, c[(c["severity_intake"] >= lo) & (c["severity_intake"] < hi)])
+                for lo, hi, name in SEVERITY_BANDS]
+    for kind, name, subset in subsets:
+        values = client_kpis(subset, end_day)
+        rows += [{"group_kind": kind, "group": name, "kpi": k, "value": values[k]} for k in GROUP_KPIS]
+    return pd.DataFrame(rows)
+
+
 def paired_outcomes(clients: pd.DataFrame) -> dict[str, float]:
     """NHS Talking Therapies definitions on both scales (depression PHQ-9-like, anxiety GAD-7-like).
 

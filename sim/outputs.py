@@ -98,8 +98,10 @@ def write_run(result: StudyResult, out: Path, command: list[str] | None = None,
     def fill(tmp: Path) -> None:
         result.replications.to_csv(tmp / "replications.csv", index=False)
         result.summary.to_csv(tmp / "summary.csv", index=False)
+        result.groups.to_csv(tmp / "groups.csv", index=False)
         if comparison_baseline is not None:
             result.compare(comparison_baseline).to_csv(tmp / "comparison.csv", index=False)
+            result.compare_groups(comparison_baseline).to_csv(tmp / "group_comparison.csv", index=False)
         for name in chosen:
             write_table(result.tables[name], tmp / f"{name}.{fmt}", fmt)
         (tmp / "scenario.yaml").write_text("\n---\n".join(dump_scenario(s) for s in result.scenarios))

@@ -246,3 +246,35 @@ def plot_two_way(grid: pd.DataFrame, x: str, y: str, kpi: str) -> Figure:
     fig.colorbar(im, ax=ax)
     fig.tight_layout()
     return fig
+
+
+def plot_group_differences(group_comparison: pd.DataFrame, order: list[str],
+                           kpi: str = "wait_first_session_days_mean") -> Figure:
+    """Who pays for a policy: the paired difference of ``kpi`` by problem domain and by intake severity,
+    one row of markers per group, one colour per policy, with 95% intervals."""
+    col = colours(order)
+    d = group_comparison[group_comparison["kpi"] == kpi]
+    names = [n for n in order if n in set(d["scenario"])]
+    groups = list(dict.fromkeys(zip(d["group_kind"], d["group"], strict=True)))
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(groups) + 1.8))
+    step = 0.8 / max(len(names), 1)
+    for i, name in enumerate(names):
+        s = d[d["scenario"] == name].set_index(["group_kind", "group"]).reindex(groups)
+        y = np.arange(len(groups)) + (i - (len(names) - 1) / 2) * step
+        err = np.vstack([s["difference"] - s["ci_low"], s["ci_high"] - s["difference"]])
+        ax.errorbar(s["difference"], y, xerr=np.nan_to_num(err), fmt="o", ms=4, capsize=2, color=col[name], label=name)
+    ax.axvline(0, color="grey", lw=1)
+    ax.set_yticks(np.arange(len(groups)), [f"{g} ({'domain' if k == 'domain' else 'intake'})" for k, g in groups],
+                  fontsize=8)
+    ax.invert_yaxis()
+    baseline = d["baseline"].iloc[0] if len(d) else ""
+    ax.set(title=f"Who waits longer under each policy? {KPI_LABELS.get(kpi, kpi)}, difference from {baseline}",
+           xlabel="paired difference (mean and 95% interval over replications)")
+    ax.title.set_fontsize(10)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    ax.grid(axis="x", alpha=0.3)
+    fig.set_figwidth(10)
+    fig.text(0.01, 0.005, "Clients who arrived in the measured weeks; intake severity observed at the first session.",
+             fontsize=7, color="dimgrey")
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    return fig

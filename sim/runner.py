@@ -24,7 +24,7 @@ from typing import Any
 
 import pandas as pd
 
-from sim.metrics import EXTRA_KPIS, KPIS, replication_kpis
+from sim.metrics import EXTRA_KPIS, KPIS, group_kpis, replication_kpis, run_end
 from sim.model import PlatformModel
 from sim.recorder import Tables
 from sim.scenario import Scenario
@@ -42,22 +42,46 @@ class StudyResult:
     summary: pd.DataFrame
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
+    groups: pd.DataFrame = field(default_factory=pd.DataFrame)  # scenario, replication, group_kind, group, kpi, value
 
     def compare(self, baseline: str | None = None) -> pd.DataFrame:
         """Paired differences of every scenario against ``baseline`` (default: the first)."""
         return paired_differences(self.replications, [*KPIS, *EXTRA_KPIS], baseline or self.scenarios[0].name)
 
+    def compare_groups(self, baseline: str | None = None) -> pd.DataFrame:
+        """Paired differences by group (problem domain, intake severity) against ``baseline``."""
+        if self.groups.empty:
+            return pd.DataFrame()
+        wide = self.groups.assign(column=self.groups["group_kind"] + ":" + self.groups["group"] + ":"
+                                  + self.groups["kpi"])
+        wide = wide.pivot_table(index=["scenario", "replication"], columns="column", values="value",
+                                sort=False).reset_index()
+        columns = [c for c in wide.columns if c.count(":") == 2]
+        out = paired_differences(wide, columns, baseline or self.scenarios[0].name)
+        parts = out["kpi"].str.split(":", n=2, expand=True)
+        out = out.drop(columns="kpi")
+        out.insert(2, "group_kind", parts[0])
+        out.insert(3, "group", parts[1])
+        out.insert(4, "kpi", parts[2])
+        return out
 
-def run_replication(task: tuple[Scenario, int, int, Sequence[str]]) -> tuple[dict, dict[str, pd.DataFrame]]:
-    """Run one replication; return its KPI row and the tables named in ``keep``."""
+
+Replicated = tuple[dict, dict[str, pd.DataFrame], pd.DataFrame]
+
+
+def run_replication(task: tuple[Scenario, int, int, Sequence[str]]) -> Replicated:
+    """Run one replication; return its KPI row, the tables named in ``keep`` and its group KPIs."""
     sc, rep, seed, keep = task
     started = time.perf_counter()
     tables = PlatformModel(sc, rep, seed).run()
     kpis = replication_kpis(sc, tables.clients, tables.sessions, tables.therapists, tables.weekly)
     row = {"scenario": sc.name, "replication": rep, **kpis, "wall_seconds": time.perf_counter() - started,
            "attended_sessions": int(tables.sessions["attended"].sum())}
+    groups = group_kpis(tables.clients, run_end(sc))
+    groups.insert(0, "replication", rep)
+    groups.insert(0, "scenario", sc.name)
     keyed = tables.keyed(sc.name, rep) if keep else Tables(*(pd.DataFrame(),) * 4, {})
-    return row, {name: getattr(keyed, name) for name in keep}
+    return row, {name: getattr(keyed, name) for name in keep}, groups
 
 
 def run_scenarios(scenarios: Sequence[Scenario], reps: int | None = None, seed: int | None = None, jobs: int = 1,
@@ -74,7 +98,7 @@ def run_scenarios(scenarios: Sequence[Scenario], reps: int | None = None, seed: 
     tasks = [(sc, rep, sc.seed if seed is None else seed, tuple(keep))
              for sc in scenarios for rep in range(reps or sc.replications)]
     started = time.perf_counter()
-    results: list[tuple[dict, dict[str, pd.DataFrame]]] = []
+    results: list[Replicated] = []
     bar = _progress(len(tasks), progress)
     if jobs > 1 and len(tasks) > 1:
         # Pool.__exit__ terminates the workers, so Ctrl-C or an error stops them at once.
@@ -91,14 +115,15 @@ def run_scenarios(scenarios: Sequence[Scenario], reps: int | None = None, seed: 
             if on_progress:
                 on_progress(len(results), len(tasks))
     bar.close()
-    replications = pd.DataFrame([row for row, _ in results])
-    tables = {name: pd.concat([t[name] for _, t in results], ignore_index=True) for name in keep}
+    replications = pd.DataFrame([row for row, _, _ in results])
+    tables = {name: pd.concat([t[name] for _, t, _ in results], ignore_index=True) for name in keep}
     kpi_names = [*KPIS, *EXTRA_KPIS]
     return StudyResult(
         scenarios=list(scenarios),
         replications=replications,
         summary=summarise(replications, kpi_names),
         tables=tables,
+        groups=pd.concat([g for _, _, g in results], ignore_index=True),
         meta={"replications": _one_or_each({sc.name: reps or sc.replications for sc in scenarios}),
               "seed": _one_or_each({sc.name: sc.seed if seed is None else seed for sc in scenarios}),
               "jobs": jobs, "wall_seconds": round(time.perf_counter() - started, 3),

@@ -129,10 +129,30 @@ def report_markdown(result: StudyResult, baseline: str, table: pd.DataFrame) -> 
         if len(unclear):
             lines.append("- " + "; ".join(sentence(row, currency) for _, row in unclear.iterrows()))
         lines.append("")
-    lines += ["Charts: `headline.png`, `differences.png`, `retention.png`, `burnout_over_time.png`, "
+    lines += _who_waits(result, baseline)
+    lines += ["Charts: `headline.png`, `differences.png`, `who_waits.png`, `retention.png`, `burnout_over_time.png`, "
               "`waiting_over_time.png`.", "", "Tables: `replications.csv`, `summary.csv`, `comparison.csv`, "
-              "`claims.csv` (the verdicts above), `weekly.csv`; scenario files: `scenarios/*.yaml`."]
+              "`claims.csv` (the verdicts above), `groups.csv` and `group_comparison.csv` (by problem domain and "
+              "intake severity), `weekly.csv`; scenario files: `scenarios/*.yaml`."]
     return "\n".join(lines) + "\n"
+
+
+def _who_waits(result: StudyResult, baseline: str) -> list[str]:
+    """One line per policy: the group whose wait to a first session rises most (if its interval excludes 0)."""
+    g = result.compare_groups(baseline)
+    if g.empty:
+        return []
+    g = g[(g["kpi"] == "wait_first_session_days_mean") & (g["group_kind"] == "domain")]
+    lines = ["## Who pays", "", "Wait to a first session by problem domain, paired difference from "
+             f"`{baseline}` (chart `who_waits.png`; all groups in `group_comparison.csv`):", ""]
+    for name, rows in g.groupby("scenario", sort=False):
+        worst = rows.loc[rows["difference"].idxmax()]
+        spread = rows["difference"].max() - rows["difference"].min()
+        clear = worst["ci_low"] > 0
+        lines.append(f"- `{name}`: {worst['group']} {kpis.format_difference('wait_first_session_days_mean', worst['difference'])}"
+                     f" ({'interval excludes zero' if clear else 'no clear difference'}); spread across domains "
+                     f"{spread:.1f} days.")
+    return [*lines, ""]
 
 
 def _has_tabulate() -> bool:
@@ -158,6 +178,8 @@ def run_default_study(out: Path, reps: int | None = None, seed: int | None = Non
         result.summary.to_csv(tmp / "summary.csv", index=False)
         result.compare(baseline).to_csv(tmp / "comparison.csv", index=False)
         claims(result.compare(baseline)).to_csv(tmp / "claims.csv", index=False)
+        result.groups.to_csv(tmp / "groups.csv", index=False)
+        result.compare_groups(baseline).to_csv(tmp / "group_comparison.csv", index=False)
         table.to_csv(tmp / "comparison_table.csv")
         result.tables["weekly"].to_csv(tmp / "weekly.csv", index=False)
         (tmp / "scenario.yaml").write_text("\n---\n".join(dump_scenario(s) for s in scenarios))
@@ -165,6 +187,7 @@ def run_default_study(out: Path, reps: int | None = None, seed: int | None = Non
             "headline.png": plots.plot_kpi_bars(result.summary, order),
             "differences.png": plots.plot_forest(result.compare(baseline), order),
             "retention.png": plots.plot_retention(result.tables["clients"], order),
+            "who_waits.png": plots.plot_group_differences(result.compare_groups(baseline), order),
             "burnout_over_time.png": plots.plot_weekly(
                 result.tables["weekly"], "burnout_share", order, "Therapists burned out over time",
                 "Share of employed therapists", scenarios[0].horizon.warmup_weeks),

@@ -1,0 +1,84 @@
+"""Claims only where they hold: Holm adjustment, verdict words and the smallest difference that matters,
+on hand-made paired differences with known answers; group KPIs on a hand-made cohort."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.claims import claims, holm, sentence
+from sim.metrics import group_kpis
+from sim.stats import paired_differences
+from sim.study import DEFAULT_STUDY
+
+
+def test_holm_by_hand():
+    # sorted 0.01 (x3 = 0.03), 0.03 (x2 = 0.06), 0.04 (x1 = 0.04 -> kept monotone at 0.06)
+    assert holm([0.04, 0.01, 0.03]) == pytest.approx([0.06, 0.03, 0.06])
+    assert holm([0.5, math.nan]) == [0.5, None] or math.isnan(holm([0.5, math.nan])[1])
+
+
+def reps(diffs: dict[str, list[float]], base: float = 0.5) -> pd.DataFrame:
+    """Two scenarios whose per-replication differences are exactly ``diffs`` per KPI."""
+    n = len(next(iter(diffs.values())))
+    rows = []
+    for r in range(n):
+        rows.append({"scenario": "base", "replication": r, **{k: base for k in diffs}})
+        rows.append({"scenario": "policy", "replication": r, **{k: base + v[r] for k, v in diffs.items()}})
+    return pd.DataFrame(rows)
+
+
+def test_verdicts_follow_the_documented_rules():
+    diffs = {
+        "recovery_rate": [0.05, 0.06, 0.04, 0.05, 0.055],  # clear, 5 points > 2 that matter: better
+        "dropout_rate": [0.03, 0.035, 0.025, 0.03, 0.032],  # clear rise in dropout: worse
+        "return_after_first_rate": [0.004, 0.005, 0.003, 0.004, 0.0045],  # clear but 0.4 points < 2: negligible
+        "margin": [0.02, -0.03, 0.04, -0.01, 0.0],  # noisy around zero with differences that matter: no clear
+        "burnout_share": [0.001, -0.002, 0.0015, -0.001, 0.0005],  # noisy but tiny: negligible
+    }
+    table = paired_differences(reps(diffs), list(diffs), "base")
+    v = claims(table, list(diffs)).set_index("kpi")["verdict"].to_dict()
+    assert v == {"recovery_rate": "better", "dropout_rate": "worse", "return_after_first_rate": "negligible",
+                 "margin": "no clear difference", "burnout_share": "negligible"}
+
+
+def test_holm_turns_a_lone_nominal_result_into_no_clear_difference():
+    rng = np.random.default_rng(3)
+    diffs = {k: list(rng.normal(0, 0.03, 5)) for k in ("recovery_rate", "dropout_rate", "margin", "burnout_share",
+                                                        "therapist_turnover_per_year", "mean_exhaustion")}
+    diffs["recovery_rate"] = [0.03, 0.01, 0.05, 0.02, 0.04]  # nominal p about 0.02, one of six tests
+    table = paired_differences(reps(diffs), list(diffs), "base")
+    row = claims(table, list(diffs)).query("kpi == 'recovery_rate'").iloc[0]
+    assert row["p_value"] < 0.05 < row["p_holm"]
+    assert row["verdict"] == "no clear difference"
+    assert row["ci_low"] < 0 < row["ci_high"]  # the interval at its Holm level agrees with the verdict
+    assert "no clear difference in recovery" in sentence(row)
+
+
+def test_relative_smallest_difference_for_totals():
+    diffs = {"revenue": [50_000.0, 60_000.0, 55_000.0, 52_000.0, 58_000.0]}  # 0.2% of 25M: negligible
+    table = paired_differences(reps(diffs, base=25e6), list(diffs), "base")
+    assert claims(table, ["revenue"]).iloc[0]["verdict"] == "negligible"
+
+
+def test_group_kpis_by_hand():
+    c = pd.DataFrame({
+        "in_cohort": [True] * 4 + [False], "in_warmup": [False] * 5,
+        "domain": pd.Categorical(["anxiety", "anxiety", "trauma", "trauma", "anxiety"]),
+        "sessions_attended": [3, 1, 2, 4, 5], "wait_first_session_days": [10.0, 20.0, 5.0, 7.0, 99.0],
+        "severity_intake": [18.0, 12.0, 8.0, 16.0, 20.0], "severity_last": [6.0, 12.0, 7.0, 15.0, 5.0],
+        "ending": ["planned", "dropout", "planned", "planned", "planned"], "first_session_day": [1.0] * 5,
+        "true_fit": [0.5, -0.5, 1.0, 0.0, 9.0], "anxiety_intake": [0.0] * 5, "anxiety_last": [0.0] * 5,
+    })
+    g = group_kpis(c, end_day=500.0).set_index(["group_kind", "group", "kpi"])["value"]
+    assert g[("domain", "anxiety", "wait_first_session_days_mean")] == 15.0  # the non-cohort client is left out
+    assert g[("domain", "trauma", "mean_true_fit")] == 0.5
+    assert g[("intake_severity", "severe (15-27)", "recovery_rate")] == 0.5  # 18->6 recovered, 16->15 not
+    assert g[("domain", "anxiety", "dropout_rate")] == 0.5
+
+
+def test_the_default_study_includes_the_productivity_push():
+    assert "productivity_push" in DEFAULT_STUDY and DEFAULT_STUDY[0] == "baseline"
