@@ -50,3 +50,34 @@ def test_the_baseline_waiting_list_does_not_trend():
     # the same measures tell a platform that does not keep up: a long list, held only by clients giving up
     base_waiting = w[w["scenario"] == "baseline"]["waiting"].mean()
     assert w[w["scenario"] == "overloaded"]["waiting"].mean() > 10 * base_waiting + 500
+
+
+def test_auto_warmup_is_chosen_by_the_documented_method_and_recorded(tmp_path):
+    import json
+
+    from sim.outputs import write_run
+    from tests.conftest import small
+
+    sc = apply_overrides(small(), {"horizon.warmup_weeks": "auto", "horizon.measured_weeks": 8, "therapists.count": 40,
+                                   "demand.arrivals_per_week": 140.0,
+                                   "horizon.follow_up_weeks": 0})
+    assert sc.horizon.warmup_auto
+    res = run_scenarios([sc], reps=1, jobs=1, progress=False)
+    meta = res.meta["warmup"]
+    assert meta["method"].startswith("Welch") and meta["warmup_weeks"] == res.scenarios[0].horizon.warmup_weeks
+    assert meta["warmup_weeks"] == max(4, *meta["welch_by_series"].values())
+    assert 8 <= meta["warmup_weeks"] <= 60  # an empty platform fills within months
+    write_run(res, tmp_path / "run")
+    assert json.loads((tmp_path / "run" / "metadata.json").read_text())["warmup"]["warmup_weeks"] == meta["warmup_weeks"]
+
+
+def test_welch_and_mser5_on_known_series():
+    import numpy as np
+
+    from sim.warmup import mser5, welch_settle
+
+    rng = np.random.default_rng(1)
+    ramp = np.r_[np.linspace(0, 1, 30), np.ones(170)] + rng.normal(0, 0.01, 200)
+    assert 25 <= welch_settle(ramp) <= 36
+    assert 25 <= mser5(ramp) <= 40
+    assert welch_settle(np.linspace(0, 1, 200)) is None  # a trend never settles
