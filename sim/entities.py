@@ -52,6 +52,8 @@ class Client:
         "first_attendance_logit",
         "first_session_day",
         "goal",
+        "hold_threshold",
+        "hold_until",
         "id",
         "kept_extra",
         "last_session_day",
@@ -97,6 +99,8 @@ class Client:
         self.previous_therapist: Therapist | None = None
         self.weekday = -1
         self.booked_day = -1
+        self.hold_until = -1.0  # fit with holds: waiting for a better-fitting therapist until this day
+        self.hold_threshold = math.inf  # ... and accepting any whose estimated fit is at least this
         self.true_fit = math.nan
         self.alliance = 0.0
         self.sessions_attended = 0
@@ -137,6 +141,7 @@ class Therapist:
         "legible",
         "listed",
         "load",
+        "load_estimate",
         "measured_over_days",
         "measured_over_weeks",
         "measured_sessions",
@@ -146,9 +151,12 @@ class Therapist:
         "occupied",
         "over_days",
         "pressured",
+        "recent_days",
+        "recent_exhaustion",
         "returns",
         "rng",
         "room",
+        "selection_rng",
         "sessions_today",
         "sick_day",
         "sick_days",
@@ -173,16 +181,26 @@ class Therapist:
         self.general = th.general_effectiveness_sd * g(0.0, 1.0)
         specific = [th.domain_effectiveness_sd * g(0.0, 1.0) for _ in range(n_domains)]
         self.domain_true = [self.general + s for s in specific]
-        # Self-assessment correlates weakly with true domain effectiveness; the top few are declared.
-        acc = th.self_assessment_accuracy
+        # Declared specialties: the top few of a self-view whose correlation with true domain-specific skill is
+        # the profile validity, tilted toward common problems by the specialty prevalence weight.
+        acc = sc.matching.profile_validity
         sd = th.domain_effectiveness_sd or 1.0
         self_view = [acc * s / sd + math.sqrt(1 - acc * acc) * g(0.0, 1.0) for s in specific]
+        tilt = th.specialty_prevalence_weight
+        if tilt:
+            shares = sc.clients.domain_prevalence.weights()
+            total = sum(shares)
+            self_view = [v + tilt * math.log(max(n_domains * w / total, 1e-9)) for v, w in zip(self_view, shares,
+                                                                                               strict=True)]
         top = sorted(range(n_domains), key=lambda d: -self_view[d])[: th.declared_specialties]
         self.declared = [1.0 if d in top else 0.0 for d in range(n_domains)]
         self.legible = rng.random() < sc.matching.profile_clarity
         self.style = int(rng.random() * th.style_categories)
         load = th.sustainable_load_mean + th.sustainable_load_sd * g(0.0, 1.0)
         self.load = min(th.sustainable_load_max, max(th.sustainable_load_min, load))
+        self.load_estimate = self.load  # what the platform believes (set by the load-estimate policy at hiring)
+        self.recent_exhaustion = 0.0  # exhaustion summed over working days since the last threshold revision
+        self.recent_days = 0
         self.hired_day = hired_day
         self.left_day = math.nan
         self.active = True
@@ -200,6 +218,7 @@ class Therapist:
         self.sick_days = 0
         self.pressured = False
         self.declines_complex = False
+        self.selection_rng: random.Random | None = None  # league-table selection decisions (own stream, made when needed)
         self.version = 0
         self.listed: set[tuple[int, int]] = set()
         self.firsts = 0.0

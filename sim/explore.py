@@ -30,8 +30,8 @@ CONTROLS = [
     ("capacity.policy", "Capacity"),
     ("capacity.quota_per_day", "Team quota (sessions/day)"),
     ("capacity.safety_margin", "Individual margin"),
-    ("performance.league_table.enabled", "League table"),
-    ("performance.league_table.gaming_extra_sessions", "Gaming: extra sessions"),
+    ("performance.ranking.enabled", "League table"),
+    ("performance.ranking.gaming_extra_sessions", "Gaming: extra sessions"),
     ("therapists.count", "Therapists"),
     ("demand.arrivals_per_week", "New clients per week"),
     ("horizon.measured_weeks", "Measured weeks"),
@@ -82,7 +82,7 @@ def field_specs(base: Scenario) -> list[FieldSpec]:
             lo, hi = 0, 1000
         if path == "horizon.measured_weeks":
             lo, hi = 13, 156
-        if path == "performance.league_table.gaming_extra_sessions":
+        if path == "performance.ranking.gaming_extra_sessions":
             lo, hi = 0, 5
         kind = "int" if isinstance(value, int) else "float"
         specs.append(FieldSpec(path, label, kind, value, lo, hi, unit=row["unit"], help=row["description"]))
@@ -195,7 +195,7 @@ def staff_figure(result: StudyResult, warmup_weeks: int) -> Figure:
 
 def caption(values: dict[str, Any]) -> str:
     """One line naming the policy that was run, e.g. 'Your policy: matching fit, capacity individual, no league table'."""
-    league = "league table" if values.get("performance.league_table.enabled") else "no league table"
+    league = "league table" if values.get("performance.ranking.enabled") else "no league table"
     return (f"Your policy: matching {values.get('matching.policy')}, capacity {values.get('capacity.policy')}, {league}; "
             f"{values.get('therapists.count')} therapists")
 

@@ -33,6 +33,11 @@ class RoomIndex:
         }
         self._members = 0
         self._rebuild_at = 20_000
+        self.best_any = [0.0] * n_domains  # best estimate per domain over all therapists, with room or not
+
+    def refresh_best(self, therapists: list[Therapist]) -> None:
+        """Recompute the best estimate per domain over ``therapists`` (a weekly O(therapists) pass)."""
+        self.best_any = [max((self.estimate(t, d) for t in therapists), default=0.0) for d in range(self.n_domains)]
 
     # -- maintenance ---------------------------------------------------------------
     def update(self, t: Therapist) -> None:
@@ -184,6 +189,16 @@ class WaitingQueue:
 
     def oldest(self) -> Client | None:
         return min(self.heads(), key=lambda c: (c.queued_day, c.id), default=None)
+
+    def accepting(self, t: Therapist, takes: Callable[[Client], bool]) -> Iterator[Client]:
+        """Per domain, the longest-waiting client for whom ``takes`` holds (skipping those it refuses)."""
+        for line in self.lines:
+            while line and line[0].state != WAITING:
+                line.popleft()
+            for c in line:
+                if c.state == WAITING and takes(c):
+                    yield c
+                    break
 
     def oldest_accepted(self, t: Therapist) -> Client | None:
         """The longest-waiting client, among the domain heads, whom ``t`` accepts."""

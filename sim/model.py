@@ -17,6 +17,7 @@ import time
 from collections import deque
 from collections.abc import Generator, Sequence
 from itertools import accumulate
+from typing import Any, NamedTuple
 
 import numpy as np
 import simpy
@@ -56,6 +57,55 @@ def _sigmoid(x: float) -> float:
     return e / (1.0 + e)
 
 
+class CourseConstants(NamedTuple):
+    """What every course needs, built once per replication by keyword (``_course`` binds them as locals)."""
+
+    r_client: Any
+    r_ther: Any
+    r_day: Any
+    r_num: Any
+    r_status: Any
+    r_obs: Any
+    r_all: Any
+    r_anx: Any
+    cap: int
+    meas_sd: float
+    noise_sd: float
+    drift: float
+    half_life: float
+    anx_sd: float
+    measured_endings: bool
+    w_alliance: float
+    memory: float
+    exh_effect: float
+    q_sd: float
+    a_sd: float
+    change_effect: float
+    plateau_n: int
+    plateau_pts: float
+    drop_q: float
+    drop_gap: float
+    drop_1: float
+    drop_2: float
+    friction_p: float
+    luck: Any
+    p_single: float
+    p_satisfied: float
+    p_plateau: float
+    p_background: float
+    loss_prob: float
+    first_logit0: float
+    ln_wait_or: float
+    gaming_extra: int
+    max_missed: int
+    assessment_wait: float
+    fb_from: int  # feedback: first session with an off-track check (never, when feedback is off)
+    fb_points: float
+    fb_boost: float
+    ln_fb_or: float
+    motivation: float  # ranking: added quality for therapists ranked below the median
+
+
 class PlatformModel:
     """One replication of one scenario. ``run()`` returns the recorded tables."""
 
@@ -75,6 +125,7 @@ class PlatformModel:
         self.matching = lookup("matching", sc.matching.policy)(sc.matching)
         self.info = lookup("information", sc.matching.information)(sc.matching.measured_prior_cases)
         self.capacity = lookup("capacity", sc.capacity.policy)(sc.capacity)
+        self.load_estimate = lookup("load_estimate", sc.capacity.load_estimate)(sc.capacity)
         self.rooms = RoomIndex(self.n_domains, sc.therapists.style_categories, self.info.estimate,
                                sc.therapists.preference_match_effect, self.matching.uses_fit)
         self.queue = WaitingQueue(self.n_domains)
@@ -85,8 +136,8 @@ class PlatformModel:
         self.no_show_logit = logit(tp.no_show_prob)
         self.no_show_factor = 1.0 - (sc.platform.reminder_no_show_reduction if sc.platform.reminders else 0.0)
         self.friction_p = sc.platform.booking_friction_days / 7.0
-        lt = sc.performance.league_table
-        self.gaming_extra = lt.gaming_extra_sessions if lt.enabled else 0
+        rk = sc.performance.ranking
+        self.gaming_extra = rk.gaming_extra_sessions if rk.enabled else 0
 
         self.rows = ClientRows()  # one row per client, written when the client ends
         self.open: dict[int, Client] = {}  # clients not yet ended (waiting or in treatment)
@@ -104,17 +155,25 @@ class PlatformModel:
         self.week_leavers = 0
         self.sessions = typed_columns(SESSION_COLUMNS)
         rec = self.sessions
-        self._course_constants = (  # unpacked once per course in _course (hot path)
-            rec["client_id"], rec["therapist_id"], rec["day"], rec["session_number"], rec["status"],
-            rec["severity_observed"], rec["alliance_measured"], rec["anxiety_observed"], tp.session_cap or 1 << 30,
-            cl.measurement_sd, cl.symptom_noise_sd, cl.deterioration_drift, cl.transient_half_life_weeks * 7.0,
-            cl.anxiety_measurement_sd, tp.measurement_based_endings, tp.alliance_quality_weight, tp.alliance_memory,
-            tp.exhaustion_quality_effect, tp.quality_noise_sd, tp.alliance_measurement_sd, tp.quality_change_effect,
-            tp.plateau_sessions, tp.plateau_points, tp.dropout_quality_effect, tp.dropout_gap_effect,
-            tp.dropout_session1_extra, tp.dropout_session2_extra, self.friction_p, self.factory.luck,
-            tp.single_session_end_prob, tp.satisfied_end_prob, tp.plateau_end_prob, tp.background_end_prob,
-            sc.therapists.leaver_client_loss_prob, self.first_logit0, self.ln_wait_or, self.gaming_extra,
-            tp.max_consecutive_no_shows, tp.assessment_wait_weeks * 7.0)
+        fb, rk = sc.performance.feedback, sc.performance.ranking
+        self._course_constants = CourseConstants(  # unpacked once per course in _course (hot path)
+            r_client=rec["client_id"], r_ther=rec["therapist_id"], r_day=rec["day"], r_num=rec["session_number"],
+            r_status=rec["status"], r_obs=rec["severity_observed"], r_all=rec["alliance_measured"],
+            r_anx=rec["anxiety_observed"], cap=tp.session_cap or 1 << 30, meas_sd=cl.measurement_sd,
+            noise_sd=cl.symptom_noise_sd, drift=cl.deterioration_drift, half_life=cl.transient_half_life_weeks * 7.0,
+            anx_sd=cl.anxiety_measurement_sd, measured_endings=tp.measurement_based_endings,
+            w_alliance=tp.alliance_quality_weight, memory=tp.alliance_memory, exh_effect=tp.exhaustion_quality_effect,
+            q_sd=tp.quality_noise_sd, a_sd=tp.alliance_measurement_sd, change_effect=tp.quality_change_effect,
+            plateau_n=tp.plateau_sessions, plateau_pts=tp.plateau_points, drop_q=tp.dropout_quality_effect,
+            drop_gap=tp.dropout_gap_effect, drop_1=tp.dropout_session1_extra, drop_2=tp.dropout_session2_extra,
+            friction_p=self.friction_p, luck=self.factory.luck, p_single=tp.single_session_end_prob,
+            p_satisfied=tp.satisfied_end_prob, p_plateau=tp.plateau_end_prob, p_background=tp.background_end_prob,
+            loss_prob=sc.therapists.leaver_client_loss_prob, first_logit0=self.first_logit0,
+            ln_wait_or=self.ln_wait_or, gaming_extra=self.gaming_extra, max_missed=tp.max_consecutive_no_shows,
+            assessment_wait=tp.assessment_wait_weeks * 7.0,
+            fb_from=fb.check_from_session if fb.enabled else 1 << 30, fb_points=fb.off_track_points,
+            fb_boost=fb.quality_boost, ln_fb_or=math.log(fb.dropout_odds_ratio),
+            motivation=rk.motivation_quality if rk.enabled else 0.0)
         self.weekly: dict[str, list] = {name: [] for name in WEEKLY_COLUMNS}
         self._midweek = (math.nan, math.nan)  # mean exhaustion and burnout share on the last Wednesday evening
 
@@ -122,7 +181,8 @@ class PlatformModel:
     def _hire(self, ramp: bool) -> Therapist:
         tid = len(self.therapists)
         t = Therapist(tid, self.env.now, stream(self.seed, self.rep, "therapist", tid), self.sc, self.n_domains)
-        t.target_slots = self.capacity.weekly_slots(t.load)
+        t.load_estimate = self.load_estimate.initial(t.load, stream(self.seed, self.rep, "load_report", tid))
+        t.target_slots = self.capacity.weekly_slots(t.load_estimate)
         ramp_weeks = self.sc.hiring.ramp_weeks
         if ramp and ramp_weeks > 0:
             t.set_capacity(math.ceil(t.target_slots / (ramp_weeks + 1)))
@@ -142,6 +202,7 @@ class PlatformModel:
         for _ in range(self.sc.therapists.count):
             self._hire(ramp=False)
         self.week_hires = 0
+        self.rooms.refresh_best(self.active)
         env = self.env
         env.process(self._arrivals())
         env.process(self._days())
@@ -204,7 +265,18 @@ class PlatformModel:
             self._assign(c, t)
             return True
         self.queue.push(c)
+        if c.hold_until > self.env.now:
+            self.env.process(self._end_hold(c))
         return False
+
+    def _end_hold(self, c: Client) -> Generator[simpy.Event, None, None]:
+        """Fit with holds: when a held client's hold runs out, they take the best therapist with room, if any."""
+        yield self.env.timeout(c.hold_until - self.env.now)
+        if c.state == WAITING and c.id in self.open and c.arrival + c.abandon_after > self.env.now:
+            t = self.rooms.best_fit(c)[0]
+            if t is not None:
+                self.queue.take(c)
+                self._assign(c, t)
 
     def _expire(self, everyone: bool = False) -> None:
         """Close waiting clients whose patience ran out (lazily: at the head of a line, or everyone weekly).
@@ -346,7 +418,8 @@ class PlatformModel:
         (r_client, r_ther, r_day, r_num, r_status, r_obs, r_all, r_anx, cap, meas_sd, noise_sd, drift, half_life, anx_sd,
          measured_endings, w_alliance, memory, exh_effect, q_sd, a_sd, change_effect, plateau_n, plateau_pts, drop_q,
          drop_gap, drop_1, drop_2, friction_p, luck, p_single, p_satisfied, p_plateau, p_background, loss_prob,
-         first_logit0, ln_wait_or, gaming_extra, max_missed, assessment_wait) = self._course_constants
+         first_logit0, ln_wait_or, gaming_extra, max_missed, assessment_wait, fb_from, fb_points, fb_boost, ln_fb_or,
+         motivation) = self._course_constants  # the field order of CourseConstants
         exp, history = math.exp, c.obs_history
         cid, tid, nan = c.id, t.id, math.nan
 
@@ -423,7 +496,12 @@ class PlatformModel:
             c.obs_last = obs
             c.anx_last = anx
             history.append(obs)
+            off_track = k >= fb_from and c.obs_intake - obs < fb_points  # feedback: progress against expected change
             quality = c.true_fit + w_alliance * c.alliance - exh_effect * t.exhaustion + q_sd * z_q
+            if off_track:
+                quality += fb_boost
+            if t.pressured:
+                quality += motivation
             alliance = c.alliance = c.alliance + memory * (quality - c.alliance)
             measured = ALLIANCE_CENTRE + ALLIANCE_SCALE * (alliance + a_sd * z_a)
             measured = 1.0 if measured < 1.0 else 7.0 if measured > 7.0 else measured
@@ -467,6 +545,8 @@ class PlatformModel:
                     return
             else:
                 x = c.dropout_logit0 - drop_q * quality + drop_gap * (gap - 1)
+                if off_track:
+                    x += ln_fb_or
                 if k == 1:
                     x += drop_1
                 elif k == 2:
@@ -496,10 +576,14 @@ class PlatformModel:
     # -- therapists' days and weeks ------------------------------------------------
     def _days(self) -> Generator[simpy.Event, None, None]:
         ex, sc = self.sc.exhaustion, self.sc
-        stress = sc.performance.league_table.stress if sc.performance.league_table.enabled else 0.0
+        stress = sc.performance.ranking.stress if sc.performance.ranking.enabled else 0.0
+        feedback_strain = sc.performance.feedback.daily_strain if sc.performance.feedback.enabled else 0.0
         admin_recovery = sc.capacity.admin_recovery * sc.capacity.admin_share
         keep = 1.0 - ex.recovery_rate
         cutoff, low, high = ex.burnout_cutoff, ex.burnout_cutoff - CUTOFF_STEP, ex.burnout_cutoff + CUTOFF_STEP
+        own = 1.0 - ex.absolute_share  # weight of sessions against one's own load; the rest: against the mean load
+        absolute, mean_load = ex.absolute_share, sc.therapists.sustainable_load_mean
+        learns = self.load_estimate.learns
         day = 0
         while True:
             yield self.env.timeout(day + DAY_END - self.env.now)
@@ -515,13 +599,19 @@ class PlatformModel:
                 e = t.exhaustion * keep
                 if working and t.sick_day != day:
                     n, load = t.sessions_today, t.load
-                    e += ex.daily_strain + ex.noise_sd * z - admin_recovery
+                    e += ex.daily_strain + feedback_strain + ex.noise_sd * z - admin_recovery
                     if t.pressured:
                         e += stress
-                    if n > load:
-                        e += ex.overload_gain * (n - load) / load
-                    else:
-                        e -= ex.light_day_recovery * (load - n) / load
+                    if own:
+                        if n > load:
+                            e += own * ex.overload_gain * (n - load) / load
+                        else:
+                            e -= own * ex.light_day_recovery * (load - n) / load
+                    if absolute:
+                        if n > mean_load:
+                            e += absolute * ex.overload_gain * (n - mean_load) / mean_load
+                        else:
+                            e -= absolute * ex.light_day_recovery * (mean_load - n) / mean_load
                     t.week_sessions += n
                     if measuring:
                         t.measured_working_days += 1
@@ -530,6 +620,9 @@ class PlatformModel:
                             t.measured_over_days += 1
                 e = 0.0 if e < 0.0 else 1.0 if e > 1.0 else e
                 t.exhaustion = e
+                if learns and working:
+                    t.recent_exhaustion += e
+                    t.recent_days += 1
                 t.sessions_today = 0
                 if measuring:
                     t.days_employed += 1
@@ -581,7 +674,7 @@ class PlatformModel:
 
     def _weeks(self) -> Generator[simpy.Event, None, None]:
         sc, w = self.sc, self.weekly
-        lt = sc.performance.league_table
+        lt = sc.performance.ranking
         week = 0
         while True:
             yield self.env.timeout(7 * (week + 1) - 1 + WEEK_RECORD - self.env.now)
@@ -592,6 +685,10 @@ class PlatformModel:
                 self._hire_to_demand()
             if lt.enabled and (week + 1) % lt.review_weeks == 0:
                 self._review_league()
+            if self.load_estimate.learns and (week + 1) % sc.capacity.learn_weeks == 0:
+                self._revise_thresholds()
+            if self.matching.uses_fit:
+                self.rooms.refresh_best(self.active)
             n = len(self.active)  # the record is a snapshot after the week's last decisions
             w["week"].append(week)
             w["waiting"].append(self.queue.count + self.assessed_waiting)
@@ -630,13 +727,33 @@ class PlatformModel:
             self.pending_hires += 1
             self.env.process(self._recruit())
 
+    def _revise_thresholds(self) -> None:
+        """Learned load estimates: revise each therapist's threshold from their recent exhaustion."""
+        for t in self.active:
+            if not t.recent_days:
+                continue
+            revised = self.load_estimate.update(t.load_estimate, t.recent_exhaustion / t.recent_days)
+            t.recent_exhaustion, t.recent_days = 0.0, 0
+            if revised is None:
+                continue
+            th = self.sc.therapists
+            t.load_estimate = min(th.sustainable_load_max * 1.5, max(th.sustainable_load_min * 0.5, revised))
+            t.target_slots = self.capacity.weekly_slots(t.load_estimate)
+            if t not in self.ramping:
+                t.set_capacity(t.target_slots)
+                self.rooms.update(t)
+                self._fill(t)
+
     def _review_league(self) -> None:
-        lt = self.sc.performance.league_table
+        rk = self.sc.performance.ranking
         records = {t.id: (t.firsts, t.returns) for t in self.active}
-        below = below_median(records, lt.min_cases)
+        below = below_median(records, rk.min_cases)
         for t in self.active:
             t.pressured = t.id in below
-            t.declines_complex = t.pressured and lt.gaming_decline_complex
+            # selection: a share of the pressured decline complex referrals (each therapist's own stream)
+            if t.pressured and t.selection_rng is None:
+                t.selection_rng = stream(self.seed, self.rep, "selection", t.id)
+            t.declines_complex = t.pressured and t.selection_rng is not None and t.selection_rng.random() < rk.selection_share
             t.firsts *= 0.5  # older results fade: the table reflects recent months
             t.returns *= 0.5
 

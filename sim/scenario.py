@@ -39,6 +39,9 @@ DOMAINS = ("anxiety", "depression", "trauma", "relationships", "work_stress", "o
 Overrides = Mapping[str, Any] | Sequence[str]
 NAME_PATTERN = r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}$"
 MAX_EXTENDS = 16
+#: Old parameter paths that still work in overrides (the section performance.league_table is now performance.ranking).
+RENAMED = {"performance.ranking.gaming_decline_complex": "performance.ranking.selection_share",
+           "performance.league_table.gaming_decline_complex": "performance.ranking.selection_share"}
 
 
 class ScenarioError(InputError):
@@ -405,10 +408,12 @@ class Therapists(Section):
     declared_specialties: int = p(
         2, unit="domains", ge=0, le=6, range=(1, 3),
         desc="Number of specialties a profile declares.", source="assumption", evidence="assumption")
-    self_assessment_accuracy: float = p(
-        0.3, unit="correlation", ge=0, le=1, range=(0.1, 0.5),
-        desc="Correlation of self-assessed with true domain effectiveness (drives declared specialties).",
-        source="Walfish et al. 2012: therapists' self-assessment is a weak signal", evidence="weak")
+    specialty_prevalence_weight: float = p(
+        0.0, unit="weight", ge=0, le=1, range=(0.0, 1.0),
+        desc=("How declared specialties follow how common each problem is: 0 ignores prevalence (specialties spread "
+              "evenly over problems), 1 follows it strongly (common problems declared more often)."),
+        source="assumption: profiles are written from self-view, not from demand (no published supply figures)",
+        evidence="assumption")
     leaver_client_loss_prob: float = p(
         0.3, unit="probability", ge=0, le=1, range=(0.15, 0.5),
         desc="Probability that a client of a leaving therapist ends rather than accepting a new therapist.",
@@ -438,9 +443,18 @@ class Therapists(Section):
 class Exhaustion(Section):
     overload_gain: float = p(
         0.08, unit="exhaustion per relative overload-day", ge=0, le=5, range=(0.04, 0.12),
-        desc="Exhaustion added per day per unit of sessions beyond own load (relative to that load).",
+        desc="Exhaustion added per day per unit of sessions beyond the reference load (relative to it).",
         source="assumption: exhaustion rises with workload beyond capacity (O'Connor et al. 2018)",
         evidence="weak")
+    absolute_share: float = p(
+        0.0, unit="weight (0-1)", ge=0, le=1, range=(0.0, 1.0),
+        desc=("How much of the workload effect on exhaustion depends on absolute session volume (against the mean "
+              "sustainable load) rather than on sessions beyond one's own load: 0 = only one's own load matters, "
+              "1 = only the absolute number of sessions."),
+        source=("assumption: both channels are documented (hours of direct client contact predict exhaustion, "
+                "Rupert & Morgan 2005, Prof Psychol Res Pract 36(5); person-job fit, Maslach & Leiter 2016) but not "
+                "their weights; 0 keeps the calibrated model, the whole range is explored by the robustness analysis"),
+        evidence="assumption")
     daily_strain: float = p(
         0.019, unit="exhaustion/working day", ge=0, le=1, range=(0.015, 0.023),
         desc="Baseline emotional strain of a working day.", source="calibrated: burnout share about 40%",
@@ -478,6 +492,14 @@ class Exhaustion(Section):
 
 
 class Matching(Section):
+    profile_validity: float = p(
+        0.1, unit="correlation", ge=-0.5, le=1, range=(-0.2, 0.4),
+        desc=("How well declared specialties track true domain-specific effectiveness: the correlation of the "
+              "self-view that chooses them with the truth (0 = chance, negative = misleading)."),
+        source=("Constantino et al. 2023, J Consult Clin Psychol 91(8): therapists predicted their measured "
+                "problem-specific effectiveness no better than chance in 11 of 12 domains; Walfish et al. 2012: "
+                "self-assessment is biased. 0.1: close to chance"),
+        evidence="moderate")
     policy: str = p(
         "earliest", unit="name", range=None,
         desc="How new clients are paired: earliest availability, best estimated fit, or a weighted hybrid.",
@@ -502,6 +524,17 @@ class Matching(Section):
         4.0, unit="weeks", ge=0, le=520, range=(2, 8),
         desc="Fit matching: a waiting client who has waited this long takes the next free slot.",
         source="lever", evidence="assumption")
+    hold_weeks: float = p(
+        1.0, unit="weeks", ge=0, le=52, range=(0, 4),
+        desc=("Fit matching: a new client may wait this long for a clearly better-fitting therapist who has no free "
+              "slot now (the brief's 'best fit within a maximum wait'), then takes the best available."),
+        source="assumption: platforms hold a client for a specialist for days to a couple of weeks", evidence="assumption")
+    hold_min_gain: float = p(
+        0.5, unit="estimate units", gt=0, le=10, range=(0.25, 1.0),
+        desc=("Fit matching: hold only if the best therapist overall is estimated this much better than the best "
+              "with room; while held, any therapist within this of the best is accepted."),
+        source="assumption: half a declared specialty (declared) or about two sd of domain skill (oracle)",
+        evidence="assumption")
 
     @field_validator("policy")
     @classmethod
@@ -526,6 +559,33 @@ class Capacity(Section):
         0.0, unit="fraction", ge=0, lt=1, range=(0, 0.2),
         desc="Individual thresholds: book this fraction below each therapist's own load.", source="lever",
         evidence="assumption")
+    load_estimate: str = p(
+        "exact", unit="name", range=None,
+        desc=("What individual thresholds are set from: exact (the true sustainable load), self_report (with bias "
+              "and error), learned (self-report adjusted from each therapist's recent exhaustion)."),
+        source="lever", evidence="assumption")
+    self_report_bias: float = p(
+        0.1, unit="log ratio", ge=-1, le=1, range=(-0.1, 0.3),
+        desc="self_report: mean log over-statement of one's own sustainable load (0.1 = 10% too high).",
+        source=("assumption, after Walfish et al. 2012, Psychol Rep 110(2): a quarter of clinicians rated themselves "
+                "at the 90th percentile of peers (over-confidence)"),
+        evidence="assumption")
+    self_report_sd: float = p(
+        0.2, unit="log sd", ge=0, le=2, range=(0.05, 0.4),
+        desc="self_report: spread of the error in a therapist's stated load.",
+        source="assumption: self-assessment is a weak signal (Walfish et al. 2012)", evidence="assumption")
+    learn_weeks: int = p(
+        8, unit="weeks", ge=1, le=52, range=(4, 16),
+        desc="learned: weeks of exhaustion signal between revisions of a therapist's threshold (the lag).",
+        source="assumption: a supervision or review cycle of about two months", evidence="assumption")
+    learn_step: float = p(
+        0.05, unit="fraction", ge=0, le=0.5, range=(0.02, 0.1),
+        desc="learned: relative change of the estimate at each revision.", source="assumption",
+        evidence="assumption")
+    learn_target_exhaustion: float = p(
+        0.4, unit="exhaustion (0-1)", ge=0, le=1, range=(0.3, 0.5),
+        desc="learned: recent mean exhaustion the revisions aim for.", source="assumption",
+        evidence="assumption")
     admin_share: float = p(
         0.0, unit="fraction", ge=0, lt=1, range=(0, 0.2),
         desc="Protected non-session time as a share of bookable slots.", source="lever", evidence="assumption")
@@ -539,31 +599,101 @@ class Capacity(Section):
     def check_policy(cls, v: str) -> str:
         return _choice("capacity", v)
 
+    @field_validator("load_estimate")
+    @classmethod
+    def check_load_estimate(cls, v: str) -> str:
+        return _choice("load_estimate", v)
 
-class LeagueTable(Section):
-    enabled: bool = p(False, unit="on/off", desc="Rank therapists by client return rate.", source="lever",
-                      evidence="assumption")
+
+class Feedback(Section):
+    """Routine outcome monitoring: therapists see their own clients' progress against expected change."""
+
+    enabled: bool = p(False, unit="on/off", desc="Therapists see each client's progress and an off-track signal.",
+                      source="lever", evidence="assumption")
+    check_from_session: int = p(
+        3, unit="session", ge=2, le=20, range=(2, 4),
+        desc="From this session on, a client whose score has fallen less than `off_track_points` since intake is off track.",
+        source="assumption: signal-alarm systems flag from the second or third measurement (Lambert et al. 2018)",
+        evidence="assumption")
+    off_track_points: float = p(
+        2.0, unit="points (0-27 scale)", ge=-27, le=27, range=(0, 4),
+        desc="Improvement since intake below which a client counts as not on track.",
+        source="assumption: expected-change curves flag clients who have not improved (Lambert et al. 2018)",
+        evidence="assumption")
+    quality_boost: float = p(
+        0.25, unit="quality sd", ge=0, le=3, range=(0.0, 0.5),
+        desc="Benefit: added session quality for off-track clients (therapists review, change course, repair).",
+        source=("Lambert, Whipple & Kleinstaeuber 2018, Psychotherapy 55(4): d about 0.3-0.5 for not-on-track clients; "
+                "de Jong et al. 2021, Clin Psychol Rev 85: d about 0.15 overall, smaller in recent trials"),
+        evidence="moderate")
+    dropout_odds_ratio: float = p(
+        0.8, unit="odds ratio", gt=0, le=2, range=(0.6, 1.0),
+        desc="Benefit: odds of dropping out after a session, for off-track clients, with feedback.",
+        source="de Jong et al. 2021: feedback reduced dropout by about a fifth (odds ratio about 0.8)", evidence="weak")
+    daily_strain: float = p(
+        0.002, unit="exhaustion/working day", ge=0, le=0.1, range=(0.0, 0.006),
+        desc="Cost: extra daily strain of measuring and reviewing every client.",
+        source="assumption: a few minutes of administration per session (no published effect on exhaustion)",
+        evidence="assumption")
+
+
+class Ranking(Section):
+    """A league table of client return rates: competition over the measures."""
+
+    enabled: bool = p(False, unit="on/off", desc="Rank therapists by client return rate (the league table).",
+                      source="lever", evidence="assumption")
     review_weeks: int = p(4, unit="weeks", ge=1, le=52, range=(2, 13),
                           desc="How often the ranking is refreshed.", source="lever", evidence="assumption")
-    stress: float = p(
-        0.008, unit="exhaustion/working day", ge=0, le=1, range=(0.004, 0.015),
-        desc="Extra daily strain for therapists ranked below the median.",
-        source="assumption: performance pressure adds strain (Green et al. 2014)", evidence="weak")
     min_cases: int = p(5, unit="clients", ge=1, le=1000, range=(3, 10),
                        desc="First sessions needed before a therapist is ranked.", source="assumption",
                        evidence="assumption")
+    motivation_quality: float = p(
+        0.05, unit="quality sd", ge=0, le=1, range=(0.0, 0.15),
+        desc="Benefit: added session quality from those ranked below the median trying harder (peer comparison).",
+        source=("Hallsworth et al. 2016, Lancet 387; Meeker et al. 2016, JAMA 315(6): peer comparison changed "
+                "clinicians' behaviour by a few percentage points; its transfer to therapy quality is an assumption"),
+        evidence="weak")
+    stress: float = p(
+        0.008, unit="exhaustion/working day", ge=0, le=1, range=(0.004, 0.015),
+        desc="Cost: extra daily strain for therapists ranked below the median.",
+        source="assumption: performance pressure adds strain (Green et al. 2014)", evidence="weak")
     gaming_extra_sessions: int = p(
-        0, unit="sessions", ge=0, le=50, range=(0, 3),
-        desc="Gaming: ranked-below-median therapists keep improved clients this many extra sessions.",
-        source="lever", evidence="assumption")
-    gaming_decline_complex: bool = p(
-        False, unit="on/off",
-        desc="Gaming: ranked-below-median therapists decline clients with three elevated domains.",
-        source="lever", evidence="assumption")
+        1, unit="sessions", ge=0, le=50, range=(0, 3),
+        desc="Cost (gaming): therapists ranked below the median keep improved clients this many extra sessions.",
+        source="Bevan & Hood 2006, Public Administration 84(3): gaming of targets; its size here is an assumption",
+        evidence="assumption")
+    selection_share: float = p(
+        0.3, unit="share of therapists", ge=0, le=1, range=(0.0, 0.6),
+        desc="Cost (selection): share of therapists ranked below the median who decline complex referrals.",
+        source=("Dranove et al. 2003, J Political Economy 111(3): report cards led providers to select healthier "
+                "patients; the share is an assumption"),
+        evidence="assumption")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_gaming_flag(cls, data: Any) -> Any:
+        """``gaming_decline_complex: true`` (before the three levers) means every pressured therapist selects."""
+        if isinstance(data, dict) and "gaming_decline_complex" in data:
+            data = dict(data)
+            flag = data.pop("gaming_decline_complex")
+            if not isinstance(flag, bool):
+                raise ValueError("gaming_decline_complex (renamed selection_share): expected true or false")
+            data.setdefault("selection_share", 1.0 if flag else 0.0)
+        return data
 
 
 class Performance(Section):
-    league_table: LeagueTable = Field(default_factory=LeagueTable, description="Ranking by return rate.")
+    feedback: Feedback = Field(default_factory=Feedback, description="Outcome feedback to therapists (no ranking).")
+    ranking: Ranking = Field(default_factory=Ranking, description="League table: ranking by return rate.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_name(cls, data: Any) -> Any:
+        """``league_table:`` is the old name of ``ranking:`` (files written before the split still load)."""
+        if isinstance(data, dict) and "league_table" in data:
+            data = dict(data)
+            data["ranking"] = {**data.pop("league_table"), **data.get("ranking", {})}
+        return data
 
 
 class Rematch(Section):
@@ -676,6 +806,20 @@ class QueueMode(Section):
 
 class Scenario(Section):
     """The whole scenario: everything the model assumes for one run."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _moved_fields(cls, data: Any) -> Any:
+        """``therapists.self_assessment_accuracy`` is now ``matching.profile_validity`` (old files still load)."""
+        if isinstance(data, dict) and isinstance(data.get("therapists"), dict) and \
+                "self_assessment_accuracy" in data["therapists"]:
+            data = dict(data)
+            therapists = dict(data["therapists"])
+            value = therapists.pop("self_assessment_accuracy")
+            matching = dict(data.get("matching") or {})
+            matching.setdefault("profile_validity", value)
+            data["therapists"], data["matching"] = therapists, matching
+        return data
 
     name: str = Field("baseline", pattern=NAME_PATTERN, description=(
         "Scenario name (the `scenario` column and the default output folder): letters, digits, `_`, `-` "
@@ -857,6 +1001,8 @@ def apply_overrides(scenario: Scenario, overrides: Overrides) -> Scenario:
         overrides = parse_overrides(list(overrides))
     if not overrides:
         return scenario
+    overrides = {RENAMED.get(k, k.replace("performance.league_table.", "performance.ranking.")): v
+                 for k, v in overrides.items()}
     tree = scenario.model_dump()
     for dotted, value in overrides.items():
         keys = dotted.split(".")

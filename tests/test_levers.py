@@ -90,7 +90,7 @@ def test_rematch_offers_a_new_therapist_after_poor_early_alliance():
 
 def test_league_table_adds_pressure_and_gaming_keeps_clients_longer():
     _, off = run()
-    _, on = run("performance.league_table.enabled=true", "performance.league_table.gaming_extra_sessions=3")
+    _, on = run("performance.ranking.enabled=true", "performance.ranking.gaming_extra_sessions=3")
     assert on.weekly["burnout_share"].iloc[-10:].mean() > off.weekly["burnout_share"].iloc[-10:].mean()
     planned = lambda t: t.clients[t.clients["ending"] == "planned"]["sessions_attended"].mean()  # noqa: E731
     assert planned(on) > planned(off)

@@ -108,7 +108,7 @@ ATTRIBUTES = ["client_id", "arrival_day", "domain", "complexity", "engagement", 
 
 def test_common_random_numbers_same_clients_under_every_policy():
     variants = [small(), small("matching.policy=fit"), small("capacity.policy=individual"),
-                small("performance.league_table.enabled=true", "performance.league_table.gaming_extra_sessions=2"),
+                small("performance.ranking.enabled=true", "performance.ranking.gaming_extra_sessions=2"),
                 small("matching.policy=hybrid", "matching.information=oracle")]
     clients = [PlatformModel(v, 1).run().clients for v in variants]
     n = min(len(c) for c in clients)

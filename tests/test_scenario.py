@@ -82,10 +82,10 @@ def test_bad_overrides(item: str, fragment: str):
 
 
 def test_overrides_are_typed_and_validated():
-    sc = apply_overrides(Scenario(), ["demand.arrivals_per_week=12.5", "performance.league_table.enabled=true",
+    sc = apply_overrides(Scenario(), ["demand.arrivals_per_week=12.5", "performance.ranking.enabled=true",
                                       "therapy.session_cap=null", "therapy.session_cap=8"])
     assert sc.demand.arrivals_per_week == 12.5
-    assert sc.performance.league_table.enabled is True
+    assert sc.performance.ranking.enabled is True
     assert sc.therapy.session_cap == 8
 
 

@@ -45,7 +45,7 @@ def test_the_baseline_waiting_list_does_not_trend():
     first, last = first_last("baseline", "in_system")
     assert abs(last / first - 1) < 0.15, (first, last)
     u_first, u_last = first_last("baseline", "utilisation")
-    assert abs(u_last - u_first) < 0.03 and 0.85 < u_first < 0.95, (u_first, u_last)
+    assert abs(u_last - u_first) < 0.03 and 0.8 < u_first < 0.95, (u_first, u_last)
     assert w[w["scenario"] == "baseline"]["waiting"].mean() < 0.02 * sc.therapists.count * 25
     # the same measures tell a platform that does not keep up: a long list, held only by clients giving up
     base_waiting = w[w["scenario"] == "baseline"]["waiting"].mean()

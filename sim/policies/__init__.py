@@ -1,7 +1,7 @@
 """Policies: what the platform decides. Small objects registered by name, testable without SimPy.
 
-Lever kinds: ``matching``, ``information``, ``capacity``, ``revenue``; the league table
-ranking lives in :mod:`sim.policies.league`.
+Lever kinds: ``matching``, ``information``, ``capacity``, ``load_estimate``, ``revenue``; the
+league table ranking lives in :mod:`sim.policies.league`.
 """
 
-from sim.policies import capacity, information, league, matching, revenue  # noqa: F401
+from sim.policies import capacity, information, league, load_estimate, matching, revenue  # noqa: F401

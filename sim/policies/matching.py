@@ -45,19 +45,34 @@ class Earliest:
 
 @register("matching", "fit")
 class Fit:
-    """Best estimated fit among therapists with room; a freed slot goes to the waiting client it fits
-    best, unless someone has waited ``max_wait_weeks``, who then goes first."""
+    """Best estimated fit among therapists with room. A new client may instead be *held* for up to
+    ``hold_weeks`` when the best therapist overall is estimated at least ``hold_min_gain`` better than
+    the best with room; while held they accept only a therapist within that of the best. A freed slot
+    goes to the waiting client it fits best, unless someone has waited ``max_wait_weeks``, who then
+    goes first."""
 
     uses_fit = True
 
     def __init__(self, cfg: Matching):
         self.max_wait_days = cfg.max_wait_weeks * 7
+        self.hold_days = cfg.hold_weeks * 7
+        self.min_gain = cfg.hold_min_gain
 
     def for_client(self, client: Client, rooms: RoomIndex, today: int) -> Therapist | None:
-        return rooms.best_fit(client)[0]
+        best, score = rooms.best_fit(client)
+        if self.hold_days > 0 and client.therapists_seen == 0 and client.hold_until < 0:
+            top = rooms.best_any[client.domain]
+            if best is None or top - score >= self.min_gain:
+                client.hold_until = today + self.hold_days
+                client.hold_threshold = top - self.min_gain
+                return None
+        return best
 
     def for_slot(self, t: Therapist, queue: WaitingQueue, rooms: RoomIndex, now: float) -> Client | None:
-        heads = [c for c in queue.heads() if t.accepts(c)]
+        def takes(c: Client) -> bool:
+            return t.accepts(c) and (now >= c.hold_until or rooms.estimated_fit(t, c) >= c.hold_threshold)
+
+        heads = list(queue.accepting(t, takes))
         if not heads:
             return None
         oldest = min(heads, key=lambda c: (c.queued_day, c.id))

@@ -29,7 +29,7 @@ SHRINK = {"therapists.count": 20, "demand.arrivals_per_week": 88.0, "horizon.war
 CASES: dict[str, tuple[str, dict[str, Any]]] = {
     "baseline": ("baseline", {}),
     "fit_individual": ("fit_individual", {}),
-    "league_table": ("league_table", {"performance.league_table.review_weeks": 2}),
+    "league_table": ("league_table", {"performance.ranking.review_weeks": 2}),
     "rematch": ("baseline", {"rematch.enabled": True}),
     "hiring_to_demand": ("baseline", {"hiring.policy": "to_demand", "demand.arrivals_per_week": 120.0,
                                       "hiring.waitlist_per_hire": 10.0}),
