@@ -353,7 +353,8 @@ class PlatformModel:
         t = c.therapist
         if t is not None and t.active:
             t.occupied[c.weekday] -= 1
-            t.room += 1
+            if t.occupied[c.weekday] < t.slots[c.weekday]:  # (a lowered threshold may leave the day still full)
+                t.room += 1
             self.rooms.update(t)
             if c.course_sessions:
                 mean_alliance = c.course_alliance_sum / c.course_sessions

@@ -139,3 +139,55 @@ def test_nominal_capacity_is_equal_under_quota_and_individual_thresholds():
     total_quota = sum(quota.weekly_slots(x) for x in loads)
     total_individual = sum(individual.weekly_slots(x) for x in loads)
     assert abs(total_individual / total_quota - 1) < 0.005, (total_individual, total_quota)
+
+
+def test_self_reported_loads_are_biased_and_learned_ones_move_toward_the_exhaustion_target():
+    _, exact = run("capacity.policy=individual")
+    _, reported = run("capacity.policy=individual", "capacity.load_estimate=self_report",
+                      "capacity.self_report_bias=0.2", "capacity.self_report_sd=0.0")
+    ratio = reported.therapists["booked_slots_per_week"].sum() / exact.therapists["booked_slots_per_week"].sum()
+    assert 1.15 < ratio < 1.30  # exp(0.2) = 1.22, rounded per therapist (hires included)
+    _, learned = run("capacity.policy=individual", "capacity.load_estimate=learned", "capacity.self_report_bias=0.3",
+                     "capacity.self_report_sd=0.0", "capacity.learn_weeks=4", "capacity.learn_step=0.1")
+    # over-stated loads exhaust; the learned thresholds come down, so fewer slots than self-report would give
+    stayers = learned.therapists[learned.therapists["left_day"].isna()]
+    assert (stayers["booked_slots_per_week"] < (stayers["sustainable_load"] * 5 * 1.35).round()).mean() > 0.5
+
+
+def test_fit_holds_cost_waiting_time():
+    _, plain = run("matching.policy=fit", "matching.hold_weeks=0")
+    _, held = run("matching.policy=fit", "matching.hold_weeks=3", "matching.hold_min_gain=0.25")
+    wait = lambda t: measured_clients(t.clients)["wait_first_session_days"].mean()  # noqa: E731
+    assert wait(held) > wait(plain) + 1.0  # (on this overloaded platform holds do not even raise true fit)
+
+
+def test_specialty_supply_follows_prevalence_with_its_weight():
+    from sim.entities import Therapist
+    from sim.scenario import DOMAINS
+    from sim.streams import stream
+
+    def declared_anxiety(weight: float) -> float:
+        sc = small(f"therapists.specialty_prevalence_weight={weight}")
+        ts = [Therapist(i, 0.0, stream(2, 0, "therapist", i), sc, len(DOMAINS)) for i in range(3000)]
+        return sum(t.declared[0] for t in ts) / len(ts)  # anxiety: the most common problem (30%)
+
+    assert declared_anxiety(0.0) == pytest.approx(2 / 6, abs=0.03)  # two of six domains, whatever prevalence
+    assert declared_anxiety(1.0) > declared_anxiety(0.0) + 0.1
+
+
+def test_feedback_helps_off_track_clients_and_costs_time():
+    _, plain = run()
+    _, fed = run("performance.feedback.enabled=true", "performance.feedback.quality_boost=0.5",
+                 "performance.feedback.daily_strain=0.0")
+    _, costly = run("performance.feedback.enabled=true", "performance.feedback.quality_boost=0.0",
+                    "performance.feedback.dropout_odds_ratio=1.0", "performance.feedback.daily_strain=0.01")
+    rate = lambda t: (measured_clients(t.clients)["ending"] == "dropout").mean()  # noqa: E731
+    assert rate(fed) < rate(plain)
+    assert costly.therapists["mean_exhaustion"].mean() > plain.therapists["mean_exhaustion"].mean() + 0.02
+
+
+def test_absolute_volume_channel_exhausts_high_load_therapists_under_individual_thresholds():
+    _, own = run("capacity.policy=individual", "exhaustion.absolute_share=0")
+    _, volume = run("capacity.policy=individual", "exhaustion.absolute_share=1")
+    hi = lambda t: t.therapists[t.therapists["sustainable_load"] > 5.5]["mean_exhaustion"].mean()  # noqa: E731
+    assert hi(volume) > hi(own) + 0.05

@@ -145,3 +145,15 @@ def test_one_definition_of_waiting_matched_and_in_treatment():
         assert last["waiting"] == counts.get("waiting_at_end", 0), extra
         assert last["matched"] == counts.get("matched_at_end", 0) > 0, extra
         assert last["active_clients"] == counts.get("in_treatment_at_end", 0), extra
+
+
+def test_free_slot_count_stays_consistent_when_thresholds_are_lowered():
+    """Learned thresholds lower capacity under clients already booked; freed slots on an over-full day must
+    not count as room (it once sent booking into an endless search for a free weekday)."""
+    sc = small("capacity.policy=individual", "capacity.load_estimate=learned", "capacity.self_report_bias=0.3",
+               "capacity.learn_weeks=2", "capacity.learn_step=0.1")
+    model = PlatformModel(sc, 0, 5)
+    model.run()
+    for t in model.therapists:
+        if t.active:
+            assert t.room == sum(max(0, s - o) for s, o in zip(t.slots, t.occupied, strict=True))
