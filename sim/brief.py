@@ -23,7 +23,7 @@ from sim.scenario import Scenario, apply_overrides, load_scenario
 from sim.stats import t_interval
 from sim.study import scenario_path
 
-POLICIES = {"baseline": "Status quo", "fit_individual": "Quality first"}
+POLICIES = {"baseline": "Status quo", "fit_individual": "Quality first", "feedback_only": "Feedback, no ranking"}
 SLIDE_SIZE = (12.8, 7.2)  # inches; at 125 dpi a 1600 x 900 pixel slide
 SLIDE_DPI = 125
 

@@ -27,19 +27,27 @@ CONTROLS = [
     ("matching.policy", "Matching"),
     ("matching.information", "Matcher sees"),
     ("matching.profile_clarity", "Profile clarity"),
+    ("matching.profile_validity", "Profile validity"),
+    ("matching.hold_weeks", "Fit: hold up to (weeks)"),
+    ("therapists.specialty_prevalence_weight", "Specialties follow demand"),
     ("capacity.policy", "Capacity"),
     ("capacity.quota_per_day", "Team quota (sessions/day)"),
     ("capacity.safety_margin", "Individual margin"),
-    ("performance.ranking.enabled", "League table"),
+    ("capacity.load_estimate", "Loads known from"),
+    ("exhaustion.absolute_share", "Exhaustion from volume (vs own load)"),
+    ("performance.feedback.enabled", "Outcome feedback"),
+    ("performance.feedback.quality_boost", "Feedback benefit (off-track)"),
+    ("performance.ranking.enabled", "League table (ranking)"),
     ("performance.ranking.gaming_extra_sessions", "Gaming: extra sessions"),
+    ("performance.ranking.selection_share", "Selection: share declining complex"),
     ("therapists.count", "Therapists"),
     ("demand.arrivals_per_week", "New clients per week"),
     ("horizon.measured_weeks", "Measured weeks"),
 ]
 CHOICES = {"matching.policy": "matching", "matching.information": "information", "capacity.policy": "capacity",
-           "money.revenue_model": "revenue"}
-EXPLORER_DEFAULTS = {"therapists.count": 60, "demand.arrivals_per_week": 234.0, "horizon.measured_weeks": 52,
-                     "horizon.warmup_weeks": 13}
+           "capacity.load_estimate": "load_estimate", "money.revenue_model": "revenue"}
+EXPLORER_DEFAULTS = {"therapists.count": 60, "demand.arrivals_per_week": 210.0, "horizon.measured_weeks": 52,
+                     "horizon.warmup_weeks": 26, "horizon.follow_up_weeks": 13}
 TABLE_KPIS = list(kpis.HEADLINE)
 BASELINE_NAME, POLICY_NAME = "status quo", "your policy"
 
@@ -195,7 +203,8 @@ def staff_figure(result: StudyResult, warmup_weeks: int) -> Figure:
 
 def caption(values: dict[str, Any]) -> str:
     """One line naming the policy that was run, e.g. 'Your policy: matching fit, capacity individual, no league table'."""
-    league = "league table" if values.get("performance.ranking.enabled") else "no league table"
+    league = "league table" if values.get("performance.ranking.enabled") else (
+        "outcome feedback" if values.get("performance.feedback.enabled") else "no league table")
     return (f"Your policy: matching {values.get('matching.policy')}, capacity {values.get('capacity.policy')}, {league}; "
             f"{values.get('therapists.count')} therapists")
 

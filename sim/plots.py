@@ -38,7 +38,8 @@ POLICY_COLOURS = {
     "baseline": PALETTE[0], "status quo": PALETTE[0], "Status quo": PALETTE[0],
     "fit_individual": PALETTE[1], "Quality first": PALETTE[1], "your policy": PALETTE[1],
     "fit_quota": PALETTE[2], "earliest_individual": PALETTE[3], "league_table": PALETTE[4],
-    "productivity_push": PALETTE[5], "talking_therapies_like": PALETTE[7],
+    "productivity_push": PALETTE[5], "talking_therapies_like": PALETTE[7], "feedback_only": PALETTE[7],
+    "Feedback, no ranking": PALETTE[7],
 }
 
 

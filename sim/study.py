@@ -17,7 +17,8 @@ from sim.safe_output import write_folder
 from sim.scenario import Scenario, dump_scenario, load_scenario
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
-DEFAULT_STUDY = ("baseline", "fit_quota", "earliest_individual", "fit_individual", "league_table", "productivity_push")
+DEFAULT_STUDY = ("baseline", "fit_quota", "earliest_individual", "fit_individual", "feedback_only", "league_table",
+                 "productivity_push")
 TABLE_KPIS = list(kpis.TABLE)
 #: One line per scenario name, for readers of the report and charts.
 SCENARIO_WORDS = {
@@ -25,7 +26,7 @@ SCENARIO_WORDS = {
     "fit_quota": "matching by estimated fit, team quota",
     "earliest_individual": "earliest matching, each therapist booked to their own sustainable load",
     "fit_individual": "quality first: fit matching and individual thresholds",
-    "league_table": "status quo plus a league table of client return rates",
+    "league_table": "status quo plus outcome feedback and a league table of client return rates (ranking)",
     "feedback_only": "status quo plus outcome feedback to therapists, no ranking",
     "productivity_push": "status quo with the team quota pushed to 6 sessions a day",
 }
