@@ -631,9 +631,10 @@ class Feedback(Section):
         desc="Benefit: odds of dropping out after a session, for off-track clients, with feedback.",
         source="de Jong et al. 2021: feedback reduced dropout by about a fifth (odds ratio about 0.8)", evidence="weak")
     daily_strain: float = p(
-        0.002, unit="exhaustion/working day", ge=0, le=0.1, range=(0.0, 0.006),
+        0.0005, unit="exhaustion/working day", ge=0, le=0.1, range=(0.0, 0.002),
         desc="Cost: extra daily strain of measuring and reviewing every client.",
-        source="assumption: a few minutes of administration per session (no published effect on exhaustion)",
+        source=("assumption: a few minutes of administration per session, about 3% of a working day's emotional "
+                "strain (exhaustion.daily_strain 0.019); up to 10% in the range (no published effect on exhaustion)"),
         evidence="assumption")
 
 
