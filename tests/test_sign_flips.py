@@ -56,17 +56,21 @@ def test_individual_thresholds_lower_burnout_only_with_good_load_estimates():
     assert known < -0.02 and misjudged > 0.02, (known, misjudged)
 
 
-def test_league_table_can_help_recovery_when_feedback_is_strong_and_nobody_games():
-    default = difference("league_table", "baseline", {}, "recovery_rate")
+def test_league_table_helps_or_harms_recovery_depending_on_feedback_motivation_and_gaming():
     benign = {"performance.feedback.quality_boost": 0.5, "performance.ranking.motivation_quality": 0.15,
               "performance.ranking.gaming_extra_sessions": 0, "performance.ranking.selection_share": 0.0,
               "performance.ranking.stress": 0.004}
-    assert difference("league_table", "baseline", benign, "recovery_rate") > 0.005 > -0.0 > default
+    harsh = {"performance.feedback.quality_boost": 0.0, "performance.feedback.dropout_odds_ratio": 1.0,
+             "performance.feedback.daily_strain": 0.002, "performance.ranking.motivation_quality": 0.0,
+             "performance.ranking.gaming_extra_sessions": 3, "performance.ranking.selection_share": 0.6,
+             "performance.ranking.stress": 0.015}
+    up, down = (difference("league_table", "baseline", s, "recovery_rate") for s in (benign, harsh))
+    assert up > 0.005 and down < -0.005, (up, down)
 
 
 def test_feedback_helps_or_harms_recovery_depending_on_its_benefit_and_time_cost():
     helpful = {"performance.feedback.quality_boost": 0.5, "performance.feedback.daily_strain": 0.0}
     costly = {"performance.feedback.quality_boost": 0.0, "performance.feedback.dropout_odds_ratio": 1.0,
-              "performance.feedback.daily_strain": 0.006}
+              "performance.feedback.daily_strain": 0.002}
     up, down = (difference("feedback_only", "baseline", s, "recovery_rate") for s in (helpful, costly))
     assert up > 0.005 and down < -0.005, (up, down)
