@@ -110,11 +110,33 @@ def parser() -> argparse.ArgumentParser:
     cal.add_argument("--search", type=Path, metavar="SPEC",
                      help="instead, run the recorded parameter search in SPEC (YAML); log beside it")
     _jobs_force_quiet(cal)
+    rb = sub.add_parser("robustness", help="every contrast over the plausible ranges of the assumptions (Sobol, "
+                                           "Morris or LHS; locally or on a Dask cluster; resumable)")
+    rb.add_argument("experiment", type=Path, help="robustness experiment YAML (see experiments/robustness*.yaml)")
+    rb.add_argument("--out", type=Path, help="run folder (default: results/robustness/<experiment file name>); "
+                                             "rerunning into it skips finished draws")
+    rb.add_argument("--dask", metavar="ADDRESS", help="run on Dask: local:N (a LocalCluster of N workers) or "
+                                                      "tcp://HOST:8786 (an existing scheduler)")
+    _jobs_force_quiet(rb)
     wu = sub.add_parser("warmup", help="choose a warm-up on pilot runs (Welch; MSER-5 beside it), per series")
     wu.add_argument("scenarios", type=Path, nargs="+", help="scenario YAML files compared together")
     wu.add_argument("--reps", type=_positive_int, default=5, help="pilot replications per scenario (default 5)")
     wu.add_argument("--seed", type=_seed, help="master seed (default: the scenario's own)")
     return p
+
+
+def cmd_robustness(a: argparse.Namespace) -> None:
+    from sim.robustness import run_robustness, summary_lines
+
+    if a.dask and not (a.dask.startswith("tcp://") or (a.dask.startswith("local:") and a.dask[6:].isdigit()
+                                                        and int(a.dask[6:]) >= 1)):
+        raise BadInput(f"--dask {a.dask!r}: expected local:N (N >= 1 workers) or tcp://HOST:PORT")
+    out = a.out or default_folder("robustness", safe_name(a.experiment.stem))
+    result = run_robustness(a.experiment, out, jobs=a.jobs, dask=a.dask, progress=not a.quiet, force=a.force)
+    print(f"Robustness: {result['draws']} parameter draws ({result['ran']} run now, the rest already in {out}/store); "
+          f"verdicts, drivers and charts in {out}/")
+    for line in summary_lines(result["verdicts"], result["drivers"], result["verdicts"]["kpi"].unique()):
+        print("  " + line)
 
 
 def cmd_warmup(a: argparse.Namespace) -> None:
@@ -264,7 +286,7 @@ def cmd_sweep(a: argparse.Namespace) -> None:
 
 
 COMMANDS = {"run": cmd_run, "compare": cmd_compare, "study": cmd_study, "calibrate": cmd_calibrate,
-            "sweep": cmd_sweep, "warmup": cmd_warmup}
+            "sweep": cmd_sweep, "warmup": cmd_warmup, "robustness": cmd_robustness}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -279,3 +279,72 @@ def plot_group_differences(group_comparison: pd.DataFrame, order: list[str],
              fontsize=7, color="dimgrey")
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     return fig
+
+
+def plot_verdict_bars(verdicts: pd.DataFrame) -> Figure:
+    """Share of plausible worlds (parameter draws) in which each policy is better, negligible or worse, per KPI."""
+    v = verdicts.copy()
+    v["row"] = v["contrast"] + ": " + v["kpi"].map(lambda k: KPI[k].label.lower() if k in KPI else k)
+    fig, ax = plt.subplots(figsize=(10, 0.32 * len(v) + 1.6))
+    y = np.arange(len(v))
+    worse = v["share_worse"].to_numpy(float)
+    better = v["share_better"].to_numpy(float)
+    ax.barh(y, better, color=PALETTE[2], label="better")
+    ax.barh(y, worse, left=better, color=PALETTE[4], label="worse")
+    ax.barh(y, 1 - better - worse, left=better + worse, color="lightgrey", label="no difference")
+    ax.axvline(0.9, color="black", lw=0.8, ls="--")
+    ax.set_yticks(y, v["row"], fontsize=7)
+    ax.invert_yaxis()
+    ax.set(xlim=(0, 1), xlabel="share of plausible worlds (parameter draws)",
+           title="How sure are we? Share of plausible worlds in which each policy is better or worse")
+    ax.title.set_fontsize(10)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    fig.text(0.01, 0.005, "Dashed line: 90%, the share at which a verdict 'holds'. Each draw: paired difference, "
+             "mean over replications.", fontsize=7, color="dimgrey")
+    fig.tight_layout(rect=(0, 0.02, 1, 1))
+    return fig
+
+
+def plot_drivers(drivers: pd.DataFrame, top: int = 8) -> Figure:
+    """Tornado of the assumptions that decide each contrast's first KPI (total-order Sobol, Morris mu*, or |rho|)."""
+    key = next(k for k in ("ST", "mu_star", "abs_rho") if k in drivers and drivers[k].notna().any())
+    groups = list(drivers.groupby(["contrast", "kpi"], sort=False))
+    firsts = [(c, k, g) for (c, k), g in groups if k == groups[0][0][1]] or [(c, k, g) for (c, k), g in groups[:1]]
+    fig, axes = plt.subplots(len(firsts), 1, figsize=(8, 2.2 * len(firsts) + 0.6), squeeze=False)
+    for ax, (contrast, kpi, g) in zip(axes[:, 0], firsts, strict=True):
+        g = g.sort_values(key, ascending=False).head(top)
+        ax.barh(np.arange(len(g)), g[key], color=PALETTE[0])
+        conf = f"{key}_conf" if f"{key}_conf" in g else None
+        if conf:
+            ax.errorbar(g[key], np.arange(len(g)), xerr=g[conf].fillna(0), fmt="none", color="black", lw=0.8)
+        ax.set_yticks(np.arange(len(g)), g["parameter"], fontsize=7)
+        ax.invert_yaxis()
+        ax.set_title(f"{contrast}: {KPI[kpi].label.lower() if kpi in KPI else kpi}", fontsize=9, loc="left")
+    axes[-1, 0].set_xlabel({"ST": "total-order Sobol index (95% interval)", "mu_star": "Morris mu* (95% interval)",
+                            "abs_rho": "|Spearman rank correlation|"}[key])
+    fig.suptitle("Which assumptions decide the answer?", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_top_driver(drivers: pd.DataFrame, diffs: pd.DataFrame, X: np.ndarray, names: list[str]) -> Figure:
+    """For each contrast's first KPI: its top driver against the paired difference, with the flip point."""
+    groups = list(drivers.groupby(["contrast", "kpi"], sort=False))
+    first_kpi = groups[0][0][1]
+    chosen = [(c, k, g) for (c, k), g in groups if k == first_kpi]
+    fig, axes = plt.subplots(1, len(chosen), figsize=(4 * len(chosen), 3.4), squeeze=False)
+    for ax, (contrast, kpi, g) in zip(axes[0], chosen, strict=True):
+        top = g.sort_values("rank").iloc[0]
+        j = names.index(top["parameter"])
+        d = diffs[(diffs["contrast"] == contrast) & (diffs["kpi"] == kpi)].set_index("draw")["difference"]
+        ax.scatter(X[d.index.to_numpy(), j], d.to_numpy(), s=8, alpha=0.6, color=PALETTE[0])
+        ax.axhline(0, color="grey", lw=1)
+        if not math.isnan(top["flip_point"]):
+            ax.axvline(top["flip_point"], color=PALETTE[4], ls="--", lw=1, label=f"flip at {top['flip_point']:.3g}")
+            ax.legend(fontsize=7, frameon=False)
+        ax.set(xlabel=top["parameter"], ylabel=f"difference in {KPI[kpi].label.lower() if kpi in KPI else kpi}")
+        ax.set_title(contrast, fontsize=9)
+        ax.xaxis.label.set_fontsize(8)
+        ax.yaxis.label.set_fontsize(8)
+    fig.tight_layout()
+    return fig

@@ -57,6 +57,7 @@ from sim.errors import InputError
 
 MANIFEST = ".fifty-minutes-manifest.json"
 PARTIAL = ".fifty-minutes-partial"
+STORE_MARKER = ".fifty-minutes-store"  # a results store the tool appends to (robustness draws)
 TMP_TAG = ".fm-tmp-"
 OLD_TAG = ".fm-old-"
 RESULTS = Path("results")
@@ -108,6 +109,8 @@ def is_tool_tree(folder: Path) -> bool:
     """True if every entry below ``folder`` was written by the tool (a run folder, or a container of them)."""
     if folder.is_symlink() or not folder.is_dir():
         return False
+    if (folder / STORE_MARKER).is_file():
+        return all(e.name == STORE_MARKER or (e.is_file() and e.name.startswith("draw-")) for e in folder.iterdir())
     entries = [e for e in folder.iterdir() if e.name != MANIFEST]
     has_manifest = (folder / MANIFEST).is_file()
     return (has_manifest or bool(entries)) and not foreign_entries(folder)

@@ -175,6 +175,15 @@ BAD_INPUTS: list[tuple[str, Setup, str]] = [
     ("sweep bad value", sweep_file(f"scenario: {SC}\ngrid: {{capacity.policy: [quota]}}\n"), "capacity.policy"),
     ("sweep no range", sweep_file(f"scenario: {SC}\none_way: [matching.policy]\n"), "no sensitivity range"),
     ("sweep top level list", sweep_file("- 1\n"), "top level"),
+    # robustness experiment files
+    ("robustness no contrasts", lambda tmp: ["robustness", str(write(tmp / "in" / "r.yaml", "sampler: sobol\n"))],
+     "contrasts"),
+    ("robustness bad sampler", lambda tmp: ["robustness", str(write(tmp / "in" / "r.yaml",
+     f"sampler: grid\ncontrasts: [{{policy: {SC}, reference: {SC}}}]\n"))], "sampler"),
+    ("robustness unknown kpi", lambda tmp: ["robustness", str(write(tmp / "in" / "r.yaml",
+     f"kpis: [happiness]\ncontrasts: [{{policy: {SC}, reference: {SC}}}]\n"))], "happiness"),
+    ("robustness --dask", lambda tmp: ["robustness", str(ROOT / "experiments" / "robustness_smoke.yaml"), "--dask",
+                                       "local:x"], "--dask"),
     # calibration search specs
     ("search empty", search_file(""), "setting"),
     ("search no params", search_file(f"setting: us_platform\nscenario: {SC}\nreps: 1\n"), "params"),
