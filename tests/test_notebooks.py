@@ -14,9 +14,9 @@ from tests.conftest import ROOT
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 
-def test_the_five_notebooks_exist():
+def test_the_six_notebooks_exist():
     assert [p.stem for p in NOTEBOOKS] == ["01_policy_explorer", "02_policy_comparison", "03_sensitivity",
-                                           "04_validation", "05_investor_brief"]
+                                           "04_validation", "05_investor_brief", "06_robustness"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
