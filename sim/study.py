@@ -90,7 +90,25 @@ def run_facts(result: StudyResult) -> list[str]:
     return lines
 
 
-def report_markdown(result: StudyResult, baseline: str, table: pd.DataFrame) -> str:
+def find_robustness(out: Path) -> pd.DataFrame | None:
+    """Verdicts of a finished robustness run of the shipped experiment, if one sits under ``out``."""
+    path = out / "robustness" / "robustness" / "verdicts.csv"
+    return pd.read_csv(path) if path.is_file() else None
+
+
+def robustness_lines(verdicts: pd.DataFrame | None) -> list[str]:
+    """'How sure are we?': one line per contrast and headline measure from a robustness run."""
+    if verdicts is None or verdicts.empty:
+        return []
+    v = verdicts[verdicts["kpi"].isin(kpis.HEADLINE)]
+    lines = ["## How sure are we?", "", "Over the plausible ranges of the assumptions (`python -m sim robustness "
+             "experiments/robustness.yaml`; share of parameter draws):", ""]
+    lines += [f"- {row['contrast']}, {kpis.label(row['kpi']).lower()}: {row['verdict']}." for _, row in v.iterrows()]
+    return [*lines, ""]
+
+
+def report_markdown(result: StudyResult, baseline: str, table: pd.DataFrame,
+                    robustness: pd.DataFrame | None = None) -> str:
     comp = result.compare(baseline)
     verdicts = claims(comp)
     currency = result.scenarios[0].money.currency
@@ -131,6 +149,7 @@ def report_markdown(result: StudyResult, baseline: str, table: pd.DataFrame) -> 
             lines.append("- " + "; ".join(sentence(row, currency) for _, row in unclear.iterrows()))
         lines.append("")
     lines += _who_waits(result, baseline)
+    lines += robustness_lines(robustness)
     lines += ["Charts: `headline.png`, `differences.png`, `who_waits.png`, `retention.png`, `burnout_over_time.png`, "
               "`waiting_over_time.png`.", "", "Tables: `replications.csv`, `summary.csv`, `comparison.csv`, "
               "`claims.csv` (the verdicts above), `groups.csv` and `group_comparison.csv` (by problem domain and "
@@ -199,7 +218,7 @@ def run_default_study(out: Path, reps: int | None = None, seed: int | None = Non
         for name, fig in figures.items():
             fig.savefig(tmp / name, dpi=130)
             plt.close(fig)
-        (tmp / "report.md").write_text(report_markdown(result, baseline, table))
+        (tmp / "report.md").write_text(report_markdown(result, baseline, table, find_robustness(out)))
         meta = metadata_for(None, seed=result.meta.get("seed"), replications=result.meta.get("replications"),
                             wall_seconds=result.meta.get("wall_seconds"), jobs=result.meta.get("jobs"),
                             scenarios=order, kpis=list(KPIS), overrides=list(overrides or []),

@@ -82,3 +82,14 @@ def test_group_kpis_by_hand():
 
 def test_the_default_study_includes_the_productivity_push():
     assert "productivity_push" in DEFAULT_STUDY and DEFAULT_STUDY[0] == "baseline"
+
+
+def test_the_report_quotes_a_robustness_run_when_there_is_one():
+    from sim.study import robustness_lines
+
+    v = pd.DataFrame({"contrast": ["fit vs earliest", "fit vs earliest"], "kpi": ["recovery_rate", "no_show_rate"],
+                      "verdict": ["holds in 91% of plausible worlds", "depends on assumptions"]})
+    lines = robustness_lines(v)
+    assert "- fit vs earliest, recovery: holds in 91% of plausible worlds." in lines
+    assert not any("no-shows" in line for line in lines)  # only headline measures
+    assert robustness_lines(None) == []
