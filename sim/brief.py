@@ -23,6 +23,7 @@ from sim.scenario import Scenario, apply_overrides, load_scenario
 from sim.stats import t_interval
 from sim.study import scenario_path
 
+PACK_DIR = Path(__file__).resolve().parent.parent / "results" / "investor_pack"  # at the project root, whatever the cwd
 POLICIES = {"baseline": "Status quo", "fit_individual": "Quality first", "feedback_only": "Feedback, no ranking"}
 SLIDE_SIZE = (12.8, 7.2)  # inches; at 125 dpi a 1600 x 900 pixel slide
 SLIDE_DPI = 125

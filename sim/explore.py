@@ -220,7 +220,7 @@ class Explorer:
         self.base = explorer_base()
         self.specs = field_specs(self.base)
         self.controls = {s.path: self._widget(s) for s in self.specs}
-        self.reps_widget = w.IntSlider(value=quick.reps(reps), min=2, max=20, description="Replications",
+        self.reps_widget = w.IntSlider(value=max(5, quick.reps(reps)), min=5, max=20, description="Replications",
                                        style={"description_width": "initial"})
         self.button = w.Button(description="Run", button_style="primary", icon="play")
         self.button.add_class("fm-run")
