@@ -154,20 +154,20 @@ CHARTS = {"retention": retention_chart, "lifetime_value": lifetime_value_chart, 
           "revenue_margin": revenue_chart}
 
 
-def export_pack(b: Brief, out: Path) -> list[Path]:
-    """Write every chart as PNG (1600 x 900) and SVG, and all of them with takeaways in one PDF."""
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    with PdfPages(out / "investor_brief.pdf") as pdf:
-        for name, make in CHARTS.items():
-            fig, text = make(b)
-            fig.text(0.01, 0.005, text, fontsize=11, ha="left", va="bottom", wrap=True)
-            fig.subplots_adjust(bottom=0.14)
-            for ext in ("png", "svg"):
-                path = out / f"{name}.{ext}"
-                fig.savefig(path, dpi=SLIDE_DPI)
-                written.append(path)
-            pdf.savefig(fig)
-            plt.close(fig)
-    written.append(out / "investor_brief.pdf")
-    return written
+def export_pack(b: Brief, out: Path, force: bool = False) -> list[Path]:
+    """Write every chart as PNG (1600 x 900) and SVG (text kept as text), and all of them with takeaways in one
+    PDF, into ``out`` all at once; files there that the tool did not write are never touched."""
+    from sim.safe_output import write_folder
+
+    def fill(tmp: Path) -> None:
+        with plt.rc_context({"svg.fonttype": "none"}), PdfPages(tmp / "investor_brief.pdf") as pdf:
+            for name, make in CHARTS.items():
+                fig, text = make(b)
+                fig.text(0.01, 0.005, text, fontsize=11, ha="left", va="bottom", wrap=True)
+                fig.subplots_adjust(bottom=0.14)
+                for ext in ("png", "svg"):
+                    fig.savefig(tmp / f"{name}.{ext}", dpi=SLIDE_DPI)
+                pdf.savefig(fig)
+                plt.close(fig)
+
+    return [out / name for name in write_folder(out, fill, force=force)]

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from sim import cli
-from sim.safe_output import MANIFEST, clean_stale, foreign_entries, read_manifest, write_folder
+from sim.safe_output import MANIFEST, OutputError, clean_stale, foreign_entries, read_manifest, write_folder
 from tests.conftest import ROOT, SCENARIOS
 
 TINY = ["--set", "horizon.warmup_weeks=1", "--set", "horizon.measured_weeks=3", "--set", "therapists.count=4",
@@ -473,3 +473,20 @@ def test_workers_exit_when_their_parent_is_killed(tmp_path: Path):
         time.sleep(0.2)
     alive = [w for w in workers if Path(f"/proc/{w}").exists() and "State:\tZ" not in Path(f"/proc/{w}/status").read_text()]
     assert alive == []
+
+
+@pytest.mark.slow
+def test_the_investor_pack_never_touches_a_users_file(tmp_path: Path, monkeypatch):
+    from sim import brief
+
+    monkeypatch.setenv("SIM_QUICK", "1")
+    b = brief.build(reps=2, jobs=1)
+    out = tmp_path / "pack"
+    write(out / "my_slides.key", "mine")
+    with pytest.raises(OutputError):
+        brief.export_pack(b, out)  # a folder with a user's file: refused
+    files = brief.export_pack(b, out, force=True)
+    assert (out / "my_slides.key").read_text() == "mine"
+    assert {p.suffix for p in files} == {".png", ".svg", ".pdf"}
+    svg = next(p for p in files if p.suffix == ".svg").read_text()
+    assert "<text" in svg  # text stays editable in a slide tool (svg.fonttype none)
