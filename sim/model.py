@@ -45,6 +45,9 @@ SESSION_TIME = 0.4
 DAY_END = 0.9
 WEEK_RECORD = 0.95
 MIDWEEK = 2  # Wednesday: the weekly exhaustion snapshot is taken at its end of day
+#: Per-therapist counters of the measured period, copied as they are into the therapists table.
+THERAPIST_COUNTERS = ("measured_over_days", "measured_weeks", "measured_over_weeks", "measured_weekdays",
+                      "weekday_exhaustion_sum", "weekday_burnout", "weekday_burnout_low", "weekday_burnout_high")
 ALLIANCE_CENTRE, ALLIANCE_SCALE = 5.0, 0.8  # measured alliance on a 1-7 scale
 ATTENDED, NO_SHOW, ABSENT = (SESSION_STATUSES.index(s) for s in ("attended", "no_show", "therapist_absent"))
 ENDING_CODE = {name: code for code, name in enumerate(ENDINGS)}
@@ -795,14 +798,7 @@ class PlatformModel:
             "over_load_day_share": per_day([t.measured_over_days for t in ts], working),
             "burnout_day_share": per_day([t.burnout_days for t in ts], days),
             "measured_working_days": working,
-            "measured_over_days": [t.measured_over_days for t in ts],
-            "measured_weeks": [t.measured_weeks for t in ts],
-            "measured_over_weeks": [t.measured_over_weeks for t in ts],
-            "measured_weekdays": [t.measured_weekdays for t in ts],
-            "weekday_exhaustion_sum": [t.weekday_exhaustion_sum for t in ts],
-            "weekday_burnout": [t.weekday_burnout for t in ts],
-            "weekday_burnout_low": [t.weekday_burnout_low for t in ts],
-            "weekday_burnout_high": [t.weekday_burnout_high for t in ts],
+            **{name: [getattr(t, name) for t in ts] for name in THERAPIST_COUNTERS},
             "measured_sessions": [t.measured_sessions for t in ts],
             "measured_days_employed": days,
             "sick_days": [t.sick_days for t in ts],
