@@ -19,9 +19,8 @@ from sim import plots, quick
 from sim.metrics import money_kpis, window
 from sim.registry import names
 from sim.runner import StudyResult, run_scenarios
-from sim.scenario import Scenario, apply_overrides, load_scenario
+from sim.scenario import Scenario, apply_overrides, load_scenario, scenario_path
 from sim.stats import t_interval
-from sim.study import scenario_path
 
 PACK_DIR = Path(__file__).resolve().parent.parent / "results" / "investor_pack"  # at the project root, whatever the cwd
 POLICIES = {"baseline": "Status quo", "fit_individual": "Quality first", "feedback_only": "Feedback, no ranking"}

@@ -335,8 +335,7 @@ def run_calibration(out: Path, reps: int = 5, seed: int | None = None, jobs: int
     from sim import plots
     from sim.outputs import metadata_for
     from sim.safe_output import write_folder
-    from sim.scenario import load_scenario
-    from sim.study import scenario_path
+    from sim.scenario import load_scenario, scenario_path
 
     started = time.perf_counter()
     tables, charts, seeds = [], {}, {}

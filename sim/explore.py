@@ -19,8 +19,7 @@ from sim import kpis, plots, quick
 from sim.claims import claims
 from sim.registry import names
 from sim.runner import StudyResult, run_scenarios
-from sim.scenario import Scenario, apply_overrides, load_scenario, parameter_table
-from sim.study import scenario_path
+from sim.scenario import Scenario, apply_overrides, load_scenario, parameter_table, scenario_path
 
 # (path, label): the explorer's controls, in order; ranges, units and help come from the schema
 CONTROLS = [

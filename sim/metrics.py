@@ -16,6 +16,7 @@ import pandas as pd
 
 from sim.policies.revenue import Activity
 from sim.registry import lookup
+from sim.scales import ANXIETY_CASENESS, ANXIETY_RELIABLE_CHANGE, CASENESS, RELIABLE_CHANGE
 from sim.scenario import Scenario
 
 KPIS = (
@@ -32,10 +33,6 @@ EXTRA_KPIS = ("no_show_rate", "profit", "client_lifetime_value", "revenue_per_st
               "paired_reliable_improvement_rate", "paired_reliable_deterioration_rate", "burnout_share_cutoff_low",
               "burnout_share_cutoff_high", "utilisation")
 OPEN_ENDINGS = ("waiting_at_end", "matched_at_end", "in_treatment_at_end")
-CASENESS = 10
-RELIABLE_CHANGE = 6
-ANXIETY_CASENESS = 8  # GAD-7-like scale, NHS Talking Therapies definitions
-ANXIETY_RELIABLE_CHANGE = 4
 DAYS_PER_MONTH = 365.25 / 12
 
 

@@ -24,7 +24,6 @@ import simpy
 
 from sim.entities import BOOKED, CUTOFF_STEP, ENDED, IN_TREATMENT, WAITING, WEEKDAYS, Client, Therapist, logit
 from sim.index import RoomIndex, WaitingQueue
-from sim.metrics import ANXIETY_CASENESS, CASENESS
 from sim.policies.league import below_median
 from sim.population import APPOINTMENTS, DRAWS, ClientFactory
 from sim.recorder import (
@@ -38,6 +37,7 @@ from sim.recorder import (
     typed_columns,
 )
 from sim.registry import lookup
+from sim.scales import ANXIETY_CASENESS, CASENESS
 from sim.scenario import DOMAINS, Scenario
 from sim.streams import pair_normal, stream
 

@@ -28,13 +28,23 @@ def register(kind: str, name: str) -> Callable[[T], T]:
     return decorate
 
 
+def _load_policies() -> None:
+    """Import the policy package once, so that its classes register themselves (the schema below it needs
+    only the names, and importing the schema imports no policy)."""
+    import sim.policies  # noqa: F401
+
+
 def names(kind: str) -> list[str]:
     """Registered names for a lever kind, in registration order."""
+    if kind not in _REGISTRY:
+        _load_policies()
     return list(_REGISTRY.get(kind, {}))
 
 
 def lookup(kind: str, name: str) -> Any:
     """The object registered as ``name`` for ``kind``; KeyError names the allowed values."""
+    if kind not in _REGISTRY:
+        _load_policies()
     try:
         return _REGISTRY[kind][name]
     except KeyError:

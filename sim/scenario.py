@@ -27,11 +27,11 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from sim import policies  # noqa: F401  (registers the policy names)
 from sim.errors import InputError
 from sim.registry import names
 from sim.yamlio import parse_yaml, read_yaml
 
+SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 Evidence = Literal["strong", "moderate", "weak", "assumption"]
 DOMAINS = ("anxiety", "depression", "trauma", "relationships", "work_stress", "other")
 
@@ -1020,6 +1020,11 @@ def apply_overrides(scenario: Scenario, overrides: Overrides) -> Scenario:
         else:
             node[keys[-1]] = value
     return validate(tree, "(after overrides)")
+
+
+def scenario_path(name: str) -> Path:
+    """The shipped scenario file called ``name`` (``scenarios/<name>.yaml``)."""
+    return SCENARIO_DIR / f"{name}.yaml"
 
 
 def safe_name(text: str) -> str:

@@ -14,9 +14,8 @@ from sim.metrics import KPIS
 from sim.outputs import MARKER, metadata_for
 from sim.runner import StudyResult, run_scenarios
 from sim.safe_output import write_folder
-from sim.scenario import Scenario, dump_scenario, load_scenario
+from sim.scenario import Scenario, dump_scenario, load_scenario, scenario_path
 
-SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 DEFAULT_STUDY = ("baseline", "fit_quota", "earliest_individual", "fit_individual", "feedback_only", "league_table",
                  "productivity_push")
 TABLE_KPIS = list(kpis.TABLE)
@@ -30,10 +29,6 @@ SCENARIO_WORDS = {
     "feedback_only": "status quo plus outcome feedback to therapists, no ranking",
     "productivity_push": "status quo with the team quota pushed to 6 sessions a day",
 }
-
-
-def scenario_path(name: str) -> Path:
-    return SCENARIO_DIR / f"{name}.yaml"
 
 
 def default_scenarios(overrides: list[str] | None = None) -> list[Scenario]:

@@ -95,8 +95,7 @@ HEADLINE = ["dropout_rate", "early_dropout_share", "sessions_per_client_mean", "
 
 @pytest.mark.slow
 def test_default_scenario_reproduces_the_headline_targets():
-    from sim.scenario import load_scenario
-    from sim.study import scenario_path
+    from sim.scenario import load_scenario, scenario_path
 
     runs = cal.calibration_runs(load_scenario(scenario_path("baseline")), reps=5, jobs=2, progress=False)
     table = cal.evaluate("us_platform", runs).set_index("target")

@@ -1,0 +1,73 @@
+"""Imports run one way: each module imports (at module level) only modules of lower layers, as
+documented in sim/__init__.py; importing the schema loads no policy, model or plot module."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+LAYERS = {
+    # what we assume (and the bottom helpers)
+    "errors": 0, "scales": 0, "kpis": 0, "registry": 0, "streams": 0, "queueing": 0,
+    "yamlio": 1, "safe_output": 1,
+    "scenario": 2,
+    "sizing": 3, "quick": 3, "register": 3, "experiments": 3, "entities": 3,
+    # what is decided
+    "index": 4, "population": 4, "recorder": 4,
+    "policies": 5, "policies.capacity": 5, "policies.information": 5, "policies.league": 5,
+    "policies.load_estimate": 5, "policies.matching": 5, "policies.revenue": 5,
+    # when things happen, recorded tables, measures
+    "model": 6, "metrics": 6, "stats": 6, "claims": 6,
+    "runner": 7, "warmup": 7,
+    "outputs": 8, "sweep": 8, "calibration": 8, "calibration_search": 9, "robustness": 9,
+    # what people see
+    "plots": 10, "study": 11, "brief": 11, "explore": 11, "cli": 12, "__main__": 13, "__init__": 0,
+}
+
+
+def module_level_imports(path) -> set[str]:
+    """sim modules imported at module level (not under TYPE_CHECKING, not inside functions)."""
+    tree = ast.parse(path.read_text())
+    found = set()
+    for node in tree.body:
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            continue
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("sim"):
+            parts = node.module.split(".")[1:]
+            if node.module == "sim":
+                found |= {alias.name for alias in node.names}
+            elif parts[0] == "policies" and len(parts) == 1:
+                found |= {f"policies.{alias.name}" for alias in node.names}
+            else:
+                found.add(".".join(parts))
+        elif isinstance(node, ast.Import):
+            found |= {a.name.split(".", 1)[1] for a in node.names if a.name.startswith("sim.")}
+    return found
+
+
+def test_every_module_has_a_layer():
+    modules = {p.relative_to(ROOT / "sim").with_suffix("").as_posix().replace("/", ".")
+               for p in (ROOT / "sim").rglob("*.py")}
+    modules = {m.removesuffix(".__init__") if m != "__init__" else m for m in modules}
+    assert modules <= set(LAYERS), sorted(modules - set(LAYERS))
+
+
+def test_imports_point_down_the_layers():
+    wrong = []
+    for path in (ROOT / "sim").rglob("*.py"):
+        name = path.relative_to(ROOT / "sim").with_suffix("").as_posix().replace("/", ".").removesuffix(".__init__")
+        for imported in module_level_imports(path):
+            if imported == name or (name == "policies" and imported.startswith("policies.")):
+                continue
+            if LAYERS[imported] >= LAYERS[name]:
+                wrong.append(f"{name} (layer {LAYERS[name]}) imports {imported} (layer {LAYERS[imported]})")
+    assert not wrong, wrong
+
+
+def test_importing_the_schema_loads_no_policy_model_or_plot_module():
+    code = ("import sys, sim.scenario; print(sorted(m for m in sys.modules if m.startswith('sim')))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True).stdout
+    assert "policies" not in loaded and "sim.model" not in loaded and "sim.plots" not in loaded, loaded
