@@ -228,11 +228,12 @@ class Explorer:
         self.status.add_class("fm-status")
         self.table = w.HTML("")
         self.table.add_class("fm-kpi-table")
-        self.chart_images = [w.Image(format="png", layout=w.Layout(max_width="100%")) for _ in range(4)]
+        self.chart_images = [w.Image(format="png", layout=w.Layout(max_width="100%")) for _ in range(5)]
         for image in self.chart_images:
             image.add_class("fm-chart")
-        self.charts = w.VBox([w.HBox(self.chart_images[:1]), w.HBox(self.chart_images[1:3]),
-                              w.HBox(self.chart_images[3:])])
+        self.chart_images[0].add_class("fm-tradeoff")
+        self.charts = w.VBox([w.HBox(self.chart_images[:1]), w.HBox(self.chart_images[1:2]),
+                              w.HBox(self.chart_images[2:4]), w.HBox(self.chart_images[4:])])
         self.charts.add_class("fm-charts")
         self.button.on_click(lambda _b: self.refresh())
 
@@ -257,7 +258,9 @@ class Explorer:
 
     def refresh(self) -> None:
         self.button.disabled = True
-        self.status.value = "Running..."
+        self.progress.max, self.progress.value = 1, 0
+        self.status.value = "Running... (the results below are from the previous run until this one finishes)"
+        self.table.add_class("fm-stale")
         started = time.perf_counter()
 
         def on_progress(done: int, total: int) -> None:
@@ -270,10 +273,13 @@ class Explorer:
             self.table.value = (f"<p class='fm-caption'>{caption(values)}</p>"
                                 + table.to_html(index=False, classes="fm-table", border=0))
             retention = plots.plot_retention(result.tables["clients"], [BASELINE_NAME, POLICY_NAME])
-            figures = (retention, wait_figure(result), load_figure(result),
+            tradeoff = plots.plot_tradeoff(claims(result.compare(BASELINE_NAME), TABLE_KPIS), [POLICY_NAME],
+                                           f"{caption(values)}: against the status quo")
+            figures = (tradeoff, retention, wait_figure(result), load_figure(result),
                        staff_figure(result, self.base.horizon.warmup_weeks))
             for image, fig in zip(self.chart_images, figures, strict=True):
                 image.value = plots.png_bytes(fig)
+            self.table.remove_class("fm-stale")
             n = int(result.replications.groupby("scenario").size().min())
             self.status.value = f"Done: {n} replications per policy in {time.perf_counter() - started:.1f} s."
         except Exception as exc:  # shown to the user, not swallowed

@@ -348,3 +348,55 @@ def plot_top_driver(drivers: pd.DataFrame, diffs: pd.DataFrame, X: np.ndarray, n
         ax.yaxis.label.set_fontsize(8)
     fig.tight_layout()
     return fig
+
+
+VERDICT_COLOURS = {"better": PALETTE[2], "worse": PALETTE[4], "changed": PALETTE[1]}
+
+
+def plot_tradeoff(claims: pd.DataFrame, order: list[str] | None = None, title: str = "") -> Figure:
+    """The trade-off at a glance: each headline measure's paired difference (Holm-adjusted interval) in units
+    of its smallest difference that matters, oriented so that right is better; the grey band is 'negligible'.
+
+    One row per measure, one marker per policy; filled when the verdict is better or worse, hollow when
+    there is no clear difference or it is negligible. Labels give the difference in the measure's own units.
+    """
+    from sim.kpis import KPI as REGISTRY
+    from sim.kpis import format_difference
+
+    names = order or list(dict.fromkeys(claims["scenario"]))
+    col = colours(names)
+    kpis = list(dict.fromkeys(claims["kpi"]))
+    fig, ax = plt.subplots(figsize=(10, 0.55 * len(kpis) + 1.6))
+    ax.axvspan(-1, 1, color="lightgrey", alpha=0.5, lw=0)
+    ax.axvline(0, color="grey", lw=1)
+    step = 0.7 / max(len(names), 1)
+    for i, name in enumerate(names):
+        c = claims[claims["scenario"] == name].set_index("kpi").reindex(kpis)
+        for j, kpi in enumerate(kpis):
+            row = c.loc[kpi]
+            if pd.isna(row["difference"]):
+                continue
+            info = REGISTRY.get(kpi)
+            unit = row["smallest_that_matters"] or 1.0
+            sign = info.direction if info is not None and info.direction else 1
+            x, lo, hi = (sign * row[k] / unit for k in ("difference", "ci_low", "ci_high"))
+            lo, hi = min(lo, hi), max(lo, hi)
+            y = j + (i - (len(names) - 1) / 2) * step
+            clear = row["verdict"] in VERDICT_COLOURS
+            ax.plot([lo, hi], [y, y], color=col[name], lw=1.5)
+            ax.plot(x, y, "o", ms=7, color=col[name], mfc=col[name] if clear else "white", mew=1.5)
+            ax.annotate(f"{format_difference(kpi, row['difference'])} ({row['verdict']})", (max(hi, x), y), xytext=(6, 0),
+                        textcoords="offset points", va="center", fontsize=7, color="dimgrey")
+    ax.set_yticks(range(len(kpis)), [REGISTRY[k].label if k in REGISTRY else k for k in kpis], fontsize=8)
+    ax.invert_yaxis()
+    left, right = ax.get_xlim()
+    ax.set_xlim(min(left, -2), max(right, 2) * 1.6)
+    ax.set_xlabel("worse  <-  difference in units of the smallest difference that matters  ->  better", fontsize=8)
+    ax.set_title(title or "The trade-off at a glance", fontsize=10, loc="left")
+    handles = [plt.Line2D([], [], marker="o", color=col[n], ls="", label=n) for n in names]
+    ax.legend(handles=handles, fontsize=7, loc="lower right", frameon=False)
+    fig.text(0.01, 0.005, "Paired differences over replications (the same clients under both policies), Holm-adjusted "
+             "intervals.\nFilled: a clear difference; hollow: no clear difference or negligible; grey band: smaller "
+             "than the difference that matters.", fontsize=7, color="dimgrey")
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    return fig

@@ -145,7 +145,8 @@ def report_markdown(result: StudyResult, baseline: str, table: pd.DataFrame,
         lines.append("")
     lines += _who_waits(result, baseline)
     lines += robustness_lines(robustness)
-    lines += ["Charts: `headline.png`, `differences.png`, `who_waits.png`, `retention.png`, `burnout_over_time.png`, "
+    lines += ["Charts: `tradeoff.png` (every policy's headline differences on one axis), `headline.png`, "
+              "`differences.png`, `who_waits.png`, `retention.png`, `burnout_over_time.png`, "
               "`waiting_over_time.png`.", "", "Tables: `replications.csv`, `summary.csv`, `comparison.csv`, "
               "`claims.csv` (the verdicts above), `groups.csv` and `group_comparison.csv` (by problem domain and "
               "intake severity), `weekly.csv`; scenario files: `scenarios/*.yaml`."]
@@ -199,6 +200,8 @@ def run_default_study(out: Path, reps: int | None = None, seed: int | None = Non
         result.tables["weekly"].to_csv(tmp / "weekly.csv", index=False)
         (tmp / "scenario.yaml").write_text("\n---\n".join(dump_scenario(s) for s in scenarios))
         figures = {
+            "tradeoff.png": plots.plot_tradeoff(claims(result.compare(baseline)), order[1:],
+                                                f"Each policy against {baseline}: the trade-off at a glance"),
             "headline.png": plots.plot_kpi_bars(result.summary, order),
             "differences.png": plots.plot_forest(result.compare(baseline), order),
             "retention.png": plots.plot_retention(result.tables["clients"], order),

@@ -91,7 +91,8 @@ def test_explorer_dashboard_in_a_real_browser(tmp_path: Path, hard_timeout):
             assert before_caption.startswith("Your policy: matching earliest, capacity team_quota, no league table")
             before_table = page.locator(".fm-kpi-table table").inner_text()
             before_charts = page.locator(CHART_IMAGES).evaluate_all("els => els.map(e => e.src)")
-            assert len(before_charts) == 4
+            assert len(before_charts) == 5  # the trade-off chart first, then four detail charts
+            assert page.locator(".fm-tradeoff").count() == 1
 
             page.locator(".fm-matching-policy select").select_option(label="fit")
             page.locator(".fm-capacity-policy select").select_option(label="individual")
@@ -103,7 +104,8 @@ def test_explorer_dashboard_in_a_real_browser(tmp_path: Path, hard_timeout):
             after_table = page.locator(".fm-kpi-table table").inner_text()
             after_charts = page.locator(CHART_IMAGES).evaluate_all("els => els.map(e => e.src)")
             assert after_table != before_table
-            assert len(after_charts) == 4 and after_charts != before_charts
+            assert len(after_charts) == 5 and after_charts != before_charts
+            assert any(v in after_table for v in ("no clear difference", "negligible", "better", "worse"))
             assert "Burned out" in after_table or "burned out" in after_table
             page.screenshot(path=str(shots / "explorer.png"), full_page=True)
             browser.close()
