@@ -366,7 +366,7 @@ def plot_tradeoff(claims: pd.DataFrame, order: list[str] | None = None, title: s
     names = order or list(dict.fromkeys(claims["scenario"]))
     col = colours(names)
     kpis = list(dict.fromkeys(claims["kpi"]))
-    fig, ax = plt.subplots(figsize=(10, 0.55 * len(kpis) + 1.6))
+    fig, ax = plt.subplots(figsize=(10, (0.35 + 0.12 * len(names)) * len(kpis) + 1.6))
     ax.axvspan(-1, 1, color="lightgrey", alpha=0.5, lw=0)
     ax.axvline(0, color="grey", lw=1)
     step = 0.7 / max(len(names), 1)
@@ -385,16 +385,17 @@ def plot_tradeoff(claims: pd.DataFrame, order: list[str] | None = None, title: s
             clear = row["verdict"] in VERDICT_COLOURS
             ax.plot([lo, hi], [y, y], color=col[name], lw=1.5)
             ax.plot(x, y, "o", ms=7, color=col[name], mfc=col[name] if clear else "white", mew=1.5)
-            ax.annotate(f"{format_difference(kpi, row['difference'])} ({row['verdict']})", (max(hi, x), y), xytext=(6, 0),
-                        textcoords="offset points", va="center", fontsize=7, color="dimgrey")
+            if len(names) <= 2:  # with more policies the labels would overlap: the report's table has the numbers
+                ax.annotate(f"{format_difference(kpi, row['difference'])} ({row['verdict']})", (max(hi, x), y),
+                            xytext=(6, 0), textcoords="offset points", va="center", fontsize=7, color="dimgrey")
     ax.set_yticks(range(len(kpis)), [REGISTRY[k].label if k in REGISTRY else k for k in kpis], fontsize=8)
     ax.invert_yaxis()
     left, right = ax.get_xlim()
-    ax.set_xlim(min(left, -2), max(right, 2) * 1.6)
+    ax.set_xlim(min(left, -2), max(right, 2) * (1.6 if len(names) <= 2 else 1.05))  # room for the labels
     ax.set_xlabel("worse  <-  difference in units of the smallest difference that matters  ->  better", fontsize=8)
     ax.set_title(title or "The trade-off at a glance", fontsize=10, loc="left")
     handles = [plt.Line2D([], [], marker="o", color=col[n], ls="", label=n) for n in names]
-    ax.legend(handles=handles, fontsize=7, loc="lower right", frameon=False)
+    ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     fig.text(0.01, 0.005, "Paired differences over replications (the same clients under both policies), Holm-adjusted "
              "intervals.\nFilled: a clear difference; hollow: no clear difference or negligible; grey band: smaller "
              "than the difference that matters.", fontsize=7, color="dimgrey")
