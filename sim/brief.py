@@ -6,8 +6,10 @@ the three models are compared on exactly the same clients and sessions.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -16,6 +18,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
 from sim import plots, quick
+from sim.kpis import KPI
 from sim.metrics import money_kpis, window
 from sim.registry import names
 from sim.runner import StudyResult, run_scenarios
@@ -52,6 +55,10 @@ def build(reps: int = 5, jobs: int = 2) -> Brief:
     return Brief(result, scenarios, pd.DataFrame(rows))
 
 
+def _money(b: Brief, scenario: str, model: str) -> pd.DataFrame:
+    return b.money[(b.money["scenario"] == scenario) & (b.money["revenue_model"] == model)]
+
+
 def _part(df: pd.DataFrame, name: str, rep: int) -> pd.DataFrame:
     return df[(df["scenario"] == name) & (df["replication"] == rep)]
 
@@ -61,9 +68,25 @@ def _ci(values: pd.Series) -> tuple[float, float, float]:
     return mean, lo, hi
 
 
-def _paired(result: StudyResult, kpi: str) -> tuple[float, float, float]:
-    c = result.compare("baseline").set_index(["scenario", "kpi"]).loc[("fit_individual", kpi)]
-    return float(c["difference"]), float(c["ci_low"]), float(c["ci_high"])
+def _claim(result: StudyResult, kpi: str, scenario: str = "fit_individual") -> str:
+    """The takeaway for ``kpi`` in words, hedged by the claims rules (Holm-adjusted, 'no clear difference')."""
+    from sim.claims import claims, sentence
+
+    table = claims(result.compare("baseline"))
+    row = table[(table["scenario"] == scenario) & (table["kpi"] == kpi)].iloc[0]
+    return sentence(row)
+
+
+def _grouped_bars(ax: Any, models: list[str], stats_of: Callable[[str, str], tuple[float, float, float]]) -> None:
+    """One group of bars per revenue model, one bar per policy (mean and 95% interval), any number of policies."""
+    col = plots.colours(list(POLICIES.values()))
+    width = 0.8 / len(POLICIES)
+    for i, (name, label) in enumerate(POLICIES.items()):
+        stats = [stats_of(name, m) for m in models]
+        err = np.array([[s[0] - s[1] for s in stats], [s[2] - s[0] for s in stats]])
+        ax.bar(np.arange(len(models)) + (i - (len(POLICIES) - 1) / 2) * width, [s[0] for s in stats], width,
+               yerr=np.nan_to_num(err), capsize=5, color=col[label], label=label)
+    ax.set_xticks(range(len(models)), [m.replace("_", " ") for m in models])
 
 
 def retention_chart(b: Brief) -> tuple[Figure, str]:
@@ -72,33 +95,26 @@ def retention_chart(b: Brief) -> tuple[Figure, str]:
     fig.set_size_inches(*SLIDE_SIZE)
     curve = plots.retention_curve(clients).set_index(["scenario", "session"])["share"]
     sq, qf = curve[("Status quo", 4)], curve[("Quality first", 4)]
-    d, lo, hi = _paired(b.result, "return_after_first_rate")
-    text = (f"Clients come back: {qf:.0%} of clients reach a fourth session under quality first against {sq:.0%} today; "
-            f"return after the first session changes by {d:+.1%} (95% interval {lo:+.1%} to {hi:+.1%}).")
+    text = (f"Quality first against the status quo: {qf:.0%} against {sq:.0%} of clients reach a fourth session; "
+            f"{_claim(b.result, 'return_after_first_rate')}.")
     return fig, text
 
 
 def lifetime_value_chart(b: Brief) -> tuple[Figure, str]:
     fig, ax = plt.subplots(figsize=SLIDE_SIZE)
     models = names("revenue")
-    col = plots.colours(list(POLICIES.values()))
-    width = 0.38
-    for i, (name, label) in enumerate(POLICIES.items()):
-        stats = [_ci(b.money[(b.money["scenario"] == name) & (b.money["revenue_model"] == m)]["client_lifetime_value"])
-                 for m in models]
-        means = [s[0] for s in stats]
-        err = np.array([[s[0] - s[1] for s in stats], [s[2] - s[0] for s in stats]])
-        ax.bar(np.arange(len(models)) + (i - 0.5) * width, means, width, yerr=np.nan_to_num(err), capsize=5,
-               color=col[label], label=label)
-    ax.set_xticks(range(len(models)), [m.replace("_", " ") for m in models])
-    ax.set(title="Client lifetime value by revenue model (revenue per client who started, 95% interval)",
-           ylabel="Currency per client")
+    _grouped_bars(ax, models, lambda name, m: _ci(_money(b, name, m)["client_lifetime_value"]))
+    ax.set(title="Client lifetime value by revenue model (revenue per arriving client, 95% interval)",
+           ylabel="Currency per arriving client")
     ax.legend(frameon=False)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
-    best = max(models, key=lambda m: b.money[(b.money["scenario"] == "fit_individual")
-                                               & (b.money["revenue_model"] == m)]["client_lifetime_value"].mean())
-    text = f"Lifetime value per client is highest under the {best.replace('_', ' ')} model for the quality-first platform."
+    ranked = sorted(models, key=lambda m: -_ci(_money(b, "fit_individual", m)["client_lifetime_value"])[0])
+    best, second = (_ci(_money(b, "fit_individual", m)["client_lifetime_value"]) for m in ranked[:2])
+    text = (f"For the quality-first platform, lifetime value per arriving client is highest under the "
+            f"{ranked[0].replace('_', ' ')} model" + (" (its interval clears the next model's)." if best[1] > second[2] else
+                                                      f", but its interval overlaps the {ranked[1].replace('_', ' ')} "
+                                                      "model's: no clear winner."))
     return fig, text
 
 
@@ -115,25 +131,19 @@ def turnover_chart(b: Brief) -> tuple[Figure, str]:
         ax.set_title(title)
         ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
-    d, lo, hi = _paired(b.result, "therapist_turnover_per_year")
-    text = (f"Therapist turnover changes by {d:+.1%} of headcount a year with quality first "
-            f"(95% interval {lo:+.1%} to {hi:+.1%}).")
+    text = f"Quality first against the status quo: {_claim(b.result, 'therapist_turnover_per_year')}."
     return fig, text
 
 
 def revenue_chart(b: Brief) -> tuple[Figure, str]:
     fig, (a1, a2) = plt.subplots(1, 2, figsize=SLIDE_SIZE)
     models = names("revenue")
-    col = plots.colours(list(POLICIES.values()))
-    width = 0.38
     for ax, kpi, title in ((a1, "revenue", "Revenue (currency, measured period)"),
                            (a2, "margin", "Operating margin (share of revenue)")):
-        for i, (name, label) in enumerate(POLICIES.items()):
-            stats = [_ci(b.money[(b.money["scenario"] == name) & (b.money["revenue_model"] == m)][kpi]) for m in models]
-            ax.bar(np.arange(len(models)) + (i - 0.5) * width, [s[0] for s in stats], width, capsize=5,
-                   yerr=np.nan_to_num(np.array([[s[0] - s[1] for s in stats], [s[2] - s[0] for s in stats]])),
-                   color=col[label], label=label)
-        ax.set_xticks(range(len(models)), [m.replace("_", " ") for m in models])
+        def stats_of(name: str, model: str, kpi: str = kpi) -> tuple[float, float, float]:
+            return _ci(_money(b, name, model)[kpi])
+
+        _grouped_bars(ax, models, stats_of)
         ax.set_title(title)
         ax.grid(axis="y", alpha=0.3)
     a1.legend(frameon=False)
@@ -141,11 +151,12 @@ def revenue_chart(b: Brief) -> tuple[Figure, str]:
     wins = []
     for m in models:
         sub = b.money[b.money["revenue_model"] == m].pivot(index="replication", columns="scenario", values="margin")
-        lo = t_interval((sub["fit_individual"] - sub["baseline"]).to_numpy())[2]
-        if lo > 0:
+        mean, _, lo, _, _ = t_interval((sub["fit_individual"] - sub["baseline"]).to_numpy())
+        if lo > 0 and mean >= KPI["margin"].minimal:  # clear, and at least the difference that matters
             wins.append(m.replace("_", " "))
-    text = ("Quality first earns a clearly higher margin under: " + ", ".join(wins) + "." if wins else
-            "No revenue model gives quality first a clearly higher margin in this run (intervals overlap zero).")
+    text = ("Quality first earns a clearly higher margin (by at least a point) under: " + ", ".join(wins) + "."
+            if wins else "No revenue model gives quality first a clearly higher margin in this run (no clear "
+                         "difference or a negligible one).")
     return fig, text
 
 
