@@ -192,20 +192,22 @@ def run_default_study(out: Path, reps: int | None = None, seed: int | None = Non
     def fill(tmp: Path) -> None:
         result.replications.to_csv(tmp / "replications.csv", index=False)
         result.summary.to_csv(tmp / "summary.csv", index=False)
-        result.compare(baseline).to_csv(tmp / "comparison.csv", index=False)
-        claims(result.compare(baseline)).to_csv(tmp / "claims.csv", index=False)
+        comparison, by_group = result.compare(baseline), result.compare_groups(baseline)  # each computed once
+        verdicts = claims(comparison)
+        comparison.to_csv(tmp / "comparison.csv", index=False)
+        verdicts.to_csv(tmp / "claims.csv", index=False)
         result.groups.to_csv(tmp / "groups.csv", index=False)
-        result.compare_groups(baseline).to_csv(tmp / "group_comparison.csv", index=False)
+        by_group.to_csv(tmp / "group_comparison.csv", index=False)
         table.to_csv(tmp / "comparison_table.csv")
         result.tables["weekly"].to_csv(tmp / "weekly.csv", index=False)
         (tmp / "scenario.yaml").write_text("\n---\n".join(dump_scenario(s) for s in scenarios))
         figures = {
-            "tradeoff.png": plots.plot_tradeoff(claims(result.compare(baseline)), order[1:],
+            "tradeoff.png": plots.plot_tradeoff(verdicts, order[1:],
                                                 f"Each policy against {baseline}: the trade-off at a glance"),
             "headline.png": plots.plot_kpi_bars(result.summary, order),
-            "differences.png": plots.plot_forest(result.compare(baseline), order),
+            "differences.png": plots.plot_forest(comparison, order),
             "retention.png": plots.plot_retention(result.tables["clients"], order),
-            "who_waits.png": plots.plot_group_differences(result.compare_groups(baseline), order),
+            "who_waits.png": plots.plot_group_differences(by_group, order),
             "burnout_over_time.png": plots.plot_weekly(
                 result.tables["weekly"], "burnout_share", order, "Therapists burned out over time",
                 "Share of employed therapists", scenarios[0].horizon.warmup_weeks),
