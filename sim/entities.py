@@ -63,6 +63,7 @@ class Client:
         "obs_history",
         "obs_intake",
         "obs_last",
+        "off_track",
         "preference",
         "previous_therapist",
         "queued_day",
@@ -115,6 +116,7 @@ class Client:
         self.therapists_seen = 0
         self.obs_history: list[float] = []
         self.kept_extra = 0
+        self.off_track = False
         self.queued_day = arrival
         self.no_show_p = 0.0  # set by the model from the scenario and engagement
         self.dropout_logit0 = 0.0

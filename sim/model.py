@@ -14,17 +14,19 @@ from __future__ import annotations
 import gc
 import math
 import time
+from array import array
 from collections import deque
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from itertools import accumulate
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import simpy
 
+from sim import rules
 from sim.entities import BOOKED, CUTOFF_STEP, ENDED, IN_TREATMENT, WAITING, WEEKDAYS, Client, Therapist, logit
 from sim.index import RoomIndex, WaitingQueue
-from sim.policies.league import below_median
+from sim.policies.league import RankingResponse, below_median
 from sim.population import APPOINTMENTS, DRAWS, ClientFactory
 from sim.recorder import (
     ENDINGS,
@@ -37,7 +39,7 @@ from sim.recorder import (
     typed_columns,
 )
 from sim.registry import lookup
-from sim.scales import ANXIETY_CASENESS, CASENESS
+from sim.scales import ANXIETY_MAX, DEPRESSION_MAX
 from sim.scenario import DOMAINS, Scenario
 from sim.streams import pair_normal, stream
 
@@ -48,7 +50,7 @@ MIDWEEK = 2  # Wednesday: the weekly exhaustion snapshot is taken at its end of 
 #: Per-therapist counters of the measured period, copied as they are into the therapists table.
 THERAPIST_COUNTERS = ("measured_over_days", "measured_weeks", "measured_over_weeks", "measured_weekdays",
                       "weekday_exhaustion_sum", "weekday_burnout", "weekday_burnout_low", "weekday_burnout_high")
-ALLIANCE_CENTRE, ALLIANCE_SCALE = 5.0, 0.8  # measured alliance on a 1-7 scale
+ALLIANCE_CENTRE, ALLIANCE_SCALE = rules.ALLIANCE_CENTRE, rules.ALLIANCE_SCALE
 ATTENDED, NO_SHOW, ABSENT = (SESSION_STATUSES.index(s) for s in ("attended", "no_show", "therapist_absent"))
 ENDING_CODE = {name: code for code, name in enumerate(ENDINGS)}
 
@@ -61,16 +63,8 @@ def _sigmoid(x: float) -> float:
 
 
 class CourseConstants(NamedTuple):
-    """What every course needs, built once per replication by keyword (``_course`` binds them as locals)."""
+    """What every course needs, built once per replication by keyword."""
 
-    r_client: Any
-    r_ther: Any
-    r_day: Any
-    r_num: Any
-    r_status: Any
-    r_obs: Any
-    r_all: Any
-    r_anx: Any
     cap: int
     meas_sd: float
     noise_sd: float
@@ -86,26 +80,18 @@ class CourseConstants(NamedTuple):
     change_effect: float
     plateau_n: int
     plateau_pts: float
-    drop_q: float
-    drop_gap: float
-    drop_1: float
-    drop_2: float
     friction_p: float
-    luck: Any
-    p_single: float
-    p_satisfied: float
-    p_plateau: float
-    p_background: float
+    luck: Callable[[Client], array]
+    chances: rules.EndingChances
+    dropout: rules.DropoutEffects
     loss_prob: float
     first_logit0: float
     ln_wait_or: float
-    gaming_extra: int
     max_missed: int
     assessment_wait: float
     fb_from: int  # feedback: first session with an off-track check (never, when feedback is off)
     fb_points: float
     fb_boost: float
-    ln_fb_or: float
     motivation: float  # ranking: added quality for therapists ranked below the median
 
 
@@ -139,8 +125,9 @@ class PlatformModel:
         self.no_show_logit = logit(tp.no_show_prob)
         self.no_show_factor = 1.0 - (sc.platform.reminder_no_show_reduction if sc.platform.reminders else 0.0)
         self.friction_p = sc.platform.booking_friction_days / 7.0
-        rk = sc.performance.ranking
-        self.gaming_extra = rk.gaming_extra_sessions if rk.enabled else 0
+        self.ranking_response = RankingResponse(sc.performance.ranking)
+        self.rematch = lookup("rematch", sc.rematch.rule if sc.rematch.enabled else "none")(sc.rematch)
+        self.hiring = lookup("hiring", sc.hiring.policy)(sc.hiring)
 
         self.rows = ClientRows()  # one row per client, written when the client ends
         self.open: dict[int, Client] = {}  # clients not yet ended (waiting or in treatment)
@@ -157,28 +144,30 @@ class PlatformModel:
         self.week_hires = 0
         self.week_leavers = 0
         self.sessions = typed_columns(SESSION_COLUMNS)
-        rec = self.sessions
-        fb, rk = sc.performance.feedback, sc.performance.ranking
-        self._course_constants = CourseConstants(  # unpacked once per course in _course (hot path)
-            r_client=rec["client_id"], r_ther=rec["therapist_id"], r_day=rec["day"], r_num=rec["session_number"],
-            r_status=rec["status"], r_obs=rec["severity_observed"], r_all=rec["alliance_measured"],
-            r_anx=rec["anxiety_observed"], cap=tp.session_cap or 1 << 30, meas_sd=cl.measurement_sd,
+        self._session_columns = [self.sessions[name] for name in SESSION_COLUMNS]  # in the order of _record
+        fb = sc.performance.feedback
+        self._course_constants = CourseConstants(
+            cap=tp.session_cap or 1 << 30, meas_sd=cl.measurement_sd,
             noise_sd=cl.symptom_noise_sd, drift=cl.deterioration_drift, half_life=cl.transient_half_life_weeks * 7.0,
             anx_sd=cl.anxiety_measurement_sd, measured_endings=tp.measurement_based_endings,
             w_alliance=tp.alliance_quality_weight, memory=tp.alliance_memory, exh_effect=tp.exhaustion_quality_effect,
             q_sd=tp.quality_noise_sd, a_sd=tp.alliance_measurement_sd, change_effect=tp.quality_change_effect,
-            plateau_n=tp.plateau_sessions, plateau_pts=tp.plateau_points, drop_q=tp.dropout_quality_effect,
-            drop_gap=tp.dropout_gap_effect, drop_1=tp.dropout_session1_extra, drop_2=tp.dropout_session2_extra,
-            friction_p=self.friction_p, luck=self.factory.luck, p_single=tp.single_session_end_prob,
-            p_satisfied=tp.satisfied_end_prob, p_plateau=tp.plateau_end_prob, p_background=tp.background_end_prob,
+            plateau_n=tp.plateau_sessions, plateau_pts=tp.plateau_points,
+            friction_p=self.friction_p, luck=self.factory.luck,
+            chances=rules.EndingChances(single=tp.single_session_end_prob, satisfied=tp.satisfied_end_prob,
+                                        plateau=tp.plateau_end_prob, background=tp.background_end_prob),
+            dropout=rules.DropoutEffects(quality=tp.dropout_quality_effect, gap=tp.dropout_gap_effect,
+                                         session1=tp.dropout_session1_extra, session2=tp.dropout_session2_extra,
+                                         off_track=math.log(fb.dropout_odds_ratio)),
             loss_prob=sc.therapists.leaver_client_loss_prob, first_logit0=self.first_logit0,
-            ln_wait_or=self.ln_wait_or, gaming_extra=self.gaming_extra, max_missed=tp.max_consecutive_no_shows,
+            ln_wait_or=self.ln_wait_or, max_missed=tp.max_consecutive_no_shows,
             assessment_wait=tp.assessment_wait_weeks * 7.0,
             fb_from=fb.check_from_session if fb.enabled else 1 << 30, fb_points=fb.off_track_points,
-            fb_boost=fb.quality_boost, ln_fb_or=math.log(fb.dropout_odds_ratio),
-            motivation=rk.motivation_quality if rk.enabled else 0.0)
+            fb_boost=fb.quality_boost, motivation=self.ranking_response.effort)
         self.weekly: dict[str, list] = {name: [] for name in WEEKLY_COLUMNS}
         self._midweek = (math.nan, math.nan)  # mean exhaustion and burnout share on the last Wednesday evening
+        cutoff = sc.exhaustion.burnout_cutoff
+        self._cutoffs = (cutoff, cutoff - CUTOFF_STEP, cutoff + CUTOFF_STEP)
 
     # -- set-up --------------------------------------------------------------------
     def _hire(self, ramp: bool) -> Therapist:
@@ -417,234 +406,195 @@ class PlatformModel:
         self._end(c, "planned")
 
     def _course(self, c: Client, t: Therapist) -> Generator[simpy.Event, None, None]:
-        """Weekly appointments of ``c`` with ``t`` until an ending or a rematch."""
-        env, rm = self.env, self.sc.rematch
-        (r_client, r_ther, r_day, r_num, r_status, r_obs, r_all, r_anx, cap, meas_sd, noise_sd, drift, half_life, anx_sd,
-         measured_endings, w_alliance, memory, exh_effect, q_sd, a_sd, change_effect, plateau_n, plateau_pts, drop_q,
-         drop_gap, drop_1, drop_2, friction_p, luck, p_single, p_satisfied, p_plateau, p_background, loss_prob,
-         first_logit0, ln_wait_or, gaming_extra, max_missed, assessment_wait, fb_from, fb_points, fb_boost, ln_fb_or,
-         motivation) = self._course_constants  # the field order of CourseConstants
-        exp, history = math.exp, c.obs_history
-        cid, tid, nan = c.id, t.id, math.nan
-
-        def record(day: int, number: int, status: int, obs: float = nan, alliance: float = nan,
-                   anx: float = nan) -> None:
-            """One row of the sessions table (a booked appointment)."""
-            r_client.append(cid)
-            r_ther.append(tid)
-            r_day.append(day)
-            r_num.append(number)
-            r_status.append(status)
-            r_obs.append(obs)
-            r_all.append(alliance)
-            r_anx.append(anx)
-
+        """Weekly appointments of ``c`` with ``t`` until an ending or a rematch (the rules: :mod:`sim.rules`)."""
+        env, cc = self.env, self._course_constants
         day = c.booked_day
-        gap = 1
+        gap = 1  # weeks since the last attended session, counting this one
         missed_run = 0
         yield env.timeout(day + SESSION_TIME - env.now)
         while True:
             i = c.luck_used % APPOINTMENTS
             if i == 0 and c.luck_used:
-                c.luck = luck(c)
+                c.luck = cc.luck(c)
             c.luck_used += 1
             u_ns, u_plan, u_drop, u_fric, u_alt, z_q, z_a, z_s, z_m, z_x = c.luck[i * DRAWS:(i + 1) * DRAWS]
             if not t.active:  # the therapist has left: rematch, or lose the client
-                if u_alt < loss_prob:
+                if u_alt < cc.loss_prob:
                     self._end(c, "therapist_left")
                 else:
                     self._rematch(c)
                 return
             k = c.sessions_attended + 1
-            status = ATTENDED
-            if t.sick_day == day:
-                status = ABSENT
-            elif k == 1:
-                wait_weeks = (day - c.arrival) / 7.0
-                if c.first_attendance_logit >= first_logit0 + wait_weeks * ln_wait_or:
-                    record(day, k, NO_SHOW)
-                    self._end(c, "pretreatment_dropout")
-                    return
-            elif u_ns < c.no_show_p:
-                status = NO_SHOW
-                c.sessions_missed += 1
-                missed_run += 1
+            status = self._attendance(c, t, day, k, u_ns)
+            if status is None:
+                return
             if status != ATTENDED:
-                record(day, k, status)
-                if missed_run >= max_missed:
+                missed_run += status == NO_SHOW
+                if missed_run >= cc.max_missed:
                     self._end(c, "dropout")
                     return
                 gap += 1
-                step = 14 if u_fric < friction_p else 7
-                day += step
-                yield env.timeout(step)
-                continue
-
-            # An attended session: measure, experience, change.
-            missed_run = 0
-            if c.state == BOOKED:
-                self._treated(c)
-            c.sessions_attended = k
-            c.course_sessions += 1
-            s = c.severity
-            total = s + c.transient * 0.5 ** ((day - c.arrival) / half_life)
-            obs = round(total + meas_sd * z_m)
-            obs = 0.0 if obs < 0 else 27.0 if obs > 27 else float(obs)
-            anx = round(c.anxiety_ratio * total + anx_sd * z_x)
-            anx = 0.0 if anx < 0 else 21.0 if anx > 21 else float(anx)
-            if k == 1:
-                c.first_session_day = day
-                c.obs_intake = obs
-                c.anx_intake = anx
-            c.last_session_day = day
-            c.obs_last = obs
-            c.anx_last = anx
-            history.append(obs)
-            off_track = k >= fb_from and c.obs_intake - obs < fb_points  # feedback: progress against expected change
-            quality = c.true_fit + w_alliance * c.alliance - exh_effect * t.exhaustion + q_sd * z_q
-            if off_track:
-                quality += fb_boost
-            if t.pressured:
-                quality += motivation
-            alliance = c.alliance = c.alliance + memory * (quality - c.alliance)
-            measured = ALLIANCE_CENTRE + ALLIANCE_SCALE * (alliance + a_sd * z_a)
-            measured = 1.0 if measured < 1.0 else 7.0 if measured > 7.0 else measured
-            record(day, k, ATTENDED, obs, measured, anx)
-            t.sessions_today += 1
-            if k <= 3:
-                c.early_alliance_sum += measured
-                c.early_alliance_n += 1
-            c.course_alliance_sum += measured
-            if c.course_sessions == 1:
-                t.firsts += 1
-            elif c.course_sessions == 2:
-                t.returns += 1
-            if c.deterioration_prone:
-                s += drift * (27.0 - s)
             else:
-                s -= c.responsiveness * exp(change_effect * quality) * s
-            s += noise_sd * z_s
-            c.severity = 0.0 if s < 0.0 else 27.0 if s > 27.0 else s
-
-            # Endings and the decision to come back.
-            if k >= cap:
-                self._end(c, "session_cap")
-                return
-            intake = c.obs_intake
-            good_enough = (intake > 0 and intake - obs >= c.goal * intake) or (
-                measured_endings and obs < CASENESS and anx < ANXIETY_CASENESS)
-            if k == 1 and c.single_need:
-                p_plan = p_single
-            elif good_enough:
-                p_plan = p_satisfied
-            elif k > plateau_n and history[-1 - plateau_n] - obs < plateau_pts:
-                p_plan = p_plateau
-            else:
-                p_plan = p_background
-            if u_plan < p_plan:
-                if good_enough and t.pressured and c.kept_extra < gaming_extra:
-                    c.kept_extra += 1  # gaming: an improved client is kept a little longer
-                else:
-                    self._end(c, "planned")
+                missed_run = 0
+                quality, measured = self._session(c, t, day, k, z_q, z_a, z_s, z_m, z_x)
+                if self._ends_after_session(c, t, k, quality, gap, u_plan, u_drop):
                     return
-            else:
-                x = c.dropout_logit0 - drop_q * quality + drop_gap * (gap - 1)
-                if off_track:
-                    x += ln_fb_or
-                if k == 1:
-                    x += drop_1
-                elif k == 2:
-                    x += drop_2
-                if u_drop * (1.0 + exp(-x)) < 1.0:  # u < sigmoid(x)
-                    self._end(c, "dropout")
+                if self.rematch.wants(c.course_sessions, c.rematched, measured, u_alt):
+                    self._rematch(c)
                     return
-            if (rm.enabled and c.course_sessions == rm.after_sessions and not c.rematched
-                    and measured < rm.alliance_threshold and u_alt < rm.accept_prob):
-                self._rematch(c)
-                return
-            if k == 1 and assessment_wait > 0:  # assessed: wait for treatment, then a (new) therapist
-                self._detach(c)
-                self._release(c)
-                c.therapist = None
-                c.state = WAITING
-                self.assessed_waiting += 1
-                yield env.timeout(assessment_wait)
-                self.assessed_waiting -= 1
-                self._seek(c)
-                return
-            step = 14 if u_fric < friction_p else 7
-            gap = step // 7
+                if k == 1 and cc.assessment_wait > 0:  # assessed: wait for treatment, then a (new) therapist
+                    yield from self._assessed(c)
+                    return
+            step = 14 if u_fric < cc.friction_p else 7
+            if status == ATTENDED:
+                gap = step // 7
             day += step
             yield env.timeout(step)
 
+    def _record(self, cid: int, tid: int, day: int, number: int, status: int, obs: float = math.nan,
+                alliance: float = math.nan, anx: float = math.nan) -> None:
+        """One row of the sessions table (a booked appointment)."""
+        r = self._session_columns
+        r[0].append(cid)
+        r[1].append(tid)
+        r[2].append(day)
+        r[3].append(number)
+        r[4].append(status)
+        r[5].append(obs)
+        r[6].append(alliance)
+        r[7].append(anx)
+
+    def _attendance(self, c: Client, t: Therapist, day: int, k: int, u_ns: float) -> int | None:
+        """Status of appointment ``k`` (attended, no-show, therapist absent); None when the client
+        never came to their first session and has ended. Misses are recorded here."""
+        cc = self._course_constants
+        if t.sick_day == day:
+            self._record(c.id, t.id, day, k, ABSENT)
+            return ABSENT
+        if k == 1:
+            if not rules.shows_for_first(c.first_attendance_logit, cc.first_logit0, (day - c.arrival) / 7.0,
+                                         cc.ln_wait_or):
+                self._record(c.id, t.id, day, k, NO_SHOW)
+                self._end(c, "pretreatment_dropout")
+                return None
+        elif u_ns < c.no_show_p:
+            c.sessions_missed += 1
+            self._record(c.id, t.id, day, k, NO_SHOW)
+            return NO_SHOW
+        return ATTENDED
+
+    def _session(self, c: Client, t: Therapist, day: int, k: int, z_q: float, z_a: float, z_s: float, z_m: float,
+                 z_x: float) -> tuple[float, float]:
+        """An attended session: measure, experience, change; returns its quality and the measured alliance."""
+        cc = self._course_constants
+        if c.state == BOOKED:
+            self._treated(c)
+        c.sessions_attended = k
+        c.course_sessions += 1
+        total = c.severity + c.transient * 0.5 ** ((day - c.arrival) / cc.half_life)
+        obs = rules.observed_score(total, cc.meas_sd * z_m, DEPRESSION_MAX)
+        anx = rules.observed_score(c.anxiety_ratio * total, cc.anx_sd * z_x, ANXIETY_MAX)
+        if k == 1:
+            c.first_session_day = day
+            c.obs_intake = obs
+            c.anx_intake = anx
+        c.last_session_day = day
+        c.obs_last = obs
+        c.anx_last = anx
+        c.obs_history.append(obs)
+        c.off_track = k >= cc.fb_from and c.obs_intake - obs < cc.fb_points  # feedback: progress against expected
+        quality = rules.session_quality(c.true_fit, cc.w_alliance, c.alliance, cc.exh_effect, t.exhaustion,
+                                        cc.q_sd * z_q, cc.fb_boost if c.off_track else 0.0,
+                                        cc.motivation if t.pressured else 0.0)
+        alliance = c.alliance = rules.alliance_step(c.alliance, cc.memory, quality)
+        measured = rules.measured_alliance(alliance, cc.a_sd * z_a)
+        self._record(c.id, t.id, day, k, ATTENDED, obs, measured, anx)
+        t.sessions_today += 1
+        if k <= 3:
+            c.early_alliance_sum += measured
+            c.early_alliance_n += 1
+        c.course_alliance_sum += measured
+        if c.course_sessions == 1:
+            t.firsts += 1
+        elif c.course_sessions == 2:
+            t.returns += 1
+        c.severity = rules.symptom_step(c.severity, c.deterioration_prone, cc.drift, c.responsiveness,
+                                        cc.change_effect, quality, cc.noise_sd * z_s)
+        return quality, measured
+
+    def _ends_after_session(self, c: Client, t: Therapist, k: int, quality: float, gap: int, u_plan: float,
+                            u_drop: float) -> bool:
+        """After attended session ``k``: the cap, a planned ending or a dropout (True: the client has ended)."""
+        cc = self._course_constants
+        if k >= cc.cap:
+            self._end(c, "session_cap")
+            return True
+        obs, history = c.obs_last, c.obs_history
+        satisfied = rules.good_enough(c.obs_intake, obs, c.goal, cc.measured_endings, c.anx_last)
+        plateaued = k > cc.plateau_n and history[-1 - cc.plateau_n] - obs < cc.plateau_pts
+        if u_plan < rules.planned_end_probability(k, c.single_need, satisfied, plateaued, cc.chances):
+            if self.ranking_response.keeps_longer(satisfied, t.pressured, c.kept_extra):
+                c.kept_extra += 1  # gaming: an improved client is kept a little longer
+                return False
+            self._end(c, "planned")
+            return True
+        x = rules.dropout_logit(c.dropout_logit0, quality, gap - 1, k, c.off_track, cc.dropout)
+        if rules.happens(u_drop, x):
+            self._end(c, "dropout")
+            return True
+        return False
+
+    def _assessed(self, c: Client) -> Generator[simpy.Event, None, None]:
+        """Stepped care: after the assessment session the client waits for treatment, then seeks a therapist."""
+        self._detach(c)
+        self._release(c)
+        c.therapist = None
+        c.state = WAITING
+        self.assessed_waiting += 1
+        yield self.env.timeout(self._course_constants.assessment_wait)
+        self.assessed_waiting -= 1
+        self._seek(c)
+
     # -- therapists' days and weeks ------------------------------------------------
+    def _strain_parameters(self) -> rules.StrainParameters:
+        sc, ex = self.sc, self.sc.exhaustion
+        return rules.StrainParameters(
+            keep=1.0 - ex.recovery_rate, daily_strain=ex.daily_strain,
+            feedback_strain=sc.performance.feedback.daily_strain if sc.performance.feedback.enabled else 0.0,
+            admin_recovery=sc.capacity.admin_recovery * sc.capacity.admin_share, noise_sd=ex.noise_sd,
+            ranking_stress=self.ranking_response.stress, overload_gain=ex.overload_gain,
+            light_day_recovery=ex.light_day_recovery, own_share=1.0 - ex.absolute_share,
+            absolute_share=ex.absolute_share, mean_load=sc.therapists.sustainable_load_mean)
+
     def _days(self) -> Generator[simpy.Event, None, None]:
-        ex, sc = self.sc.exhaustion, self.sc
-        stress = sc.performance.ranking.stress if sc.performance.ranking.enabled else 0.0
-        feedback_strain = sc.performance.feedback.daily_strain if sc.performance.feedback.enabled else 0.0
-        admin_recovery = sc.capacity.admin_recovery * sc.capacity.admin_share
-        keep = 1.0 - ex.recovery_rate
-        cutoff, low, high = ex.burnout_cutoff, ex.burnout_cutoff - CUTOFF_STEP, ex.burnout_cutoff + CUTOFF_STEP
-        own = 1.0 - ex.absolute_share  # weight of sessions against one's own load; the rest: against the mean load
-        absolute, mean_load = ex.absolute_share, sc.therapists.sustainable_load_mean
+        """Every evening: each active therapist's exhaustion, the day's measures, tomorrow's sickness, leaving."""
+        ex = self.sc.exhaustion
+        strain = self._strain_parameters()
         learns = self.load_estimate.learns
         day = 0
         while True:
             yield self.env.timeout(day + DAY_END - self.env.now)
             weekday = day % 7
             working = weekday < WEEKDAYS
-            week_ends = weekday == WEEKDAYS - 1
             tomorrow_working = (day + 1) % 7 < WEEKDAYS
             measuring = self.warmup_day <= day < self.measure_end
             stayers = []
             for t in self.active:
                 rng = t.rng
                 z, u_sick, u_leave = rng.gauss(0.0, 1.0), rng.random(), rng.random()
-                e = t.exhaustion * keep
-                if working and t.sick_day != day:
-                    n, load = t.sessions_today, t.load
-                    e += ex.daily_strain + feedback_strain + ex.noise_sd * z - admin_recovery
-                    if t.pressured:
-                        e += stress
-                    if own:
-                        if n > load:
-                            e += own * ex.overload_gain * (n - load) / load
-                        else:
-                            e -= own * ex.light_day_recovery * (load - n) / load
-                    if absolute:
-                        if n > mean_load:
-                            e += absolute * ex.overload_gain * (n - mean_load) / mean_load
-                        else:
-                            e -= absolute * ex.light_day_recovery * (mean_load - n) / mean_load
-                    t.week_sessions += n
-                    if measuring:
-                        t.measured_working_days += 1
-                        t.measured_sessions += n
-                        if n - load >= 1.0:  # a whole session above one's own load: rounding cannot create it
-                            t.measured_over_days += 1
-                e = 0.0 if e < 0.0 else 1.0 if e > 1.0 else e
-                t.exhaustion = e
+                worked = working and t.sick_day != day
+                e = t.exhaustion = rules.exhaustion_step(t.exhaustion, worked, t.sessions_today, t.load, t.pressured,
+                                                         z, strain)
+                if worked:
+                    t.week_sessions += t.sessions_today
                 if learns and working:
                     t.recent_exhaustion += e
                     t.recent_days += 1
-                t.sessions_today = 0
                 if measuring:
-                    t.days_employed += 1
-                    t.exhaustion_sum += e
-                    if e > cutoff:
-                        t.burnout_days += 1
-                    if working:  # exhaustion read at the end of each working day, never after a weekend
-                        t.measured_weekdays += 1
-                        t.weekday_exhaustion_sum += e
-                        t.weekday_burnout += e > cutoff
-                        t.weekday_burnout_low += e > low
-                        t.weekday_burnout_high += e > high
-                if week_ends:
-                    if measuring and day - t.hired_day >= WEEKDAYS - 1:  # employed all week
-                        t.measured_weeks += 1
-                        if t.week_sessions - WEEKDAYS * t.load >= 1.0:
-                            t.measured_over_weeks += 1
-                    t.week_sessions = 0
+                    self._measure_day(t, day, working, worked)
+                t.sessions_today = 0
+                if weekday == WEEKDAYS - 1:
+                    self._end_week(t, day, measuring)
                 if tomorrow_working and u_sick < ex.sick_base + ex.sick_exhaustion * e:
                     t.sick_day = day + 1
                     if self.warmup_day <= day + 1 < self.measure_end:
@@ -655,10 +605,43 @@ class PlatformModel:
                     stayers.append(t)
             self.active = stayers
             if weekday == MIDWEEK:
-                n_active = len(stayers)
-                self._midweek = ((sum(t.exhaustion for t in stayers) / n_active, sum(t.exhaustion > cutoff for t in stayers)
-                                  / n_active) if n_active else (math.nan, math.nan))
+                self._midweek = self._snapshot(stayers)
             day += 1
+
+    def _measure_day(self, t: Therapist, day: int, working: bool, worked: bool) -> None:
+        """A measured day's counters (exhaustion read at the end of each working day, never after a weekend)."""
+        e, cutoff = t.exhaustion, self._cutoffs[0]
+        if worked:
+            t.measured_working_days += 1
+            t.measured_sessions += t.sessions_today
+            if t.sessions_today - t.load >= 1.0:  # a whole session above one's own load: rounding cannot create it
+                t.measured_over_days += 1
+        t.days_employed += 1
+        t.exhaustion_sum += e
+        if e > cutoff:
+            t.burnout_days += 1
+        if working:
+            t.measured_weekdays += 1
+            t.weekday_exhaustion_sum += e
+            t.weekday_burnout += e > cutoff
+            t.weekday_burnout_low += e > self._cutoffs[1]
+            t.weekday_burnout_high += e > self._cutoffs[2]
+
+    def _end_week(self, t: Therapist, day: int, measuring: bool) -> None:
+        """Friday evening: count a measured week employed throughout, and whether it went over one's own load."""
+        if measuring and day - t.hired_day >= WEEKDAYS - 1:
+            t.measured_weeks += 1
+            if t.week_sessions - WEEKDAYS * t.load >= 1.0:
+                t.measured_over_weeks += 1
+        t.week_sessions = 0
+
+    def _snapshot(self, therapists: list[Therapist]) -> tuple[float, float]:
+        """Mean exhaustion and burnout share of ``therapists`` now."""
+        n = len(therapists)
+        if not n:
+            return math.nan, math.nan
+        cutoff = self._cutoffs[0]
+        return sum(t.exhaustion for t in therapists) / n, sum(t.exhaustion > cutoff for t in therapists) / n
 
     def _leave(self, t: Therapist) -> None:
         t.active = False
@@ -685,8 +668,9 @@ class PlatformModel:
             if self.queue.count:
                 self._expire(everyone=True)
             self._ramp(week + 1)
-            if sc.hiring.policy == "to_demand":
-                self._hire_to_demand()
+            for _ in range(self.hiring.posts_to_open(self.queue.count, len(self.active), self.pending_hires)):
+                self.pending_hires += 1
+                self.env.process(self._recruit())
             if lt.enabled and (week + 1) % lt.review_weeks == 0:
                 self._review_league()
             if self.load_estimate.learns and (week + 1) % sc.capacity.learn_weeks == 0:
@@ -723,14 +707,6 @@ class PlatformModel:
                 still.append(t)
         self.ramping = still
 
-    def _hire_to_demand(self) -> None:
-        h = self.sc.hiring
-        wanted = int(self.queue.count // h.waitlist_per_hire)
-        room_for = h.max_headcount - len(self.active) - self.pending_hires
-        for _ in range(max(0, min(wanted - self.pending_hires, room_for))):
-            self.pending_hires += 1
-            self.env.process(self._recruit())
-
     def _revise_thresholds(self) -> None:
         """Learned load estimates: revise each therapist's threshold from their recent exhaustion."""
         for t in self.active:
@@ -757,7 +733,7 @@ class PlatformModel:
             # selection: a share of the pressured decline complex referrals (each therapist's own stream)
             if t.pressured and t.selection_rng is None:
                 t.selection_rng = stream(self.seed, self.rep, "selection", t.id)
-            t.declines_complex = t.pressured and t.selection_rng is not None and t.selection_rng.random() < rk.selection_share
+            t.declines_complex = self.ranking_response.declines_complex(t.pressured, t.selection_rng)
             t.firsts *= 0.5  # older results fade: the table reflects recent months
             t.returns *= 0.5
 

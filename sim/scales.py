@@ -11,3 +11,5 @@ CASENESS = 10  # depression scale: at or above is a case
 RELIABLE_CHANGE = 6  # depression scale: a reliable change
 ANXIETY_CASENESS = 8  # anxiety scale
 ANXIETY_RELIABLE_CHANGE = 4
+DEPRESSION_MAX = 27.0  # top of the depression scale
+ANXIETY_MAX = 21.0  # top of the anxiety scale

@@ -700,6 +700,9 @@ class Performance(Section):
 class Rematch(Section):
     enabled: bool = p(False, unit="on/off", desc="Offer a new therapist after a poor early alliance.",
                       source="lever", evidence="assumption")
+    rule: str = p("after_poor_alliance", unit="name", range=None,
+                  desc="When enabled, which rematch rule applies (a registered rematch policy).",
+                  source="lever", evidence="assumption")
     after_sessions: int = p(2, unit="sessions", ge=1, le=3, range=(1, 2),
                             desc="Check the alliance after this session number.", source="lever",
                             evidence="assumption")
@@ -710,9 +713,14 @@ class Rematch(Section):
                            desc="Probability a client accepts the rematch offer.", source="assumption",
                            evidence="assumption")
 
+    @field_validator("rule")
+    @classmethod
+    def check_rule(cls, v: str) -> str:
+        return _choice("rematch", v)
+
 
 class Hiring(Section):
-    policy: Literal["replace", "to_demand"] = p(
+    policy: str = p(
         "replace", unit="name", range=None,
         desc="replace: keep headcount fixed by replacing leavers; to_demand: also hire when the waiting list grows.",
         source="lever", evidence="assumption")
@@ -731,6 +739,11 @@ class Hiring(Section):
     max_headcount: int = p(
         1000, unit="therapists", ge=0, le=100_000, range=None,
         desc="to_demand: upper bound on headcount.", source="lever", evidence="assumption")
+
+    @field_validator("policy")
+    @classmethod
+    def check_policy(cls, v: str) -> str:
+        return _choice("hiring", v)
 
 
 class Platform(Section):

@@ -16,9 +16,10 @@ LAYERS = {
     "scenario": 2,
     "sizing": 3, "quick": 3, "register": 3, "experiments": 3, "entities": 3,
     # what is decided
-    "index": 4, "population": 4, "recorder": 4,
+    "rules": 1, "index": 4, "population": 4, "recorder": 4,
     "policies": 5, "policies.capacity": 5, "policies.information": 5, "policies.league": 5,
-    "policies.load_estimate": 5, "policies.matching": 5, "policies.revenue": 5,
+    "policies.load_estimate": 5, "policies.matching": 5, "policies.revenue": 5, "policies.hiring": 5,
+    "policies.rematch": 5,
     # when things happen, recorded tables, measures
     "model": 6, "metrics": 6, "stats": 6, "claims": 6,
     "runner": 7, "warmup": 7,

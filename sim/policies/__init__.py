@@ -1,7 +1,16 @@
 """Policies: what the platform decides. Small objects registered by name, testable without SimPy.
 
-Lever kinds: ``matching``, ``information``, ``capacity``, ``load_estimate``, ``revenue``; the
-league table ranking lives in :mod:`sim.policies.league`.
+Lever kinds: ``matching``, ``information``, ``capacity``, ``load_estimate``, ``revenue``, ``hiring``,
+``rematch``; the league table's ranking and the responses to it live in :mod:`sim.policies.league`.
 """
 
-from sim.policies import capacity, information, league, load_estimate, matching, revenue  # noqa: F401
+from sim.policies import (  # noqa: F401
+    capacity,
+    hiring,
+    information,
+    league,
+    load_estimate,
+    matching,
+    rematch,
+    revenue,
+)
