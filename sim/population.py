@@ -3,9 +3,11 @@
 Client ``n`` is row ``n % BLOCK`` of block ``n // BLOCK``, drawn from the stream
 ("clients", block) whatever the policy, so the same people arrive with the same needs and the
 same in-therapy luck in every scenario that shares the client parameters. Appointment ``a``
-of client ``n`` reads ``DRAWS`` numbers from chunk ``a // APPOINTMENTS`` of that client's row;
-chunk ``j`` of block ``b`` comes from the stream ("luck", b, j): chunk 0 is drawn with the
-block, later chunks when a client of the block first needs them (kept in a small cache).
+of client ``n`` reads ``DRAWS`` numbers from chunk ``a // APPOINTMENTS`` of that client's row,
+in the order of ``APPOINTMENT_DRAWS``. Each named draw of chunk ``j`` of block ``b`` comes from its
+own stream ("luck:NAME", b, j), so adding a draw (appended to the layout) never changes the
+others: the same client keeps the same luck. Chunk 0 is drawn with the block, later chunks when a
+client of the block first needs them (kept in a small cache).
 """
 
 from __future__ import annotations
@@ -23,22 +25,36 @@ from sim.streams import stream_seed
 BLOCK = 256
 APPOINTMENTS = 8
 CACHED_CHUNKS = 64
-UNIFORMS, NORMALS = 5, 5
-DRAWS = UNIFORMS + NORMALS  # per appointment: 5 uniforms, then 5 standard normals
+#: The random numbers of one appointment, by name and kind, in the order the model reads them.
+APPOINTMENT_DRAWS: tuple[tuple[str, str], ...] = (
+    ("no_show", "uniform"),  # missing the appointment
+    ("planned_end", "uniform"),  # agreeing to stop
+    ("dropout", "uniform"),  # dropping out
+    ("friction", "uniform"),  # the next appointment a fortnight away
+    ("alternative", "uniform"),  # rematch accepted, or lost when the therapist leaves
+    ("quality", "normal"),  # session quality noise
+    ("alliance_rating", "normal"),  # alliance measurement noise
+    ("symptom", "normal"),  # symptom change noise
+    ("depression_measure", "normal"),  # depression questionnaire noise
+    ("anxiety_measure", "normal"),  # anxiety questionnaire noise
+)
+DRAWS = len(APPOINTMENT_DRAWS)
 
 
 class ClientFactory:
     """Makes client ``n`` (attributes and luck) for one scenario, seed and replication."""
 
-    def __init__(self, sc: Scenario, seed: int, replication: int, domain_cum: list[float]):
+    def __init__(self, sc: Scenario, seed: int, replication: int, domain_cum: list[float],
+                 layout: tuple[tuple[str, str], ...] = APPOINTMENT_DRAWS):
         self.sc = sc
+        self.layout = layout
         self.seed = seed
         self.rep = replication
         self.domain_cum = np.asarray(domain_cum)
         self._block = -1
         self._rows: list[tuple] = []
         self._chunks: OrderedDict[tuple[int, int], np.ndarray] = OrderedDict()
-        self._first_chunk = np.empty((0, APPOINTMENTS * DRAWS), dtype=np.float32)
+        self._first_chunk = np.empty((0, APPOINTMENTS * len(layout)), dtype=np.float32)
         # later chunks are needed by clients who arrived over the last months: cache about a quarter of blocks
         self._cache_size = max(CACHED_CHUNKS, int(sc.demand.arrivals_per_week * 13 / BLOCK))
 
@@ -92,11 +108,14 @@ class ClientFactory:
 
     def _draw_chunk(self, block: int, chunk: int) -> np.ndarray:
         """Chunk ``chunk`` of block ``block``, kept in single precision (plenty for decisions and noise)."""
-        rng = np.random.Generator(np.random.PCG64(stream_seed(self.seed, self.rep, "luck", (block << 16) | chunk)))
-        table = np.empty((BLOCK, APPOINTMENTS, DRAWS))
-        table[:, :, :UNIFORMS] = rng.random((BLOCK, APPOINTMENTS, UNIFORMS))
-        table[:, :, UNIFORMS:] = rng.standard_normal((BLOCK, APPOINTMENTS, NORMALS))
-        return table.reshape(BLOCK, APPOINTMENTS * DRAWS).astype(np.float32)
+        layout = self.layout
+        table = np.empty((BLOCK, APPOINTMENTS, len(layout)), dtype=np.float32)
+        for column, (name, kind) in enumerate(layout):
+            seed = stream_seed(self.seed, self.rep, f"luck:{name}", (block << 16) | chunk)
+            rng = np.random.Generator(np.random.PCG64(seed))
+            table[:, :, column] = rng.random((BLOCK, APPOINTMENTS)) if kind == "uniform" else rng.standard_normal(
+                (BLOCK, APPOINTMENTS))
+        return table.reshape(BLOCK, APPOINTMENTS * len(layout))
 
     def _chunk(self, block: int, chunk: int) -> np.ndarray:
         key = (block, chunk)
@@ -110,8 +129,8 @@ class ClientFactory:
         return table
 
     def luck(self, c: Client) -> array:
-        """Random numbers for ``c``'s next ``APPOINTMENTS`` appointments, ``DRAWS`` each
-        (5 uniforms, then 5 standard normals), as a compact typed array."""
+        """Random numbers for ``c``'s next ``APPOINTMENTS`` appointments, ``DRAWS`` each (in the order of
+        ``APPOINTMENT_DRAWS``), as a compact typed array."""
         block, row = divmod(c.id, BLOCK)
         chunk = c.luck_used // APPOINTMENTS
         return array("f", self._chunk(block, chunk)[row].tobytes())
