@@ -49,3 +49,14 @@ def lookup(kind: str, name: str) -> Any:
         return _REGISTRY[kind][name]
     except KeyError:
         raise KeyError(f"unknown {kind} {name!r}; allowed: {', '.join(names(kind))}") from None
+
+
+def describe(kind: str, name: str) -> str:
+    """The first sentence of the registered object's docstring: the help text of that choice.
+
+    >>> describe("capacity", "team_quota")
+    'Everyone is booked to the same sessions per day, whatever their own load.'
+    """
+    doc = (lookup(kind, name).__doc__ or "").strip()
+    first = " ".join(doc.split("\n\n")[0].split())
+    return first.split(". ")[0].rstrip(".") + "." if first else name

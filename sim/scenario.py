@@ -60,11 +60,14 @@ def p(
     le: float | None = None,
     gt: float | None = None,
     lt: float | None = None,
+    registry: str | None = None,
 ) -> Any:
     """A documented parameter: a pydantic Field with register metadata."""
     extra: dict[str, Any] = {"unit": unit, "source": source, "evidence": evidence}
     if range is not None:
         extra["range"] = list(range)
+    if registry is not None:
+        extra["registry"] = registry  # a choice among the policies registered for this lever kind
     return Field(default, description=desc, ge=ge, le=le, gt=gt, lt=lt, json_schema_extra=extra)
 
 
@@ -503,11 +506,11 @@ class Matching(Section):
                 "self-assessment is biased. 0.1: close to chance"),
         evidence="moderate")
     policy: str = p(
-        "earliest", unit="name", range=None,
+        "earliest", unit="name", range=None, registry="matching",
         desc="How new clients are paired: earliest availability, best estimated fit, or a weighted hybrid.",
         source="lever", evidence="assumption")
     information: str = p(
-        "declared", unit="name", range=None,
+        "declared", unit="name", range=None, registry="information",
         desc="What the matcher sees of therapist effectiveness: declared profile, measured track record, or the truth.",
         source="lever", evidence="assumption")
     profile_clarity: float = p(
@@ -550,7 +553,7 @@ class Matching(Section):
 
 class Capacity(Section):
     policy: str = p(
-        "team_quota", unit="name", range=None,
+        "team_quota", unit="name", range=None, registry="capacity",
         desc="team_quota: everyone booked to the same sessions/day; individual: each to their own sustainable load.",
         source="lever", evidence="assumption")
     quota_per_day: float = p(
@@ -562,7 +565,7 @@ class Capacity(Section):
         desc="Individual thresholds: book this fraction below each therapist's own load.", source="lever",
         evidence="assumption")
     load_estimate: str = p(
-        "exact", unit="name", range=None,
+        "exact", unit="name", range=None, registry="load_estimate",
         desc=("What individual thresholds are set from: exact (the true sustainable load), self_report (with bias "
               "and error), learned (self-report adjusted from each therapist's recent exhaustion)."),
         source="lever", evidence="assumption")
@@ -702,7 +705,7 @@ class Performance(Section):
 class Rematch(Section):
     enabled: bool = p(False, unit="on/off", desc="Offer a new therapist after a poor early alliance.",
                       source="lever", evidence="assumption")
-    rule: str = p("after_poor_alliance", unit="name", range=None,
+    rule: str = p("after_poor_alliance", unit="name", range=None, registry="rematch",
                   desc="When enabled, which rematch rule applies (a registered rematch policy).",
                   source="lever", evidence="assumption")
     after_sessions: int = p(2, unit="sessions", ge=1, le=3, range=(1, 2),
@@ -723,7 +726,7 @@ class Rematch(Section):
 
 class Hiring(Section):
     policy: str = p(
-        "replace", unit="name", range=None,
+        "replace", unit="name", range=None, registry="hiring",
         desc="replace: keep headcount fixed by replacing leavers; to_demand: also hire when the waiting list grows.",
         source="lever", evidence="assumption")
     recruitment_lag_weeks: float = p(
@@ -763,7 +766,7 @@ class Platform(Section):
 
 class Money(Section):
     revenue_model: str = p(
-        "per_session", unit="name", range=None,
+        "per_session", unit="name", range=None, registry="revenue",
         desc="per_session, subscription or value_based revenue.", source="lever", evidence="assumption")
     price_per_session: float = p(
         120.0, unit="currency/session", ge=0, le=1e5, range=(80, 180),
@@ -1092,6 +1095,7 @@ def parameter_table(model: type[BaseModel] = Scenario, prefix: str = "") -> list
             "description": field.description or "",
             "source": extra.get("source", ""),
             "evidence": extra.get("evidence", ""),
+            "registry": extra.get("registry"),
             "bounds": {k: getattr(m, k) for m in field.metadata for k in ("ge", "gt", "le", "lt") if hasattr(m, k)},
         })
     return rows
