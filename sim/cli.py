@@ -118,6 +118,13 @@ def parser() -> argparse.ArgumentParser:
     rb.add_argument("--dask", metavar="ADDRESS", help="run on Dask: local:N (a LocalCluster of N workers) or "
                                                       "tcp://HOST:8786 (an existing scheduler)")
     _jobs_force_quiet(rb)
+    ex = sub.add_parser("explorer", help="compute the policy explorer's opening view into its cache (the page then "
+                                         "opens at once): quality first against the status quo")
+    ex.add_argument("--jobs", type=_positive_int, default=2, help="worker processes (default 2)")
+    db = sub.add_parser("dashboard", help="serve a dashboard in Voila on this machine (nothing loaded from outside)")
+    db.add_argument("which", choices=sorted(DASHBOARDS), help="explorer (platform leaders) or brief (advocates)")
+    db.add_argument("--port", type=_positive_int, default=8866, help="port on 127.0.0.1 (default 8866)")
+    db.add_argument("--no-browser", action="store_true", help="do not open a browser")
     wu = sub.add_parser("warmup", help="choose a warm-up on pilot runs (Welch; MSER-5 beside it), per series")
     wu.add_argument("scenarios", type=Path, nargs="+", help="scenario YAML files compared together")
     wu.add_argument("--reps", type=_positive_int, default=5, help="pilot replications per scenario (default 5)")
@@ -137,6 +144,33 @@ def cmd_robustness(a: argparse.Namespace) -> None:
           f"verdicts, drivers and charts in {out}/")
     for line in summary_lines(result["verdicts"], result["drivers"], result["verdicts"]["kpi"].unique()):
         print("  " + line)
+
+
+def cmd_explorer(a: argparse.Namespace) -> None:
+    from sim import explore
+
+    started = time.perf_counter()
+    result = explore.precompute(jobs=a.jobs)
+    print(f"Explorer opening view ready in {time.perf_counter() - started:.0f} s ({explore.run_size(result)}); "
+          f"cached in {explore.CACHE_DIR}. Start the explorer with: voila notebooks/01_policy_explorer.ipynb")
+
+
+DASHBOARDS = {"explorer": "01_policy_explorer.ipynb", "brief": "05_investor_brief.ipynb"}
+
+
+def cmd_dashboard(a: argparse.Namespace) -> None:
+    """Voila with the project's template (its lab template without CDN links), on 127.0.0.1."""
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "JUPYTER_PATH": os.pathsep.join(
+        p for p in (str(root / "share" / "jupyter"), os.environ.get("JUPYTER_PATH", "")) if p)}
+    command = [sys.executable, "-m", "voila", str(root / "notebooks" / DASHBOARDS[a.which]), "--template=fifty-minutes",
+               f"--port={a.port}", "--Voila.ip=127.0.0.1"]
+    if a.no_browser:
+        command.append("--no-browser")
+    print(f"Serving the {a.which} on http://127.0.0.1:{a.port}/ (Ctrl-C stops it)")
+    raise SystemExit(subprocess.call(command, env=env))
 
 
 def cmd_warmup(a: argparse.Namespace) -> None:
@@ -286,7 +320,8 @@ def cmd_sweep(a: argparse.Namespace) -> None:
 
 
 COMMANDS = {"run": cmd_run, "compare": cmd_compare, "study": cmd_study, "calibrate": cmd_calibrate,
-            "sweep": cmd_sweep, "warmup": cmd_warmup, "robustness": cmd_robustness}
+            "sweep": cmd_sweep, "warmup": cmd_warmup, "robustness": cmd_robustness, "explorer": cmd_explorer,
+            "dashboard": cmd_dashboard}
 
 
 def main(argv: list[str] | None = None) -> int:

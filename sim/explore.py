@@ -1,13 +1,27 @@
-"""The policy explorer: controls generated from the scenario schema, a Run button, charts and a KPI table.
+"""The policy explorer's logic, apart from its widgets (:mod:`sim.explorer_app`): presets, controls from the
+schema, which controls matter under which policy, cached runs, the comparison, its charts and downloads.
 
-The notebook ``01_policy_explorer`` only calls :class:`Explorer`. Everything computed here
-comes from :mod:`sim.runner` and :mod:`sim.plots`; this module only builds the interface.
+Every run is one scenario at explorer size; runs are cached by what they simulate (the scenario's
+settings, replications, seed and the code), in memory and under ``results/explorer_cache/``, so
+the status quo and pinned policies are never recomputed, and the page opens on results computed
+earlier (``python -m sim explore --precompute`` fills the cache for the opening view).
+
+>>> sorted(PRESETS)[:3]
+['feedback only', 'fit only', 'individual only']
+>>> relevant("capacity.safety_margin", {"capacity.policy": "team_quota"})
+False
 """
 
 from __future__ import annotations
 
-import time
+import hashlib
+import io
+import os
+import pickle
+import zipfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -17,12 +31,17 @@ from matplotlib.figure import Figure
 
 from sim import kpis, plots, quick
 from sim.claims import claims
-from sim.registry import names
-from sim.runner import StudyResult, run_scenarios
+from sim.errors import InputError
+from sim.registry import describe, names
+from sim.runner import StudyResult, merge_results, part_of, run_scenarios
 from sim.scenario import Scenario, apply_overrides, load_scenario, parameter_table, scenario_path
 
+ROOT = Path(__file__).resolve().parent.parent
+CACHE_DIR = ROOT / "results" / "explorer_cache"
+SIM_DIR = Path(__file__).resolve().parent
+
 # (path, label): the explorer's controls, in order; ranges, units and help come from the schema
-CONTROLS = [
+POLICY_CONTROLS = [
     ("matching.policy", "Matching"),
     ("matching.information", "Matcher sees"),
     ("matching.profile_clarity", "Profile clarity"),
@@ -33,22 +52,69 @@ CONTROLS = [
     ("capacity.quota_per_day", "Team quota (sessions/day)"),
     ("capacity.safety_margin", "Individual margin"),
     ("capacity.load_estimate", "Loads known from"),
-    ("exhaustion.absolute_share", "Exhaustion from volume (vs own load)"),
     ("performance.feedback.enabled", "Outcome feedback"),
     ("performance.feedback.quality_boost", "Feedback benefit (off-track)"),
     ("performance.ranking.enabled", "League table (ranking)"),
     ("performance.ranking.gaming_extra_sessions", "Gaming: extra sessions"),
     ("performance.ranking.selection_share", "Selection: share declining complex"),
+]
+PLATFORM_CONTROLS = [
+    ("exhaustion.absolute_share", "Exhaustion from volume (vs own load)"),
     ("therapists.count", "Therapists"),
     ("demand.arrivals_per_week", "New clients per week"),
     ("horizon.measured_weeks", "Measured weeks"),
 ]
-CHOICES = {"matching.policy": "matching", "matching.information": "information", "capacity.policy": "capacity",
-           "capacity.load_estimate": "load_estimate", "money.revenue_model": "revenue"}
+CONTROLS = POLICY_CONTROLS + PLATFORM_CONTROLS
+#: Settings shared by the status quo and every policy: the platform and the world, not a decision.
+SHARED = tuple(path for path, _ in PLATFORM_CONTROLS)
+#: A control matters only when its controlling setting has one of these values.
+ACTIVE_WHEN: dict[str, tuple[str, tuple[Any, ...]]] = {
+    "matching.information": ("matching.policy", ("fit", "hybrid")),
+    "matching.profile_clarity": ("matching.policy", ("fit", "hybrid")),
+    "matching.profile_validity": ("matching.policy", ("fit", "hybrid")),
+    "matching.hold_weeks": ("matching.policy", ("fit",)),
+    "capacity.quota_per_day": ("capacity.policy", ("team_quota",)),
+    "capacity.safety_margin": ("capacity.policy", ("individual",)),
+    "capacity.load_estimate": ("capacity.policy", ("individual",)),
+    "performance.feedback.quality_boost": ("performance.feedback.enabled", (True,)),
+    "performance.ranking.gaming_extra_sessions": ("performance.ranking.enabled", (True,)),
+    "performance.ranking.selection_share": ("performance.ranking.enabled", (True,)),
+}
+#: Slider limits where the schema's own bounds are far wider than an explorer needs.
+LIMITS = {"therapists.count": (10, 200), "demand.arrivals_per_week": (10, 1000), "horizon.measured_weeks": (13, 156),
+          "performance.ranking.gaming_extra_sessions": (0, 5)}
 EXPLORER_DEFAULTS = {"therapists.count": 60, "demand.arrivals_per_week": 210.0, "horizon.measured_weeks": 52,
                      "horizon.warmup_weeks": 26, "horizon.follow_up_weeks": 13}
 TABLE_KPIS = list(kpis.HEADLINE)
-BASELINE_NAME, POLICY_NAME = "status quo", "your policy"
+BASELINE_NAME = "status quo"
+MAX_POLICIES = 4  # policies compared with the status quo at once (pinned ones and the current one)
+DEFAULT_REPS = 5
+
+
+def _push_quota() -> float:
+    return float(load_scenario(scenario_path("productivity_push")).capacity.quota_per_day)
+
+
+#: One click for the policies the project studies; each preset starts from the status quo's settings.
+PRESETS: dict[str, dict[str, Any]] = {
+    "status quo": {},
+    "quality first": {"matching.policy": "fit", "capacity.policy": "individual"},
+    "fit only": {"matching.policy": "fit"},
+    "individual only": {"capacity.policy": "individual"},
+    "feedback only": {"performance.feedback.enabled": True},
+    "league table": {"performance.ranking.enabled": True},
+    "productivity push": {"capacity.quota_per_day": "push"},  # resolved from scenarios/productivity_push.yaml
+}
+PRESET_HELP = {
+    "status quo": "Earliest availability, one team quota at the mean sustainable load, no feedback, no ranking.",
+    "quality first": "Matching by estimated fit and a threshold for each therapist's own sustainable load.",
+    "fit only": "Matching by estimated fit; the team quota stays.",
+    "individual only": "Each therapist's own threshold; matching stays first come, first served.",
+    "feedback only": "Session-by-session outcome feedback to each therapist, no league table.",
+    "league table": "Therapists ranked by client return rate; those below the median feel the pressure.",
+    "productivity push": "The team quota pushed above the mean sustainable load (the productivity push).",
+}
+OPENING_PRESET = "quality first"
 
 
 @dataclass
@@ -59,41 +125,10 @@ class FieldSpec:
     default: Any
     low: float | None = None
     high: float | None = None
+    step: float | None = None
     options: list[str] | None = None
     unit: str = ""
     help: str = ""
-
-
-def field_specs(base: Scenario) -> list[FieldSpec]:
-    """Control specifications from the schema: allowed values, sensitivity range or bounds, unit, help."""
-    table = {r["path"]: r for r in parameter_table()}
-    specs = []
-    for path, label in CONTROLS:
-        row = table[path]
-        value = _get(base, path)
-        if path in CHOICES:
-            specs.append(FieldSpec(path, label, "choice", value, options=names(CHOICES[path]), unit=row["unit"],
-                                   help=row["description"]))
-            continue
-        if isinstance(value, bool):
-            specs.append(FieldSpec(path, label, "bool", value, unit=row["unit"], help=row["description"]))
-            continue
-        b = row["bounds"]
-        lo = b.get("ge", b.get("gt", 0))
-        hi = b.get("le", b.get("lt", 1))
-        if row["range"]:
-            lo, hi = min(row["range"][0], value), max(row["range"][1], value)
-        if path == "therapists.count":
-            lo, hi = 10, 200
-        if path == "demand.arrivals_per_week":
-            lo, hi = 0, 1000
-        if path == "horizon.measured_weeks":
-            lo, hi = 13, 156
-        if path == "performance.ranking.gaming_extra_sessions":
-            lo, hi = 0, 5
-        kind = "int" if isinstance(value, int) else "float"
-        specs.append(FieldSpec(path, label, kind, value, lo, hi, unit=row["unit"], help=row["description"]))
-    return specs
 
 
 def _get(sc: Scenario, path: str) -> Any:
@@ -103,196 +138,369 @@ def _get(sc: Scenario, path: str) -> Any:
     return node
 
 
+def _step(value: float, low: float, high: float) -> float:
+    """A slider step that can show ``value`` exactly: a round step of about a hundredth of the range that divides
+    the value's distance from the lower end."""
+    for step in (0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0):
+        if (high - low) / step <= 200 and abs(round((value - low) / step) * step + low - value) < 1e-9:
+            return step
+    return 0.001
+
+
+def field_specs(base: Scenario) -> list[FieldSpec]:
+    """Control specifications from the schema: allowed values, range, a step that shows the default exactly,
+    unit and help."""
+    table = {r["path"]: r for r in parameter_table()}
+    specs = []
+    for path, label in CONTROLS:
+        row = table[path]
+        value = _get(base, path)
+        common = {"unit": row["unit"], "help": row["description"]}
+        if row["registry"]:
+            specs.append(FieldSpec(path, label, "choice", value, options=names(row["registry"]), **common))
+            continue
+        if isinstance(value, bool):
+            specs.append(FieldSpec(path, label, "bool", value, **common))
+            continue
+        b = row["bounds"]
+        lo, hi = b.get("ge", b.get("gt", 0)), b.get("le", b.get("lt", 1))
+        if row["range"]:
+            lo, hi = min(row["range"][0], value), max(row["range"][1], value)
+        lo, hi = LIMITS.get(path, (lo, hi))
+        if isinstance(value, int):
+            specs.append(FieldSpec(path, label, "int", value, lo, hi, 1, **common))
+        else:
+            specs.append(FieldSpec(path, label, "float", value, lo, hi, _step(value, lo, hi), **common))
+    return specs
+
+
+def option_help(path: str, option: Any) -> str:
+    """Help for one option of a choice control (the registered policy's docstring)."""
+    kind = {r["path"]: r["registry"] for r in parameter_table()}.get(path)
+    return describe(kind, option) if kind else ""
+
+
+def relevant(path: str, values: dict[str, Any]) -> bool:
+    """Does the control at ``path`` change anything, given the other settings?"""
+    if path not in ACTIVE_WHEN:
+        return True
+    controlling, allowed = ACTIVE_WHEN[path]
+    return values.get(controlling) in allowed
+
+
 def explorer_base() -> Scenario:
     """The status-quo platform at explorer size (a refresh takes seconds)."""
-    base = load_scenario(scenario_path("baseline"), [f"{k}={v}" for k, v in EXPLORER_DEFAULTS.items()])
-    return quick.shrink(base)
+    return quick.shrink(apply_overrides(load_scenario(scenario_path("baseline")), EXPLORER_DEFAULTS))
 
 
-def scenarios_for(values: dict[str, Any], base: Scenario | None = None) -> tuple[Scenario, Scenario]:
-    """The status quo and 'your policy': shared platform settings, policy settings from ``values``."""
+def default_values(base: Scenario | None = None) -> dict[str, Any]:
     base = base or explorer_base()
-    shared = ("therapists.count", "demand.arrivals_per_week", "horizon.measured_weeks")
-    common = [f"{k}={v}" for k, v in values.items() if k in shared]
-    status_quo = apply_overrides(base, common).model_copy(update={"name": BASELINE_NAME})
-    policy = apply_overrides(base, [f"{k}={v}" for k, v in values.items()]).model_copy(update={"name": POLICY_NAME})
-    return status_quo, policy
+    return {path: _get(base, path) for path, _ in CONTROLS}
 
 
-def run(values: dict[str, Any], reps: int = 3, jobs: int = 2, on_progress: Any = None) -> StudyResult:
-    status_quo, policy = scenarios_for(values)
-    return run_scenarios([status_quo, policy], reps=quick.reps(reps), jobs=jobs, progress=False,
-                         keep=("clients", "therapists", "weekly"), on_progress=on_progress)
+def preset_values(preset: str, base: Scenario | None = None) -> dict[str, Any]:
+    """The control values of a preset: the status quo's, changed as the preset says."""
+    if preset not in PRESETS:
+        raise InputError(f"preset: unknown {preset!r}; allowed: {', '.join(PRESETS)}")
+    values = default_values(base)
+    for path, value in PRESETS[preset].items():
+        values[path] = _push_quota() if value == "push" else value
+    return values
+
+
+def policy_scenario(values: dict[str, Any], name: str, base: Scenario | None = None) -> Scenario:
+    """The scenario the controls describe; a bad value raises InputError naming the field and what it allows."""
+    base = base or explorer_base()
+    try:
+        sc = apply_overrides(base, values)
+    except InputError:
+        raise
+    except (ValueError, KeyError) as exc:  # pydantic's ValidationError is a ValueError
+        raise InputError(_field_message(exc)) from None
+    return sc.model_copy(update={"name": name})
+
+
+def _field_message(exc: Exception) -> str:
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        parts = []
+        for e in errors():
+            where = ".".join(str(x) for x in e.get("loc", ()))
+            parts.append(f"{where}: {e.get('msg', '')}")
+        return "; ".join(parts)
+    return str(exc)
+
+
+def status_quo_values(values: dict[str, Any]) -> dict[str, Any]:
+    """The status quo on the platform the controls describe (shared settings from ``values``)."""
+    sq = default_values()
+    sq.update({k: v for k, v in values.items() if k in SHARED})
+    return sq
+
+
+# -- cached runs ------------------------------------------------------------------
+
+
+def code_fingerprint() -> str:
+    """A hash of the model's code: cached runs from other code are never reused."""
+    h = hashlib.blake2b(digest_size=8)
+    for path in sorted(SIM_DIR.rglob("*.py")):
+        h.update(path.relative_to(SIM_DIR).as_posix().encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def run_key(sc: Scenario, reps: int) -> str:
+    """What a run simulates: the scenario's settings (not its display name), replications, seed, code."""
+    settings = sc.model_copy(update={"name": "run", "description": ""}).model_dump_json()
+    return hashlib.blake2b(f"{settings}|{reps}|{sc.seed}|{code_fingerprint()}".encode(), digest_size=12).hexdigest()
+
+
+class RunCache:
+    """One result per run key, in memory and (by default) on disk; files are written whole or not at all."""
+
+    def __init__(self, folder: Path | None = CACHE_DIR):
+        self.folder = folder
+        self.memory: dict[str, StudyResult] = {}
+
+    def get(self, key: str) -> StudyResult | None:
+        if key in self.memory:
+            return self.memory[key]
+        path = self._path(key)
+        if path is not None and path.is_file():
+            try:
+                with path.open("rb") as f:
+                    self.memory[key] = pickle.load(f)
+            except Exception:  # a damaged cache file is ignored (and rewritten by the next run)
+                return None
+            return self.memory[key]
+        return None
+
+    def put(self, key: str, result: StudyResult) -> None:
+        self.memory[key] = result
+        path = self._path(key)
+        if path is None:
+            return
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".tmp{os.getpid()}")
+            with tmp.open("wb") as f:
+                pickle.dump(result, f, protocol=pickle.HIGHEST_PROTOCOL)
+            tmp.replace(path)
+        except OSError:  # a read-only checkout: the memory cache still works
+            pass
+
+    def _path(self, key: str) -> Path | None:
+        return None if self.folder is None else self.folder / f"run-{key}.pkl"
+
+
+def run_policies(policies: dict[str, dict[str, Any]], reps: int = DEFAULT_REPS, jobs: int = 2,
+                 cache: RunCache | None = None, on_progress: Callable[[int, int], None] | None = None) -> StudyResult:
+    """The status quo and each named policy (control values) on the same clients; cached runs are reused.
+
+    The status quo comes first; its platform settings are those of the first policy."""
+    cache = cache or RunCache(None)
+    first = next(iter(policies.values()), default_values())
+    wanted = {BASELINE_NAME: policy_scenario(status_quo_values(first), BASELINE_NAME)}
+    for name, values in policies.items():
+        wanted[name] = policy_scenario(values, name)
+    reps = quick.reps(reps)
+    keys = {name: run_key(sc, reps) for name, sc in wanted.items()}
+    missing = [sc for name, sc in wanted.items() if cache.get(keys[name]) is None]
+    missing = list({keys[sc.name]: sc for sc in missing}.values())  # the same run twice is run once
+    if missing:
+        fresh = run_scenarios(missing, reps=reps, jobs=jobs, progress=False, keep=("clients", "therapists", "weekly"),
+                              on_progress=on_progress)
+        for sc in missing:
+            cache.put(keys[sc.name], part_of(fresh, sc.name))
+    parts = []
+    for name, sc in wanted.items():
+        cached = cache.get(keys[name])
+        assert cached is not None
+        parts.append(part_of(cached, cached.scenarios[0].name, as_scenario=sc))
+    return merge_results(parts)
+
+
+# -- what the page shows -------------------------------------------------------------
+
+
+def policy_names(result: StudyResult) -> list[str]:
+    return [sc.name for sc in result.scenarios if sc.name != BASELINE_NAME]
+
+
+def verdicts(result: StudyResult) -> pd.DataFrame:
+    """Each policy's headline differences from the status quo with their verdicts (see :mod:`sim.claims`)."""
+    return claims(result.compare(BASELINE_NAME), TABLE_KPIS)
 
 
 def kpi_table(result: StudyResult) -> pd.DataFrame:
-    """Headline KPI rows: status quo and your policy (mean [95% CI]), the paired difference [Holm-adjusted
-    interval] and its verdict in words (see :mod:`sim.claims`)."""
+    """Headline KPI rows: the status quo (mean [95% CI]); for each policy the paired difference
+    [Holm-adjusted interval] and its verdict in words."""
     summ = result.summary.set_index(["scenario", "kpi"])
-    verdicts = claims(result.compare(BASELINE_NAME), TABLE_KPIS).set_index(["scenario", "kpi"])
+    v = verdicts(result).set_index(["scenario", "kpi"])
     currency = result.scenarios[0].money.currency
     rows = []
     for kpi in TABLE_KPIS:
-        row = {"KPI": kpis.label(kpi)}
-        for name in (BASELINE_NAME, POLICY_NAME):
-            s = summ.loc[(name, kpi)]
-            interval = kpis.format_interval(kpi, s["ci_low"], s["ci_high"], currency)
-            row[name] = f"{kpis.format_value(kpi, s['mean'], currency)} {interval}"
-        d = verdicts.loc[(POLICY_NAME, kpi)]
-        row["difference"] = (f"{kpis.format_difference(kpi, d['difference'], currency)} "
-                             f"[{kpis.format_difference(kpi, d['ci_low'], currency)}, "
-                             f"{kpis.format_difference(kpi, d['ci_high'], currency)}]")
-        row["verdict"] = d["verdict"]
+        s = summ.loc[(BASELINE_NAME, kpi)]
+        row = {"KPI": kpis.label(kpi, with_unit=True),
+               BASELINE_NAME: (f"{kpis.format_value(kpi, s['mean'], currency)} "
+                               f"{kpis.format_interval(kpi, s['ci_low'], s['ci_high'], currency)}")}
+        for name in policy_names(result):
+            d = v.loc[(name, kpi)]
+            row[name] = (f"{kpis.format_difference(kpi, d['difference'], currency)} "
+                         f"[{kpis.format_difference(kpi, d['ci_low'], currency)}, "
+                         f"{kpis.format_difference(kpi, d['ci_high'], currency)}]: {d['verdict']}")
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+VERDICT_CLASS = {"better": "fm-better", "worse": "fm-worse"}
+
+
+def kpi_table_html(result: StudyResult) -> str:
+    """The KPI table as HTML, each difference coloured by its verdict (better, worse, or neither)."""
+    table = kpi_table(result)
+    v = verdicts(result).set_index(["scenario", "kpi"])
+    head = "".join(f"<th>{c}</th>" for c in table.columns)
+    body = []
+    for kpi, (_, row) in zip(TABLE_KPIS, table.iterrows(), strict=True):
+        cells = [f"<td>{row['KPI']}</td>", f"<td>{row[BASELINE_NAME]}</td>"]
+        for name in policy_names(result):
+            verdict = str(v.loc[(name, kpi), "verdict"])
+            cls = next((c for word, c in VERDICT_CLASS.items() if verdict.startswith(word)), "fm-unclear")
+            cells.append(f"<td class='{cls}'>{row[name]}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    style = ("<style>.fm-table td,.fm-table th{padding:2px 8px;text-align:left;white-space:nowrap;font-size:12px}"
+             ".fm-better{color:#006d2c;font-weight:600}.fm-worse{color:#b2182b;font-weight:600}"
+             ".fm-unclear{color:#555}</style>")
+    return (f"{style}<table class='fm-table'><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+            "<p class='fm-note' style='font-size:11px;color:#555'>Status quo: mean [95% interval] over replications. "
+            "Policies: paired difference from the status quo on the same clients [Holm-adjusted interval]; "
+            "green better, red worse, grey no clear difference or negligible.</p>")
+
+
+def run_size(result: StudyResult) -> str:
+    """One line on how big the run was: replications, platform, horizon and warm-up."""
+    sc = result.scenarios[0]
+    h = sc.horizon
+    reps = int(result.replications.groupby("scenario").size().min())
+    return (f"{reps} replications per policy; {sc.therapists.count} therapists, "
+            f"{sc.demand.arrivals_per_week:,.0f} new clients a week; {h.measured_weeks} measured weeks after "
+            f"{h.warmup_weeks} weeks of warm-up, clients followed {h.follow_up_weeks} more weeks; seed {sc.seed}.")
+
+
+def tradeoff_figure(result: StudyResult) -> Figure:
+    return plots.plot_tradeoff(verdicts(result), policy_names(result), "Against the status quo, on the same clients")
 
 
 def load_figure(result: StudyResult) -> Figure:
     """Each therapist's mean attended sessions per working day against their own sustainable load."""
     t = result.tables["therapists"]
     t = t[t["measured_working_days"] > 0]
-    fig, ax = plt.subplots(figsize=(6, 4.5))
-    col = plots.colours([BASELINE_NAME, POLICY_NAME])
-    for name in (BASELINE_NAME, POLICY_NAME):
-        g = t[t["scenario"] == name]
-        ax.scatter(g["sustainable_load"], g["measured_sessions"] / g["measured_working_days"], s=10, alpha=0.5,
-                   color=col[name], label=name)
+    order = [sc.name for sc in result.scenarios]
+    fig, axes = plt.subplots(1, len(order), figsize=(3.2 * len(order), 3.4), sharey=True, squeeze=False)
+    col = plots.colours(order)
     lim = [2.5, 8.5]
-    ax.plot(lim, lim, color="grey", lw=1, ls="--", label="at own sustainable load")
-    ax.set(title="Daily load against each therapist's own sustainable load", xlabel="Sustainable load (sessions/day)",
-           ylabel="Attended sessions per working day", xlim=lim)
-    ax.legend(frameon=False, fontsize=8)
-    ax.grid(alpha=0.3)
+    for ax, name in zip(axes[0], order, strict=True):
+        g = t[t["scenario"] == name]
+        ax.scatter(g["sustainable_load"], g["measured_sessions"] / g["measured_working_days"], s=8, alpha=0.5,
+                   color=col[name])
+        ax.plot(lim, lim, color="grey", lw=1, ls="--")
+        ax.set(title=name, xlabel="Own sustainable load (sessions/day)", xlim=lim)
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("Attended sessions per working day")
+    fig.suptitle("Load against each therapist's own sustainable load (dashed: at their own load)", fontsize=10)
     fig.tight_layout()
     return fig
 
 
 def wait_figure(result: StudyResult) -> Figure:
+    """Share of clients who had their first session within x days (every day visible)."""
     c = result.tables["clients"]
     c = c[~c["in_warmup"] & (c["sessions_attended"] > 0)]
-    fig, ax = plt.subplots(figsize=(6, 4.5))
-    col = plots.colours([BASELINE_NAME, POLICY_NAME])
-    bins = list(np.arange(0, max(8, float(c["wait_first_session_days"].quantile(0.99)) + 7) + 1, 7))
-    for name in (BASELINE_NAME, POLICY_NAME):
-        w = c.loc[c["scenario"] == name, "wait_first_session_days"]
-        ax.hist(w, bins=bins, histtype="step", lw=2, density=True, color=col[name], label=f"{name} (mean {w.mean():.1f} d)")
-    ax.set(title="Wait to first session", xlabel="Days", ylabel="Share of clients per day")
+    order = [sc.name for sc in result.scenarios]
+    col = plots.colours(order)
+    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    for name in order:
+        w = np.sort(c.loc[c["scenario"] == name, "wait_first_session_days"].to_numpy())
+        if len(w):
+            ax.step(w, np.arange(1, len(w) + 1) / len(w), where="post", color=col[name],
+                    label=f"{name} (mean {w.mean():.1f} days)")
+    ax.set(title="Wait to first session", xlabel="Days from arrival", ylabel="Share seen within that wait",
+           ylim=(0, 1.02))
     ax.legend(frameon=False, fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
 
 
-def staff_figure(result: StudyResult, warmup_weeks: int) -> Figure:
+def staff_figure(result: StudyResult) -> Figure:
     weekly = result.tables["weekly"]
-    col = plots.colours([BASELINE_NAME, POLICY_NAME])
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
-    for name in (BASELINE_NAME, POLICY_NAME):
+    order = [sc.name for sc in result.scenarios]
+    warmup = result.scenarios[0].horizon.warmup_weeks
+    col = plots.colours(order)
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.6))
+    for name in order:
         g = weekly[weekly["scenario"] == name].groupby("week")
         a1.plot(g["mean_exhaustion"].mean(), color=col[name], label=name)
         a2.plot(g["headcount"].mean(), color=col[name], label=name)
-    for ax, title, ylabel in ((a1, "Mean therapist exhaustion", "Exhaustion (0-1)"), (a2, "Therapists employed", "Headcount")):
-        ax.axvspan(0, warmup_weeks, color="grey", alpha=0.1, lw=0)
+    for ax, title, ylabel in ((a1, "Mean therapist exhaustion", "Exhaustion (0-1)"),
+                              (a2, "Therapists employed", "Headcount")):
+        ax.axvspan(0, warmup, color="grey", alpha=0.12, lw=0, label="warm-up (not measured)")
         ax.set(title=title, xlabel="Week", ylabel=ylabel)
         ax.grid(alpha=0.3)
-        ax.legend(frameon=False, fontsize=8)
+    a2.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.suptitle("Lines: mean over replications, week by week", fontsize=9, color="dimgrey")
     fig.tight_layout()
     return fig
 
 
-def caption(values: dict[str, Any]) -> str:
-    """One line naming the policy that was run, e.g. 'Your policy: matching fit, capacity individual, no league table'."""
-    league = "league table" if values.get("performance.ranking.enabled") else (
-        "outcome feedback" if values.get("performance.feedback.enabled") else "no league table")
-    return (f"Your policy: matching {values.get('matching.policy')}, capacity {values.get('capacity.policy')}, {league}; "
-            f"{values.get('therapists.count')} therapists")
+def retention_figure(result: StudyResult) -> Figure:
+    return plots.plot_retention(result.tables["clients"], [sc.name for sc in result.scenarios])
 
 
-class Explorer:
-    """ipywidgets interface: controls from the schema, Run with a progress bar, charts and the KPI table."""
+#: The detail charts, by tab title.
+DETAIL_FIGURES: dict[str, Callable[[StudyResult], Figure]] = {
+    "Therapist load": load_figure,
+    "Waits": wait_figure,
+    "Exhaustion and headcount": staff_figure,
+    "Client return": retention_figure,
+}
 
-    def __init__(self, reps: int = 3, jobs: int = 2):
-        import ipywidgets as w
 
-        self.w = w
-        self.reps, self.jobs = reps, jobs
-        self.base = explorer_base()
-        self.specs = field_specs(self.base)
-        self.controls = {s.path: self._widget(s) for s in self.specs}
-        self.reps_widget = w.IntSlider(value=max(5, quick.reps(reps)), min=5, max=20, description="Replications",
-                                       style={"description_width": "initial"})
-        self.button = w.Button(description="Run", button_style="primary", icon="play")
-        self.button.add_class("fm-run")
-        self.progress = w.IntProgress(value=0, min=0, max=1, description="", layout=w.Layout(width="220px"))
-        self.status = w.HTML("Choose a policy and press Run.")
-        self.status.add_class("fm-status")
-        self.table = w.HTML("")
-        self.table.add_class("fm-kpi-table")
-        self.chart_images = [w.Image(format="png", layout=w.Layout(max_width="100%")) for _ in range(5)]
-        for image in self.chart_images:
-            image.add_class("fm-chart")
-        self.chart_images[0].add_class("fm-tradeoff")
-        self.charts = w.VBox([w.HBox(self.chart_images[:1]), w.HBox(self.chart_images[1:2]),
-                              w.HBox(self.chart_images[2:4]), w.HBox(self.chart_images[4:])])
-        self.charts.add_class("fm-charts")
-        self.button.on_click(lambda _b: self.refresh())
+def figures(result: StudyResult) -> dict[str, Figure]:
+    """Every chart of the page, by name: the trade-off first."""
+    return {"Trade-off": tradeoff_figure(result), **{k: f(result) for k, f in DETAIL_FIGURES.items()}}
 
-    def _widget(self, s: FieldSpec) -> Any:
-        w = self.w
-        common = {"description": s.label, "description_tooltip": f"{s.help} ({s.unit})",
-                  "style": {"description_width": "160px"}, "layout": w.Layout(width="420px")}
-        if s.kind == "choice":
-            widget = w.Dropdown(options=s.options, value=s.default, **common)
-        elif s.kind == "bool":
-            widget = w.Checkbox(value=s.default, indent=False, **common)
-        elif s.kind == "int":
-            widget = w.IntSlider(value=s.default, min=int(s.low or 0), max=int(s.high or 100), **common)
-        else:
-            step = (float(s.high) - float(s.low)) / 100 if s.high is not None and s.low is not None else 0.01
-            widget = w.FloatSlider(value=s.default, min=s.low, max=s.high, step=step, readout_format=".2f", **common)
-        widget.add_class("fm-" + s.path.replace(".", "-").replace("_", "-"))
-        return widget
 
-    def values(self) -> dict[str, Any]:
-        return {path: widget.value for path, widget in self.controls.items()}
+def _slug(name: str) -> str:
+    return "".join(ch if ch.isalnum() else "_" for ch in name.lower()).strip("_")
 
-    def refresh(self) -> None:
-        self.button.disabled = True
-        self.progress.max, self.progress.value = 1, 0
-        self.status.value = "Running... (the results below are from the previous run until this one finishes)"
-        self.table.add_class("fm-stale")
-        started = time.perf_counter()
 
-        def on_progress(done: int, total: int) -> None:
-            self.progress.max, self.progress.value = total, done
+def download_zip(result: StudyResult, figs: dict[str, Figure] | None = None) -> bytes:
+    """The current results as one zip: KPI table, differences with verdicts, per-replication KPIs (CSV),
+    and each chart as PNG and SVG (editable text)."""
+    figs = figs if figs is not None else figures(result)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("kpi_table.csv", kpi_table(result).to_csv(index=False))
+        z.writestr("differences.csv", verdicts(result).to_csv(index=False))
+        z.writestr("replications.csv", result.replications.to_csv(index=False))
+        z.writestr("run.txt", run_size(result) + "\n")
+        for name, fig in figs.items():
+            for fmt in ("png", "svg"):
+                out = io.BytesIO()
+                with plt.rc_context({"svg.fonttype": "none"}):
+                    fig.savefig(out, format=fmt, dpi=120)
+                z.writestr(f"charts/{_slug(name)}.{fmt}", out.getvalue())
+    return buffer.getvalue()
 
-        try:
-            values = self.values()
-            result = run(values, reps=self.reps_widget.value, jobs=self.jobs, on_progress=on_progress)
-            table = kpi_table(result)
-            self.table.value = (f"<p class='fm-caption'>{caption(values)}</p>"
-                                + table.to_html(index=False, classes="fm-table", border=0))
-            retention = plots.plot_retention(result.tables["clients"], [BASELINE_NAME, POLICY_NAME])
-            tradeoff = plots.plot_tradeoff(claims(result.compare(BASELINE_NAME), TABLE_KPIS), [POLICY_NAME],
-                                           f"{caption(values)}: against the status quo")
-            figures = (tradeoff, retention, wait_figure(result), load_figure(result),
-                       staff_figure(result, self.base.horizon.warmup_weeks))
-            for image, fig in zip(self.chart_images, figures, strict=True):
-                image.value = plots.png_bytes(fig)
-            self.table.remove_class("fm-stale")
-            n = int(result.replications.groupby("scenario").size().min())
-            self.status.value = f"Done: {n} replications per policy in {time.perf_counter() - started:.1f} s."
-        except Exception as exc:  # shown to the user, not swallowed
-            self.status.value = f"<b>Could not run:</b> {exc}"
-            raise
-        finally:
-            self.button.disabled = False
 
-    def display(self) -> None:
-        from IPython.display import display
+def caption(policies: Sequence[str]) -> str:
+    return "Compared with the status quo: " + ", ".join(policies)
 
-        w = self.w
-        left = w.VBox([w.HTML("<h3>Policy</h3>"), *[self.controls[p] for p, _ in CONTROLS[:8]]])
-        right = w.VBox([w.HTML("<h3>Platform and run</h3>"), *[self.controls[p] for p, _ in CONTROLS[8:]],
-                        self.reps_widget, w.HBox([self.button, self.progress]), self.status])
-        display(w.VBox([w.HBox([left, right]), self.table, self.charts]))
+
+def precompute(reps: int = DEFAULT_REPS, jobs: int = 2, cache: RunCache | None = None) -> StudyResult:
+    """Run (or find) the opening view, the opening preset against the status quo, into the cache."""
+    return run_policies({OPENING_PRESET: preset_values(OPENING_PRESET)}, reps=reps, jobs=jobs,
+                        cache=cache or RunCache())

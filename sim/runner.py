@@ -132,6 +132,39 @@ def run_scenarios(scenarios: Sequence[Scenario], reps: int | None = None, seed: 
     )
 
 
+def part_of(result: StudyResult, name: str, as_scenario: Scenario | None = None) -> StudyResult:
+    """Scenario ``name``'s share of ``result``; with ``as_scenario``, relabelled as that scenario (the same run
+    under another name)."""
+    sc = next(s for s in result.scenarios if s.name == name)
+    new = as_scenario.name if as_scenario is not None else name
+
+    def pick(df: pd.DataFrame) -> pd.DataFrame:
+        if df.empty or "scenario" not in df:
+            return df.copy()
+        out = df[df["scenario"] == name].reset_index(drop=True)
+        out["scenario"] = new
+        return out
+
+    return StudyResult(scenarios=[as_scenario or sc], replications=pick(result.replications),
+                       summary=pick(result.summary), tables={k: pick(v) for k, v in result.tables.items()},
+                       meta=dict(result.meta), groups=pick(result.groups))
+
+
+def merge_results(parts: Sequence[StudyResult]) -> StudyResult:
+    """Results of distinct scenarios as one (as if run together: runs are the same whoever runs them)."""
+    scenarios = [sc for part in parts for sc in part.scenarios]
+    names = [sc.name for sc in scenarios]
+    if len(set(names)) != len(names):
+        raise ValueError(f"scenario names must be distinct, got {names}")
+    replications = pd.concat([p.replications for p in parts], ignore_index=True)
+    keys = set.intersection(*(set(p.tables) for p in parts)) if parts else set()
+    return StudyResult(
+        scenarios=scenarios, replications=replications, summary=summarise(replications, [*KPIS, *EXTRA_KPIS]),
+        tables={k: pd.concat([p.tables[k] for p in parts], ignore_index=True) for k in TABLES if k in keys},
+        meta=dict(parts[0].meta) if parts else {},
+        groups=pd.concat([p.groups for p in parts], ignore_index=True))
+
+
 def resolve_warmup(scenarios: Sequence[Scenario], seed: int | None = None) -> tuple[list[Scenario], dict | None]:
     """Scenarios with ``warmup_weeks: auto`` get one warm-up (sim.warmup), the longest over all of them (so
     paired comparisons share it); the others keep theirs. Returns the scenarios and the choice made."""

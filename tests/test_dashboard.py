@@ -1,8 +1,11 @@
-"""Real-browser test: Voila serves the policy explorer on 127.0.0.1; Playwright drives Debian's Chromium.
+"""Real-browser tests: Voila serves the dashboards on 127.0.0.1; Playwright drives Debian's Chromium.
 
-Changes controls, presses Run, and checks that the KPI table and the charts change to the exact
-expected policy; saves a screenshot to results/screenshots/. Skips (loudly) only when Chromium
-is not installed.
+The explorer: opens on 'quality first' against the status quo, with the trade-off panel and
+verdicts; a preset click and Run change the comparison; pinning compares two policies; a Run with
+nothing changed leaves every number as it was (the controls represent the defaults exactly);
+controls a policy ignores are greyed out; the download arrives as a zip of CSV and editable SVG;
+no request leaves 127.0.0.1. The investor brief renders its takeaways and its download arrives.
+Screenshots go to results/screenshots/. Skips (loudly) only when Chromium is not installed.
 """
 
 from __future__ import annotations
@@ -15,6 +18,9 @@ import subprocess
 import sys
 import time
 import warnings
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -24,8 +30,9 @@ from tests.conftest import ROOT
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
-HARD_TIMEOUT = 420  # seconds for the whole test
-CHART_IMAGES = "img.fm-chart, .fm-chart img"
+HARD_TIMEOUT = 600  # seconds for a whole test
+SHOTS = ROOT / "results" / "screenshots"
+ENV = {**os.environ, "SIM_QUICK": "1", "MPLBACKEND": "Agg", "PYTHONPATH": str(ROOT), "SIM_NO_PROGRESS": "1"}
 
 
 def free_port() -> int:
@@ -57,62 +64,123 @@ def hard_timeout():
     signal.signal(signal.SIGALRM, old)
 
 
-@pytest.mark.slow
-def test_explorer_dashboard_in_a_real_browser(tmp_path: Path, hard_timeout):
+def need_chromium() -> None:
     if not Path(CHROMIUM).exists():
         message = f"CHROMIUM NOT INSTALLED at {CHROMIUM}: the real-browser dashboard test did NOT run"
         print("\n" + "!" * 80 + "\n" + message + "\n" + "!" * 80, file=sys.stderr)
-        warnings.warn(message, stacklevel=1)
+        warnings.warn(message, stacklevel=2)
         pytest.skip(message)
-    from playwright.sync_api import sync_playwright
 
-    served = tmp_path / "01_policy_explorer.ipynb"  # a copy: autosave must never rewrite the repo's notebook
-    shutil.copy(ROOT / "notebooks" / "01_policy_explorer.ipynb", served)
+
+@contextmanager
+def served(notebook: str, tmp_path: Path) -> Iterator[str]:
+    """Voila serving a copy of ``notebook`` (autosave must never rewrite the repo's file); yields the URL."""
+    copy = tmp_path / notebook
+    shutil.copy(ROOT / "notebooks" / notebook, copy)
     port = free_port()
-    env = {**os.environ, "SIM_QUICK": "1", "MPLBACKEND": "Agg", "PYTHONPATH": str(ROOT)}
+    env = {**ENV, "JUPYTER_PATH": str(ROOT / "share" / "jupyter")}  # as `python -m sim dashboard` serves it
     voila = subprocess.Popen(
-        [sys.executable, "-m", "voila", str(served), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
-         "--VoilaConfiguration.extension_denylist=['jupyterlab-jupytext']"],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    shots = ROOT / "results" / "screenshots"
-    shots.mkdir(parents=True, exist_ok=True)
+        [sys.executable, "-m", "voila", str(copy), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
+         "--template=fifty-minutes", "--VoilaConfiguration.extension_denylist=['jupyterlab-jupytext']"],
+        cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
     try:
-        url = f"http://127.0.0.1:{port}/"
         wait_for(port, time.time() + 120)
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 1800})
-            page.set_default_timeout(240_000)
-            page.goto(url)
-            status = page.locator(".fm-status")
-            status.filter(has_text="Done:").wait_for()  # the notebook's first run finished
-            caption = page.locator(".fm-caption")
-            before_caption = caption.inner_text()
-            assert before_caption.startswith("Your policy: matching earliest, capacity team_quota, no league table")
-            before_table = page.locator(".fm-kpi-table table").inner_text()
-            before_charts = page.locator(CHART_IMAGES).evaluate_all("els => els.map(e => e.src)")
-            assert len(before_charts) == 5  # the trade-off chart first, then four detail charts
-            assert page.locator(".fm-tradeoff").count() == 1
-
-            page.locator(".fm-matching-policy select").select_option(label="fit")
-            page.locator(".fm-capacity-policy select").select_option(label="individual")
-            page.locator("button.fm-run").click()
-            expected = "Your policy: matching fit, capacity individual, no league table; 30 therapists"
-            page.locator(".fm-caption", has_text=expected).wait_for()
-            status.filter(has_text="Done:").wait_for()
-            assert caption.inner_text() == expected
-            after_table = page.locator(".fm-kpi-table table").inner_text()
-            after_charts = page.locator(CHART_IMAGES).evaluate_all("els => els.map(e => e.src)")
-            assert after_table != before_table
-            assert len(after_charts) == 5 and after_charts != before_charts
-            assert any(v in after_table for v in ("no clear difference", "negligible", "better", "worse"))
-            assert "Burned out" in after_table or "burned out" in after_table
-            page.screenshot(path=str(shots / "explorer.png"), full_page=True)
-            browser.close()
+        yield f"http://127.0.0.1:{port}/"
     finally:
         voila.terminate()
         try:
             voila.wait(timeout=20)
         except subprocess.TimeoutExpired:
             voila.kill()
-    assert (shots / "explorer.png").stat().st_size > 10_000
+
+
+@contextmanager
+def browser_page(width: int = 1366, height: int = 768) -> Iterator[tuple[object, list[str]]]:
+    """A Chromium page that refuses every request leaving 127.0.0.1; yields it and the refused URLs."""
+    from playwright.sync_api import sync_playwright
+
+    outside: list[str] = []
+
+    def guard(route) -> None:
+        url = route.request.url
+        if url.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:")):
+            route.continue_()
+        else:
+            outside.append(url)
+            route.abort()
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        context = browser.new_context(viewport={"width": width, "height": height}, accept_downloads=True)
+        context.route("**/*", guard)
+        page = context.new_page()
+        page.set_default_timeout(240_000)
+        try:
+            yield page, outside
+        finally:
+            browser.close()
+
+
+def done(page, after: str = "") -> None:
+    """Wait for a finished run (status 'Done in ...'), different from ``after`` when given."""
+    page.wait_for_function(
+        "prev => { const s = document.querySelector('.fm-status'); return s && s.innerText.startsWith('Done in')"
+        " && s.innerText !== prev; }", arg=after)
+
+
+@pytest.mark.slow
+def test_explorer_in_a_real_browser(tmp_path: Path, hard_timeout):
+    need_chromium()
+    subprocess.run([sys.executable, "-m", "sim", "explorer"], cwd=ROOT, env=ENV, check=True, timeout=300)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with served("01_policy_explorer.ipynb", tmp_path) as url, browser_page() as (page, outside):
+        page.goto(url)
+        done(page)
+        status = page.locator(".fm-status")
+        # opening view: quality first against the status quo, trade-off chart and verdicts in words
+        assert page.locator(".fm-presets button.mod-active").inner_text().strip() == "quality first"
+        table = page.locator(".fm-kpi-table table")
+        first_table = table.inner_text()
+        assert "quality first" in first_table and "status quo" in first_table
+        assert "no clear difference" in first_table or "negligible" in first_table
+        assert page.locator(".fm-tradeoff img, img.fm-tradeoff").count() == 1
+        assert "replications per policy" in page.locator(".fm-size").inner_text()
+        page.screenshot(path=str(SHOTS / "explorer.png"))  # what a leader sees first, at 1366 x 768
+
+        # a run with nothing changed reproduces every number: the controls show the defaults exactly
+        before = status.inner_text()
+        page.locator("button.fm-run").click()
+        done(page, before)
+        assert table.inner_text() == first_table
+
+        # a control the policy ignores is greyed out; its help says so
+        margin = page.locator(".fm-capacity-quota-per-day input, .fm-capacity-quota-per-day .slider-container")
+        assert margin.count() >= 1
+        assert page.locator(".fm-help-capacity-quota-per-day").inner_text().find("not used") >= 0
+        assert "Each therapist is booked to their own" in page.locator(".fm-help-capacity-policy").inner_text()
+
+        # pin quality first, then the league table preset: both against the status quo
+        page.locator("button.fm-pin").click()
+        page.locator(".fm-presets button", has_text="league table").click()
+        before = status.inner_text()
+        page.locator("button.fm-run").click()
+        done(page, before)
+        both = table.inner_text()
+        assert "league table" in both and "quality first" in both
+        assert "league table" in status.inner_text()
+
+        # the download arrives as a file: CSV tables and charts as PNG and SVG with editable text
+        with page.expect_download() as info:
+            page.locator("a.fm-download").click()
+        path = tmp_path / "download.zip"
+        info.value.save_as(path)
+        with zipfile.ZipFile(path) as z:
+            listed = set(z.namelist())
+            assert {"kpi_table.csv", "differences.csv", "replications.csv"} <= listed
+            assert "charts/trade_off.svg" in listed and "charts/trade_off.png" in listed
+            svg = z.read("charts/trade_off.svg").decode()
+            assert "<text" in svg and "Recovery" in svg
+            assert "league table" in z.read("kpi_table.csv").decode()
+        page.screenshot(path=str(SHOTS / "explorer_full.png"), full_page=True)
+    assert not outside, f"the page asked the network for {outside[:5]}"
+    assert (SHOTS / "explorer.png").stat().st_size > 10_000

@@ -1,0 +1,118 @@
+"""The policy explorer's logic without a browser: presets, controls, relevance, validation, cache, downloads."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pandas as pd
+import pytest
+
+from sim import explore
+from sim.errors import InputError
+from sim.explore import ACTIVE_WHEN, PRESETS, RunCache
+from sim.runner import run_scenarios
+
+
+@pytest.fixture(scope="module")
+def app():
+    pytest.importorskip("ipywidgets")
+    from sim.explorer_app import Explorer
+
+    return Explorer(cache=RunCache(None))
+
+
+@pytest.mark.parametrize("preset", list(PRESETS))
+def test_every_preset_survives_a_round_trip_through_the_controls(app, preset):
+    app.apply_preset(preset)
+    shown = app.values()
+    wanted = explore.preset_values(preset)
+    assert shown == wanted
+    assert (explore.policy_scenario(shown, "x").model_dump() == explore.policy_scenario(wanted, "x").model_dump())
+
+
+def test_every_slider_can_show_its_default_and_every_preset_exactly():
+    specs = explore.field_specs(explore.explorer_base())
+    values = [explore.preset_values(p) for p in PRESETS]
+    for s in specs:
+        if s.kind not in ("int", "float"):
+            continue
+        for v in {vals[s.path] for vals in values}:
+            assert s.low <= v <= s.high, (s.path, v)
+            steps = (v - s.low) / s.step
+            assert abs(steps - round(steps)) < 1e-6, (s.path, v, s.step)  # a browser slider snaps to the step
+
+
+def test_controls_a_policy_ignores_are_greyed_out(app):
+    app.apply_preset("status quo")
+    assert app.controls["capacity.safety_margin"].disabled
+    assert not app.controls["capacity.quota_per_day"].disabled
+    assert "not used" in app.help["capacity.safety_margin"].value
+    app.apply_preset("quality first")
+    assert not app.controls["capacity.safety_margin"].disabled
+    assert app.controls["capacity.quota_per_day"].disabled
+    for path, (controlling, allowed) in ACTIVE_WHEN.items():
+        assert explore.relevant(path, {controlling: allowed[0]})
+        assert not explore.relevant(path, {controlling: "something else"})
+
+
+def test_every_choice_and_every_option_has_help():
+    for s in explore.field_specs(explore.explorer_base()):
+        assert len(s.help) > 10, s.path
+        for option in s.options or []:
+            text = explore.option_help(s.path, option)
+            assert len(text) > 15 and text != option, (s.path, option)
+
+
+def test_a_bad_setting_names_the_field():
+    values = explore.default_values()
+    with pytest.raises(InputError, match=r"demand\.arrivals_per_week"):
+        explore.policy_scenario({**values, "demand.arrivals_per_week": -5.0}, "x")
+    with pytest.raises(InputError, match=r"matching\.policy.*allowed: earliest, fit, hybrid"):
+        explore.policy_scenario({**values, "matching.policy": "best"}, "x")
+
+
+def test_a_bad_setting_in_the_app_marks_old_results_stale(app, monkeypatch):
+    app.result = object()  # as if results were on the page
+    monkeypatch.setattr(app, "policies", lambda: {"bad": {"therapists.count": -3}})
+    app.refresh()
+    assert "therapists.count" in app.status.value and "Not run" in app.status.value
+    assert "fm-stale" in app.results_box._dom_classes
+
+
+def test_cached_runs_are_reused_and_equal_a_joint_run(monkeypatch):
+    monkeypatch.setenv("SIM_QUICK", "1")
+    cache = RunCache(None)
+    policies = {"quality first": explore.preset_values("quality first")}
+    calls = []
+    first = explore.run_policies(policies, reps=2, cache=cache, on_progress=lambda d, t: calls.append(d))
+    assert calls  # simulated
+    calls.clear()
+    again = explore.run_policies({"fit": explore.preset_values("quality first")}, reps=2, cache=cache,
+                                 on_progress=lambda d, t: calls.append(d))
+    assert not calls  # the status quo and the same policy under another name: nothing simulated
+    assert list(again.replications["scenario"].unique()) == ["status quo", "fit"]
+    pd.testing.assert_series_equal(first.replications["recovery_rate"], again.replications["recovery_rate"])
+    sq = explore.policy_scenario(explore.status_quo_values(policies["quality first"]), "status quo")
+    qf = explore.policy_scenario(policies["quality first"], "quality first")
+    joint = run_scenarios([sq, qf], reps=2, progress=False)
+    cols = ["scenario", "replication", "recovery_rate", "wait_first_session_days_mean", "burnout_share"]
+    pd.testing.assert_frame_equal(first.replications[cols], joint.replications[cols])
+
+
+def test_downloads_hold_tables_and_editable_charts(monkeypatch):
+    monkeypatch.setenv("SIM_QUICK", "1")
+    result = explore.run_policies({"league table": explore.preset_values("league table")}, reps=2,
+                                  cache=RunCache(None))
+    with zipfile.ZipFile(io.BytesIO(explore.download_zip(result))) as z:
+        names = set(z.namelist())
+        table = pd.read_csv(z.open("kpi_table.csv"))
+        svg = z.read("charts/trade_off.svg").decode()
+    assert {"kpi_table.csv", "differences.csv", "replications.csv", "run.txt"} <= names
+    assert {f"charts/{n}.{f}" for n in ("trade_off", "waits", "client_return") for f in ("png", "svg")} <= names
+    assert list(table.columns) == ["KPI", "status quo", "league table"]
+    assert "<text" in svg and "Recovery" in svg  # text stays text in a slide tool
+    html = explore.kpi_table_html(result)
+    verdicts = explore.verdicts(result)
+    assert html.count("fm-better") - 1 == int(verdicts["verdict"].str.startswith("better").sum())  # 1 in the style
+    assert html.count("fm-worse") - 1 == int(verdicts["verdict"].str.startswith("worse").sum())
