@@ -1,32 +1,60 @@
-"""The investor brief: status quo against the quality-first platform, in charts with one-sentence takeaways.
+"""The investor brief: quality first and the productivity push against the status quo, as a short deck.
 
-Money is computed after the fact from the same simulated tables under each revenue model, so
-the three models are compared on exactly the same clients and sessions.
+Slides, in this order: a cover; one slide per question (what changes for therapists, for clients,
+and what it costs), ordered by the strength of quality first's evidence; the way of being paid;
+assumptions and method. Every chart shows paired differences from the status quo on the same
+clients with their Holm-adjusted intervals, and every takeaway is generated from those numbers by
+the claims rules (:mod:`sim.claims`): "no clear difference" and "negligible" are said where they
+are the result. When a robustness run sits under ``results/``, each takeaway says how robust it is.
 """
 
 from __future__ import annotations
 
+import functools
+import io
+import math
+import subprocess
+import textwrap
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
-from typing import Any
 
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
-from sim import plots, quick
-from sim.kpis import KPI
+from sim import kpis, plots, quick
+from sim.cache import RunCache, run_key
+from sim.claims import claims, sentence
 from sim.metrics import money_kpis, window
 from sim.registry import names
 from sim.runner import StudyResult, run_scenarios
-from sim.scenario import Scenario, apply_overrides, load_scenario, scenario_path
+from sim.scenario import Scenario, apply_overrides, load_scenario, parameter_table, scenario_path
 from sim.stats import t_interval
 
-PACK_DIR = Path(__file__).resolve().parent.parent / "results" / "investor_pack"  # at the project root, whatever the cwd
-POLICIES = {"baseline": "Status quo", "fit_individual": "Quality first", "feedback_only": "Feedback, no ranking"}
+ROOT = Path(__file__).resolve().parent.parent
+PACK_DIR = ROOT / "results" / "investor_pack"  # at the project root, whatever the cwd
+ROBUSTNESS_VERDICTS = ROOT / "results" / "robustness" / "robustness" / "verdicts.csv"
+CALIBRATION_TABLE = ROOT / "calibration" / "last_calibration_table.csv"
+BASELINE = "baseline"
+POLICIES = {"baseline": "Status quo", "fit_individual": "Quality first", "productivity_push": "Productivity push"}
+LEAD = "fit_individual"  # the policy the brief argues about; the push is the alternative beside it
+ROBUSTNESS_CONTRAST = {"fit_individual": "quality first vs baseline", "productivity_push": "productivity push vs baseline"}
+#: The questions, each with its measures (headline KPIs, Holm-adjusted as one family per policy).
+SECTIONS = {
+    "therapists": ("What changes for therapists", ("mean_exhaustion", "burnout_share", "therapist_turnover_per_year")),
+    "clients": ("What changes for clients", ("recovery_rate", "dropout_rate", "return_after_first_rate")),
+    "costs": ("What it costs", ("wait_first_session_days_mean", "clients_started", "revenue", "margin")),
+}
+#: Context measures shown beside the headline family (their own family: not part of the headline claims).
+CONTEXT = ("clients_started",)
+#: Assumptions the answers lean on most, shown with their evidence grade on the method slide.
+KEY_ASSUMPTIONS = ("matching.profile_validity", "therapy.exhaustion_quality_effect", "exhaustion.overload_gain",
+                   "exhaustion.absolute_share", "therapists.sustainable_load_sd", "capacity.load_estimate",
+                   "clients.waiting_odds_ratio_per_week")
 SLIDE_SIZE = (12.8, 7.2)  # inches; at 125 dpi a 1600 x 900 pixel slide
 SLIDE_DPI = 125
 
@@ -36,12 +64,53 @@ class Brief:
     result: StudyResult
     scenarios: dict[str, Scenario]
     money: pd.DataFrame  # scenario, replication, revenue_model, revenue, margin, profit, client_lifetime_value
+    claims: pd.DataFrame  # scenario, kpi, difference, ci_low, ci_high, verdict, ... (headline family and context)
+    robustness: pd.DataFrame | None = None
+
+    @property
+    def currency(self) -> str:
+        return self.scenarios[BASELINE].money.currency
 
 
-def build(reps: int = 5, jobs: int = 2) -> Brief:
+def build(reps: int = 5, jobs: int = 2, robustness: Path | None = ROBUSTNESS_VERDICTS,
+          cache: RunCache | None = None) -> Brief:
+    """Run the three policies on the same clients and compute every number the deck shows (or find them in the
+    cache: the same scenarios, replications, seed and code)."""
     scenarios = {name: quick.shrink(load_scenario(scenario_path(name))) for name in POLICIES}
-    result = run_scenarios(list(scenarios.values()), reps=quick.reps(reps), jobs=jobs, progress=False,
-                           keep=("clients", "sessions", "therapists", "weekly"))
+    reps = quick.reps(reps)
+    cache = cache if cache is not None else RunCache()
+    key = "brief-" + "-".join(run_key(sc, reps)[:8] for sc in scenarios.values())
+    b = cache.get(key)
+    if b is None:
+        result = run_scenarios(list(scenarios.values()), reps=reps, jobs=jobs, progress=False,
+                               keep=("clients", "sessions", "therapists", "weekly"))
+        money = money_by_model(result, scenarios)
+        result.tables = {}  # the deck needs the KPIs only: the brief stays small in memory and in the cache
+        comparison = result.compare(BASELINE)
+        table = pd.concat([claims(comparison), claims(comparison, CONTEXT)], ignore_index=True)
+        b = Brief(result, scenarios, money, clip_intervals(table))
+        cache.put(key, b)
+    b.robustness = pd.read_csv(robustness) if robustness is not None and robustness.is_file() else None
+    return b
+
+
+def clip_intervals(table: pd.DataFrame) -> pd.DataFrame:
+    """Intervals no wider than a difference can be (e.g. at most 100 points between two shares)."""
+    out = table.copy()
+    for i, row in out.iterrows():
+        info = kpis.KPI.get(row["kpi"])
+        if info is None:
+            continue
+        low, high = info.bounds
+        span = high - low
+        if math.isfinite(span):
+            out.loc[i, "ci_low"] = max(row["ci_low"], -span)
+            out.loc[i, "ci_high"] = min(row["ci_high"], span)
+    return out
+
+
+def money_by_model(result: StudyResult, scenarios: dict[str, Scenario]) -> pd.DataFrame:
+    """Money KPIs of every replication under every revenue model, from the same simulated tables."""
     rows = []
     for (name, rep), clients in result.tables["clients"].groupby(["scenario", "replication"]):
         sc = scenarios[name]
@@ -49,135 +118,271 @@ def build(reps: int = 5, jobs: int = 2) -> Brief:
         therapists = _part(result.tables["therapists"], name, rep)
         start, end = window(sc)
         for model in names("revenue"):
-            with_model = apply_overrides(sc, [f"money.revenue_model={model}"])
+            with_model = apply_overrides(sc, {"money.revenue_model": model})
             rows.append({"scenario": name, "replication": rep, "revenue_model": model,
                          **money_kpis(with_model, clients, sessions, therapists, start, end)})
-    return Brief(result, scenarios, pd.DataFrame(rows))
-
-
-def _money(b: Brief, scenario: str, model: str) -> pd.DataFrame:
-    return b.money[(b.money["scenario"] == scenario) & (b.money["revenue_model"] == model)]
+    return pd.DataFrame(rows)
 
 
 def _part(df: pd.DataFrame, name: str, rep: int) -> pd.DataFrame:
     return df[(df["scenario"] == name) & (df["replication"] == rep)]
 
 
-def _ci(values: pd.Series) -> tuple[float, float, float]:
-    mean, _, lo, hi, _ = t_interval(values.to_numpy())
-    return mean, lo, hi
+# -- the numbers in words ----------------------------------------------------------------
 
 
-def _claim(result: StudyResult, kpi: str, scenario: str = "fit_individual") -> str:
-    """The takeaway for ``kpi`` in words, hedged by the claims rules (Holm-adjusted, 'no clear difference')."""
-    from sim.claims import claims, sentence
-
-    table = claims(result.compare("baseline"))
-    row = table[(table["scenario"] == scenario) & (table["kpi"] == kpi)].iloc[0]
-    return sentence(row)
+def claim_row(b: Brief, kpi: str, scenario: str = LEAD) -> pd.Series:
+    return b.claims[(b.claims["scenario"] == scenario) & (b.claims["kpi"] == kpi)].iloc[0]
 
 
-def _grouped_bars(ax: Any, models: list[str], stats_of: Callable[[str, str], tuple[float, float, float]]) -> None:
-    """One group of bars per revenue model, one bar per policy (mean and 95% interval), any number of policies."""
-    col = plots.colours(list(POLICIES.values()))
-    width = 0.8 / len(POLICIES)
-    for i, (name, label) in enumerate(POLICIES.items()):
-        stats = [stats_of(name, m) for m in models]
-        err = np.array([[s[0] - s[1] for s in stats], [s[2] - s[0] for s in stats]])
-        ax.bar(np.arange(len(models)) + (i - (len(POLICIES) - 1) / 2) * width, [s[0] for s in stats], width,
-               yerr=np.nan_to_num(err), capsize=5, color=col[label], label=label)
-    ax.set_xticks(range(len(models)), [m.replace("_", " ") for m in models])
+def strength(row: pd.Series) -> float:
+    """How clearly a difference stands out: |difference| / half its interval (0 unless better or worse)."""
+    half = (row["ci_high"] - row["ci_low"]) / 2
+    if row["verdict"] not in ("better", "worse") or not half or math.isnan(half):
+        return 0.0
+    return abs(row["difference"]) / half
 
 
-def retention_chart(b: Brief) -> tuple[Figure, str]:
-    clients = b.result.tables["clients"].replace({"scenario": POLICIES})
-    fig = plots.plot_retention(clients, list(POLICIES.values()))
-    fig.set_size_inches(*SLIDE_SIZE)
-    curve = plots.retention_curve(clients).set_index(["scenario", "session"])["share"]
-    sq, qf = curve[("Status quo", 4)], curve[("Quality first", 4)]
-    text = (f"Quality first against the status quo: {qf:.0%} against {sq:.0%} of clients reach a fourth session; "
-            f"{_claim(b.result, 'return_after_first_rate')}.")
-    return fig, text
+def section_order(b: Brief) -> list[str]:
+    """Sections by the strength of the lead policy's clearest result, strongest first."""
+    def best(section: str) -> float:
+        return max(strength(claim_row(b, k)) for k in SECTIONS[section][1])
+
+    return sorted(SECTIONS, key=lambda s: -best(s))
 
 
-def lifetime_value_chart(b: Brief) -> tuple[Figure, str]:
+def robustness_phrase(b: Brief, kpi: str, scenario: str = LEAD) -> str:
+    """'holds in 91% of plausible worlds' from a robustness run, or '' when there is none."""
+    if b.robustness is None:
+        return ""
+    v = b.robustness[(b.robustness["contrast"] == ROBUSTNESS_CONTRAST.get(scenario)) & (b.robustness["kpi"] == kpi)]
+    return "" if v.empty else str(v["verdict"].iloc[0])
+
+
+def takeaway(b: Brief, section: str) -> str:
+    """The section's message in words: the lead policy's results, then the alternative's, hedged by the numbers."""
+    kpis_ = SECTIONS[section][1]
+    parts = []
+    for scenario in (LEAD, "productivity_push"):
+        said = []
+        for kpi in kpis_:
+            row = claim_row(b, kpi, scenario)
+            text = sentence(row, b.currency)
+            sure = robustness_phrase(b, kpi, scenario)
+            said.append(text + (f"; over the plausible assumptions it {sure}" if sure else ""))
+        parts.append(f"{POLICIES[scenario]}: " + "; ".join(said) + ".")
+    return " ".join(parts)
+
+
+def headline(b: Brief, section: str) -> str:
+    """A one-line title from the lead policy's clearest result in the section."""
+    title = SECTIONS[section][0]
+    rows = [claim_row(b, k) for k in SECTIONS[section][1]]
+    clear = [r for r in rows if r["verdict"] in ("better", "worse")]
+    if not clear:
+        return f"{title}: no clear difference from the status quo"
+    top = max(clear, key=strength)
+    label = kpis.label(top["kpi"]).lower()
+    return f"{title}: {label} {top['verdict']} by {kpis.format_difference(top['kpi'], top['difference'], b.currency)}"
+
+
+# -- slides ---------------------------------------------------------------------------------
+
+
+def _text_slide(title: str, lines: list[str], size: float = 12) -> Figure:
+    fig = plt.figure(figsize=SLIDE_SIZE)
+    fig.add_axes((0, 0, 1, 1)).axis("off")  # an empty canvas: inline backends skip figures without axes
+    fig.text(0.06, 0.9, title, fontsize=24, weight="bold", va="top")
+    y = 0.78
+    for line in lines:
+        wrapped = textwrap.fill(line, 120) if line else ""
+        fig.text(0.06, y, wrapped, fontsize=size, va="top")
+        y -= 0.045 * (wrapped.count("\n") + 1) + (0.02 if line else 0.0)
+    return fig
+
+
+def run_size(b: Brief) -> str:
+    sc = b.scenarios[BASELINE]
+    h = sc.horizon
+    reps = int(b.result.replications.groupby("scenario").size().min())
+    return (f"{reps} independent replications of each policy on the same simulated clients; a platform of "
+            f"{sc.therapists.count:,} therapists and {sc.demand.arrivals_per_week:,.0f} new clients a week; "
+            f"{h.measured_weeks} measured weeks after a {h.warmup_weeks}-week warm-up, clients followed "
+            f"{h.follow_up_weeks} more weeks; seed {sc.seed}.")
+
+
+def _commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                              timeout=5).stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def cover_slide(b: Brief) -> tuple[Figure, str]:
+    fig = _text_slide("Quality first: what it does for therapists, clients and the business", [
+        "A simulation of one therapy platform under three policies, on exactly the same clients:",
+        "  Status quo: clients go to whoever is free first; every therapist is booked to one team quota.",
+        "  Quality first: clients matched by estimated fit; each therapist booked to their own sustainable load.",
+        "  Productivity push: the status quo with the team quota pushed above the mean sustainable load.",
+        "",
+        "Every number is a difference from the status quo with its interval; 'no clear difference' means "
+        "the simulation cannot tell.",
+        "",
+        run_size(b),
+        f"Fifty Minutes, commit {_commit()}, {date.today():%d %B %Y}.",
+    ], size=13)
+    return fig, "Cover: the three policies and how the comparison was made."
+
+
+def difference_slide(b: Brief, section: str) -> tuple[Figure, str]:
+    """One panel per measure: each policy's paired difference from the status quo with its interval."""
+    measures = SECTIONS[section][1]
+    order = [s for s in POLICIES if s != BASELINE]
+    col = plots.colours([POLICIES[s] for s in order])
+    fig, axes = plt.subplots(len(measures), 1, figsize=SLIDE_SIZE, squeeze=False)
+    for ax, kpi in zip(axes[:, 0], measures, strict=True):
+        info = kpis.KPI[kpi]
+        scale = 100.0 if info.format == "share" else 1.0  # shares in percentage points
+        for i, scenario in enumerate(order):
+            row = claim_row(b, kpi, scenario)
+            x, lo, hi = (row[k] * scale for k in ("difference", "ci_low", "ci_high"))
+            clear = row["verdict"] in ("better", "worse")
+            ax.plot([lo, hi], [i, i], color=col[POLICIES[scenario]], lw=3, solid_capstyle="butt")
+            ax.plot(x, i, "o", ms=10, color=col[POLICIES[scenario]], mfc=col[POLICIES[scenario]] if clear else "white",
+                    mew=2)
+            ax.annotate(f"{kpis.format_difference(kpi, row['difference'], b.currency)}: {row['verdict']}",
+                        (hi, i), xytext=(8, 0), textcoords="offset points", va="center", fontsize=10)
+        ax.axvline(0, color="grey", lw=1)
+        ax.set_yticks(range(len(order)), [POLICIES[s] for s in order], fontsize=10)
+        ax.set_ylim(-0.7, len(order) - 0.3)
+        ax.invert_yaxis()
+        unit = "percentage points" if scale == 100.0 else (b.currency if info.format == "money" else info.unit)
+        direction = "higher is better" if info.direction > 0 else "lower is better" if info.direction < 0 else ""
+        ax.set_title(f"{info.label} ({direction})" if direction else info.label, fontsize=11, loc="left")
+        ax.set_xlabel(f"difference from the status quo, {unit}", fontsize=9)
+        if info.format == "money":
+            ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _p: f"{v:,.0f}"))
+        left, right = ax.get_xlim()
+        ax.set_xlim(min(left, 0), max(right, 0) + 0.35 * (max(right, 0) - min(left, 0)))  # room for the labels
+        ax.grid(axis="x", alpha=0.3)
+    fig.suptitle(headline(b, section), fontsize=15, x=0.01, ha="left", weight="bold")
+    note = ("Dots: mean paired difference over replications (same clients under each policy); bars: Holm-adjusted "
+            "interval; filled: a clear difference at least as large as the smallest that matters.")
+    fig.text(0.01, 0.005, note, fontsize=8, color="dimgrey")
+    fig.tight_layout(rect=(0, 0.03, 1, 0.95))
+    return fig, takeaway(b, section)
+
+
+def payment_slide(b: Brief) -> tuple[Figure, str]:
+    """Does the way of being paid change the answer? Quality first's margin difference under each revenue model."""
+    models = names("revenue")
     fig, ax = plt.subplots(figsize=SLIDE_SIZE)
-    models = names("revenue")
-    _grouped_bars(ax, models, lambda name, m: _ci(_money(b, name, m)["client_lifetime_value"]))
-    ax.set(title="Client lifetime value by revenue model (revenue per arriving client, 95% interval)",
-           ylabel="Currency per arriving client")
+    col = plots.colours([POLICIES[s] for s in POLICIES if s != BASELINE])
+    said = []
+    for i, scenario in enumerate(s for s in POLICIES if s != BASELINE):
+        for j, model in enumerate(models):
+            sub = b.money[b.money["revenue_model"] == model].pivot(index="replication", columns="scenario",
+                                                                    values="margin")
+            mean, _, lo, hi, _ = t_interval((sub[scenario] - sub[BASELINE]).to_numpy())
+            y = j + (i - 0.5) * 0.3
+            ax.plot([lo * 100, hi * 100], [y, y], color=col[POLICIES[scenario]], lw=3)
+            ax.plot(mean * 100, y, "o", ms=9, color=col[POLICIES[scenario]],
+                    label=POLICIES[scenario] if j == 0 else None)
+            if scenario == LEAD:
+                clear = (lo > 0 or hi < 0) and abs(mean) >= kpis.KPI["margin"].minimal
+                said.append(f"{model.replace('_', ' ')}: {mean * 100:+.1f} points"
+                            + ("" if clear else " (no clear difference)"))
+    ax.axvline(0, color="grey", lw=1)
+    ax.set_yticks(range(len(models)), [m.replace("_", " ") for m in models], fontsize=11)
+    ax.invert_yaxis()
+    ax.set_xlabel("operating margin, difference from the status quo (percentage points; 95% interval)")
+    ax.set_title("Does the way of being paid change the answer?", fontsize=15, loc="left", weight="bold")
     ax.legend(frameon=False)
-    ax.grid(axis="y", alpha=0.3)
+    ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
-    ranked = sorted(models, key=lambda m: -_ci(_money(b, "fit_individual", m)["client_lifetime_value"])[0])
-    best, second = (_ci(_money(b, "fit_individual", m)["client_lifetime_value"]) for m in ranked[:2])
-    text = (f"For the quality-first platform, lifetime value per arriving client is highest under the "
-            f"{ranked[0].replace('_', ' ')} model" + (" (its interval clears the next model's)." if best[1] > second[2] else
-                                                      f", but its interval overlaps the {ranked[1].replace('_', ' ')} "
-                                                      "model's: no clear winner."))
-    return fig, text
+    return fig, "Quality first's margin against the status quo, by revenue model: " + "; ".join(said) + "."
 
 
-def turnover_chart(b: Brief) -> tuple[Figure, str]:
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=SLIDE_SIZE)
-    col = plots.colours(list(POLICIES.values()))
-    reps = b.result.replications
-    for ax, kpi, title in ((a1, "therapist_turnover_per_year", "Therapists leaving per year (share of headcount)"),
-                           (a2, "therapist_cost_of_turnover", "Cost of replacing them (currency, measured period)")):
-        stats = [_ci(reps[reps["scenario"] == name][kpi]) for name in POLICIES]
-        ax.bar(list(POLICIES.values()), [s[0] for s in stats],
-               yerr=np.nan_to_num(np.array([[s[0] - s[1] for s in stats], [s[2] - s[0] for s in stats]])), capsize=6,
-               color=[col[v] for v in POLICIES.values()])
-        ax.set_title(title)
-        ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    text = f"Quality first against the status quo: {_claim(b.result, 'therapist_turnover_per_year')}."
-    return fig, text
+def method_slide(b: Brief) -> tuple[Figure, str]:
+    table = {r["path"]: r for r in parameter_table()}
+    sc = b.scenarios[BASELINE]
+    lines = [run_size(b)]
+    if CALIBRATION_TABLE.is_file():
+        cal = pd.read_csv(CALIBRATION_TABLE)
+        lines.append(f"Calibration: {int(cal['inside'].sum())} of {len(cal)} published figures (dropout, sessions, "
+                     "recovery, therapist effects, burnout, turnover, no-shows) reproduced inside their bands "
+                     "(calibration/last_calibration_table.csv).")
+    lines.append("Main assumptions (evidence grade from the assumptions register, docs/assumptions.md):")
+    for path in KEY_ASSUMPTIONS:
+        row = table[path]
+        value = _value(sc, path)
+        lines.append(f"  {path} = {value} ({row['unit']}); evidence: {row['evidence']}; "
+                     f"plausible range {row['range'] or 'n/a'}.")
+    if b.robustness is None:
+        lines.append("How sure: no robustness run found. `python -m sim robustness experiments/robustness.yaml` "
+                     "varies every uncertain assumption and says in what share of plausible worlds each answer holds.")
+    else:
+        lines.append("How sure: each takeaway quotes the share of plausible worlds (robustness run over the "
+                     "assumptions' ranges) in which it holds.")
+    lines.append("Differences are paired (common random numbers) with Holm-adjusted intervals over the headline "
+                 "measures; 'negligible' means smaller than the smallest difference that matters (docs/model.md).")
+    return _text_slide("Assumptions and method", lines, size=11), "How the numbers were made, and what they rest on."
 
 
-def revenue_chart(b: Brief) -> tuple[Figure, str]:
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=SLIDE_SIZE)
-    models = names("revenue")
-    for ax, kpi, title in ((a1, "revenue", "Revenue (currency, measured period)"),
-                           (a2, "margin", "Operating margin (share of revenue)")):
-        def stats_of(name: str, model: str, kpi: str = kpi) -> tuple[float, float, float]:
-            return _ci(_money(b, name, model)[kpi])
-
-        _grouped_bars(ax, models, stats_of)
-        ax.set_title(title)
-        ax.grid(axis="y", alpha=0.3)
-    a1.legend(frameon=False)
-    fig.tight_layout()
-    wins = []
-    for m in models:
-        sub = b.money[b.money["revenue_model"] == m].pivot(index="replication", columns="scenario", values="margin")
-        mean, _, lo, _, _ = t_interval((sub["fit_individual"] - sub["baseline"]).to_numpy())
-        if lo > 0 and mean >= KPI["margin"].minimal:  # clear, and at least the difference that matters
-            wins.append(m.replace("_", " "))
-    text = ("Quality first earns a clearly higher margin (by at least a point) under: " + ", ".join(wins) + "."
-            if wins else "No revenue model gives quality first a clearly higher margin in this run (no clear "
-                         "difference or a negligible one).")
-    return fig, text
+def _value(sc: Scenario, path: str) -> object:
+    node: object = sc
+    for key in path.split("."):
+        node = getattr(node, key)
+    return node
 
 
-CHARTS = {"retention": retention_chart, "lifetime_value": lifetime_value_chart, "turnover": turnover_chart,
-          "revenue_margin": revenue_chart}
+def slides(b: Brief) -> dict[str, Callable[[Brief], tuple[Figure, str]]]:
+    """The deck, in order: cover, the three questions by strength of evidence, payment, method."""
+    out: dict[str, Callable[[Brief], tuple[Figure, str]]] = {"cover": cover_slide}
+    for section in section_order(b):
+        out[section] = functools.partial(difference_slide, section=section)
+    out["payment"] = payment_slide
+    out["method"] = method_slide
+    return out
 
 
-def export_pack(b: Brief, out: Path, force: bool = False) -> list[Path]:
-    """Write every chart as PNG (1600 x 900) and SVG (text kept as text), and all of them with takeaways in one
-    PDF, into ``out`` all at once; files there that the tool did not write are never touched."""
+def _render(b: Brief, tmp: Path | None = None) -> dict[str, bytes]:
+    """Every slide as PNG (1600 x 900) and SVG (text kept as text), and the deck as one PDF; by file name."""
+    files: dict[str, bytes] = {}
+    pdf_buffer = io.BytesIO()
+    with plt.rc_context({"svg.fonttype": "none"}), PdfPages(pdf_buffer) as pdf:
+        for i, (name, make) in enumerate(slides(b).items(), start=1):
+            fig, text = make(b)
+            if name not in ("cover", "method"):
+                fig.text(0.01, 0.035, textwrap.fill(text, 190), fontsize=9, ha="left", va="bottom")
+                fig.subplots_adjust(bottom=0.2)
+            for ext in ("png", "svg"):
+                out = io.BytesIO()
+                fig.savefig(out, format=ext, dpi=SLIDE_DPI)
+                files[f"{i:02d}_{name}.{ext}"] = out.getvalue()
+            pdf.savefig(fig)
+            plt.close(fig)
+    files["investor_brief.pdf"] = pdf_buffer.getvalue()
+    files["differences.csv"] = b.claims.to_csv(index=False).encode()
+    return files
+
+
+def pack_zip(b: Brief) -> bytes:
+    """The slide pack as one zip (for a browser download)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in _render(b).items():
+            z.writestr(f"investor_pack/{name}", data)
+    return buffer.getvalue()
+
+
+def export_pack(b: Brief, out: Path = PACK_DIR, force: bool = False) -> list[Path]:
+    """Write the slide pack into ``out`` all at once; files there that the tool did not write are never touched."""
     from sim.safe_output import write_folder
 
     def fill(tmp: Path) -> None:
-        with plt.rc_context({"svg.fonttype": "none"}), PdfPages(tmp / "investor_brief.pdf") as pdf:
-            for name, make in CHARTS.items():
-                fig, text = make(b)
-                fig.text(0.01, 0.005, text, fontsize=11, ha="left", va="bottom", wrap=True)
-                fig.subplots_adjust(bottom=0.14)
-                for ext in ("png", "svg"):
-                    fig.savefig(tmp / f"{name}.{ext}", dpi=SLIDE_DPI)
-                pdf.savefig(fig)
-                plt.close(fig)
+        for name, data in _render(b).items():
+            (tmp / name).write_bytes(data)
 
     return [out / name for name in write_folder(out, fill, force=force)]

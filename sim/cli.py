@@ -148,11 +148,12 @@ def cmd_robustness(a: argparse.Namespace) -> None:
 
 def cmd_explorer(a: argparse.Namespace) -> None:
     from sim import explore
+    from sim.cache import CACHE_DIR
 
     started = time.perf_counter()
     result = explore.precompute(jobs=a.jobs)
     print(f"Explorer opening view ready in {time.perf_counter() - started:.0f} s ({explore.run_size(result)}); "
-          f"cached in {explore.CACHE_DIR}. Start the explorer with: voila notebooks/01_policy_explorer.ipynb")
+          f"cached in {CACHE_DIR}. Serve the explorer with: python -m sim dashboard explorer")
 
 
 DASHBOARDS = {"explorer": "01_policy_explorer.ipynb", "brief": "05_investor_brief.ipynb"}
@@ -169,6 +170,15 @@ def cmd_dashboard(a: argparse.Namespace) -> None:
                f"--port={a.port}", "--Voila.ip=127.0.0.1"]
     if a.no_browser:
         command.append("--no-browser")
+    print(f"Preparing the {a.which}'s opening view (cached after the first time)...")
+    if a.which == "explorer":
+        from sim import explore
+
+        explore.precompute()
+    else:
+        from sim import brief
+
+        brief.build()
     print(f"Serving the {a.which} on http://127.0.0.1:{a.port}/ (Ctrl-C stops it)")
     raise SystemExit(subprocess.call(command, env=env))
 

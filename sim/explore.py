@@ -14,14 +14,10 @@ False
 
 from __future__ import annotations
 
-import hashlib
 import io
-import os
-import pickle
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -30,15 +26,12 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sim import kpis, plots, quick
+from sim.cache import RunCache, run_key
 from sim.claims import claims
 from sim.errors import InputError
 from sim.registry import describe, names
 from sim.runner import StudyResult, merge_results, part_of, run_scenarios
 from sim.scenario import Scenario, apply_overrides, load_scenario, parameter_table, scenario_path
-
-ROOT = Path(__file__).resolve().parent.parent
-CACHE_DIR = ROOT / "results" / "explorer_cache"
-SIM_DIR = Path(__file__).resolve().parent
 
 # (path, label): the explorer's controls, in order; ranges, units and help come from the schema
 POLICY_CONTROLS = [
@@ -239,59 +232,6 @@ def status_quo_values(values: dict[str, Any]) -> dict[str, Any]:
 
 
 # -- cached runs ------------------------------------------------------------------
-
-
-def code_fingerprint() -> str:
-    """A hash of the model's code: cached runs from other code are never reused."""
-    h = hashlib.blake2b(digest_size=8)
-    for path in sorted(SIM_DIR.rglob("*.py")):
-        h.update(path.relative_to(SIM_DIR).as_posix().encode())
-        h.update(path.read_bytes())
-    return h.hexdigest()
-
-
-def run_key(sc: Scenario, reps: int) -> str:
-    """What a run simulates: the scenario's settings (not its display name), replications, seed, code."""
-    settings = sc.model_copy(update={"name": "run", "description": ""}).model_dump_json()
-    return hashlib.blake2b(f"{settings}|{reps}|{sc.seed}|{code_fingerprint()}".encode(), digest_size=12).hexdigest()
-
-
-class RunCache:
-    """One result per run key, in memory and (by default) on disk; files are written whole or not at all."""
-
-    def __init__(self, folder: Path | None = CACHE_DIR):
-        self.folder = folder
-        self.memory: dict[str, StudyResult] = {}
-
-    def get(self, key: str) -> StudyResult | None:
-        if key in self.memory:
-            return self.memory[key]
-        path = self._path(key)
-        if path is not None and path.is_file():
-            try:
-                with path.open("rb") as f:
-                    self.memory[key] = pickle.load(f)
-            except Exception:  # a damaged cache file is ignored (and rewritten by the next run)
-                return None
-            return self.memory[key]
-        return None
-
-    def put(self, key: str, result: StudyResult) -> None:
-        self.memory[key] = result
-        path = self._path(key)
-        if path is None:
-            return
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".tmp{os.getpid()}")
-            with tmp.open("wb") as f:
-                pickle.dump(result, f, protocol=pickle.HIGHEST_PROTOCOL)
-            tmp.replace(path)
-        except OSError:  # a read-only checkout: the memory cache still works
-            pass
-
-    def _path(self, key: str) -> Path | None:
-        return None if self.folder is None else self.folder / f"run-{key}.pkl"
 
 
 def run_policies(policies: dict[str, dict[str, Any]], reps: int = DEFAULT_REPS, jobs: int = 2,

@@ -41,9 +41,9 @@ class Kpi:
     @property
     def bounds(self) -> tuple[float, float]:
         """The values the KPI can take (intervals are shown clipped to them)."""
-        if self.format == "share" and self.name != "margin":
+        if (self.format == "share" and self.name != "margin") or self.name == "mean_exhaustion":
             return (0.0, 1.0)
-        if self.format in ("days", "count") or self.name in ("sessions_per_client_mean", "mean_exhaustion",
+        if self.format in ("days", "count") or self.name in ("sessions_per_client_mean",
                                                               "therapist_sessions_per_day_mean"):
             return (0.0, math.inf)
         return (-math.inf, math.inf)

@@ -184,3 +184,27 @@ def test_explorer_in_a_real_browser(tmp_path: Path, hard_timeout):
         page.screenshot(path=str(SHOTS / "explorer_full.png"), full_page=True)
     assert not outside, f"the page asked the network for {outside[:5]}"
     assert (SHOTS / "explorer.png").stat().st_size > 10_000
+
+
+@pytest.mark.slow
+def test_investor_brief_in_a_real_browser(tmp_path: Path, hard_timeout):
+    need_chromium()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with served("05_investor_brief.ipynb", tmp_path) as url, browser_page(1366, 900) as (page, outside):
+        page.goto(url)
+        page.locator("a.fm-pack-download").wait_for()
+        text = page.locator("body").inner_text()
+        # the generated takeaways, hedged by the numbers, for the lead policy and the alternative
+        assert "Quality first:" in text and "Productivity push:" in text
+        assert any(w in text for w in ("no clear difference", "negligible", ": better", ": worse"))
+        assert page.locator("img").count() >= 6  # cover, three questions, payment, method
+        with page.expect_download() as info:
+            page.locator("a.fm-pack-download").click()
+        path = tmp_path / "pack.zip"
+        info.value.save_as(path)
+        with zipfile.ZipFile(path) as z:
+            listed = set(z.namelist())
+        assert "investor_pack/investor_brief.pdf" in listed and "investor_pack/differences.csv" in listed
+        assert {n for n in listed if n.endswith(".svg")} and {n for n in listed if n.endswith(".png")}
+        page.screenshot(path=str(SHOTS / "investor_brief.png"))
+    assert not outside, f"the page asked the network for {outside[:5]}"

@@ -1,0 +1,79 @@
+"""Results cached by what they simulate: the scenario's settings (not its display name), replications, seed and
+the model's code. The dashboards use it so that nothing unchanged is simulated twice and a page opens on results
+computed earlier. Files are written whole or not at all, only under ``results/cache/``, and never removed.
+
+>>> cache = RunCache(None)
+>>> cache.get("k") is None
+True
+>>> cache.put("k", [1, 2]); cache.get("k")
+[1, 2]
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import pickle
+from pathlib import Path
+from typing import Any
+
+from sim.scenario import Scenario
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE_DIR = ROOT / "results" / "cache"
+SIM_DIR = Path(__file__).resolve().parent
+
+
+@functools.cache
+def code_fingerprint() -> str:
+    """A hash of the model's code: cached runs from other code are never reused."""
+    h = hashlib.blake2b(digest_size=8)
+    for path in sorted(SIM_DIR.rglob("*.py")):
+        h.update(path.relative_to(SIM_DIR).as_posix().encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def run_key(sc: Scenario, reps: int) -> str:
+    """What a run simulates: the scenario's settings (not its display name), replications, seed, code."""
+    settings = sc.model_copy(update={"name": "run", "description": ""}).model_dump_json()
+    return hashlib.blake2b(f"{settings}|{reps}|{sc.seed}|{code_fingerprint()}".encode(), digest_size=12).hexdigest()
+
+
+class RunCache:
+    """One result per run key, in memory and (by default) on disk; files are written whole or not at all."""
+
+    def __init__(self, folder: Path | None = CACHE_DIR):
+        self.folder = folder
+        self.memory: dict[str, Any] = {}
+
+    def get(self, key: str) -> Any | None:
+        if key in self.memory:
+            return self.memory[key]
+        path = self._path(key)
+        if path is not None and path.is_file():
+            try:
+                with path.open("rb") as f:
+                    self.memory[key] = pickle.load(f)
+            except Exception:  # a damaged cache file is ignored (and rewritten by the next run)
+                return None
+            return self.memory[key]
+        return None
+
+    def put(self, key: str, result: Any) -> None:
+        self.memory[key] = result
+        path = self._path(key)
+        if path is None:
+            return
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".tmp{os.getpid()}")
+            with tmp.open("wb") as f:
+                pickle.dump(result, f, protocol=pickle.HIGHEST_PROTOCOL)
+            tmp.replace(path)
+        except OSError:  # a read-only checkout: the memory cache still works
+            pass
+
+    def _path(self, key: str) -> Path | None:
+        return None if self.folder is None else self.folder / f"run-{key}.pkl"
