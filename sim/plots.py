@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import matplotlib
 import matplotlib.ticker
@@ -43,6 +44,13 @@ POLICY_COLOURS = {
 }
 
 
+def styled(table: pd.DataFrame, index: bool = True) -> Any:
+    """A table for notebooks: one line per cell, left-aligned, readable headers."""
+    style = table.style.set_properties(**{"white-space": "nowrap", "text-align": "left"})
+    style = style.set_table_styles([{"selector": "th", "props": [("text-align", "left"), ("white-space", "nowrap")]}])
+    return style if index else style.hide(axis="index")
+
+
 def colours(names: list[str]) -> dict[str, str]:
     """Each policy's fixed colour; other names take the palette colours not used by those."""
     spare = [c for c in PALETTE if c not in {POLICY_COLOURS[n] for n in names if n in POLICY_COLOURS}]
@@ -72,16 +80,31 @@ def retention_curve(clients: pd.DataFrame, max_sessions: int = 26) -> pd.DataFra
 
 
 def plot_retention(clients: pd.DataFrame, order: list[str]) -> Figure:
+    """Left: share of starters still in therapy by session. Right (with more than one policy): each policy's
+    difference from the first, in percentage points, where curves that lie on top of each other come apart."""
     curve = retention_curve(clients)
     col = colours(order)
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    two = len(order) > 1
+    fig, axes = plt.subplots(1, 2 if two else 1, figsize=(12 if two else 8, 4.5), squeeze=False)
+    ax = axes[0][0]
     for name in order:
         g = curve[curve["scenario"] == name]
         ax.plot(g["session"], g["share"], marker="o", ms=3, label=name, color=col[name])
-    ax.set(title="Client return: share of clients still in therapy by session",
-           xlabel="Session number", ylabel="Share of clients who started", ylim=(0, 1.02))
+    ax.set(title="Client return: share still in therapy by session", xlabel="Session number",
+           ylabel="Share of clients who started", ylim=(0, 1.02))
     ax.grid(alpha=0.3)
-    ax.legend(frameon=False)
+    if two:
+        ref = curve[curve["scenario"] == order[0]].set_index("session")["share"]
+        diff_ax = axes[0][1]
+        diff_ax.axhline(0, color=col[order[0]], lw=1.5, label=f"{order[0]} (reference)")
+        for name in order[1:]:
+            g = curve[curve["scenario"] == name].set_index("session")["share"]
+            diff_ax.plot(g.index, 100 * (g - ref.reindex(g.index)), marker="o", ms=3, color=col[name], label=name)
+        diff_ax.set(title=f"Difference from {order[0]}", xlabel="Session number", ylabel="Percentage points")
+        diff_ax.grid(alpha=0.3)
+        diff_ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    else:
+        ax.legend(frameon=False)
     fig.tight_layout()
     return fig
 
@@ -139,21 +162,23 @@ def plot_forest(comparison: pd.DataFrame, order: list[str], kpis: list[str] = HE
 
 def plot_weekly(weekly: pd.DataFrame, column: str, order: list[str], title: str, ylabel: str,
                 warmup_weeks: int | None = None) -> Figure:
-    """Mean over replications of a weekly series, per scenario, with the warm-up shaded."""
+    """Mean over replications of a weekly series, per scenario (band: 10th-90th percentile of the replications),
+    with the warm-up shaded; the legend sits outside the plot."""
     col = colours(order)
-    fig, ax = plt.subplots(figsize=(8, 4))
+    fig, ax = plt.subplots(figsize=(9.5, 4))
     for name in order:
         g = weekly[weekly["scenario"] == name].groupby("week")[column]
         mean, lo, hi = g.mean(), g.quantile(0.1), g.quantile(0.9)
         ax.plot(mean.index, mean.values, label=name, color=col[name])
         ax.fill_between(mean.index, lo.values, hi.values, color=col[name], alpha=0.15, lw=0)
     if warmup_weeks:
-        ax.axvspan(0, warmup_weeks, color="grey", alpha=0.1, lw=0)
-        ax.text(warmup_weeks / 2, ax.get_ylim()[1], "warm-up", ha="center", va="top", fontsize=8, color="grey")
+        ax.axvspan(0, warmup_weeks, color="grey", alpha=0.1, lw=0, label="warm-up (not measured)")
     ax.set(title=title, xlabel="Week", ylabel=ylabel)
     ax.grid(alpha=0.3)
-    ax.legend(frameon=False, fontsize=8)
-    fig.tight_layout()
+    ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.text(0.01, 0.01, "Lines: mean over replications; bands: 10th to 90th percentile of the replications.",
+             fontsize=7, color="dimgrey")
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
     return fig
 
 
@@ -214,37 +239,60 @@ def plot_alliance_outcome(clients: pd.DataFrame, r: float) -> Figure:
 
 
 def plot_tornado(one_way: pd.DataFrame, kpi: str, top: int = 10) -> Figure:
-    """One-way sensitivity: KPI at the low and high end of each parameter's range, widest bars first."""
+    """One-way sensitivity: the KPI at the low and at the high end of each parameter's range (two bars per
+    parameter, widest swing first), against the replication noise of the base point (grey band: its 95%
+    interval), inside which a bar says nothing."""
     d = one_way[one_way["kpi"] == kpi].copy()
     d["swing"] = (d["at_high"] - d["at_low"]).abs()
     d = d.sort_values("swing").tail(top)
     base = float(d["base"].iloc[0]) if len(d) else 0.0
-    fig, ax = plt.subplots(figsize=(8, 0.45 * len(d) + 1.5))
+    noise = float(d["base_half_width"].iloc[0]) if len(d) and "base_half_width" in d else math.nan
+    fig, ax = plt.subplots(figsize=(9, 0.55 * len(d) + 1.8))
     y = np.arange(len(d))
-    ax.barh(y, d["at_low"] - base, left=base, color=PALETTE[0], label="parameter at low end")
-    ax.barh(y, d["at_high"] - base, left=base, color=PALETTE[1], alpha=0.8, label="parameter at high end")
+    if not math.isnan(noise):
+        ax.axvspan(base - noise, base + noise, color="lightgrey", alpha=0.6, lw=0,
+                   label="replication noise (95% interval of the base point)")
+    ax.barh(y - 0.2, d["at_low"] - base, left=base, height=0.38, color=PALETTE[0], label="parameter at low end")
+    ax.barh(y + 0.2, d["at_high"] - base, left=base, height=0.38, color=PALETTE[1], label="parameter at high end")
     ax.axvline(base, color="grey", lw=1)
     ranges = zip(d["parameter"], d["low_value"], d["high_value"], strict=True)
     ax.set_yticks(y, [f"{p} [{lo:g}, {hi:g}]" for p, lo, hi in ranges], fontsize=8)
     ax.set(title=f"What moves {KPI_LABELS.get(kpi, kpi).lower()}?", xlabel=KPI_LABELS.get(kpi, kpi))
-    ax.legend(frameon=False, fontsize=8)
+    ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     return fig
 
 
-def plot_two_way(grid: pd.DataFrame, x: str, y: str, kpi: str) -> Figure:
-    """A heat map of a KPI over two parameters."""
+def plot_two_way(grid: pd.DataFrame, x: str, y: str, kpi: str, reference: tuple[float, float] | None = None) -> Figure:
+    """A heat map of a KPI over two parameters, as differences from a reference cell (default: the middle one)
+    on a diverging scale centred at zero; each cell is labelled with the difference its colour shows."""
+    from matplotlib.colors import TwoSlopeNorm
+
+    from sim.kpis import KPI as REGISTRY
+    from sim.kpis import format_difference, format_value
+
     table = grid.pivot(index=y, columns=x, values=kpi)
-    fig, ax = plt.subplots(figsize=(6, 4.5))
-    im = ax.imshow(table.values, origin="lower", aspect="auto", cmap="viridis")
+    rx, ry = reference or (table.columns[len(table.columns) // 2], table.index[len(table.index) // 2])
+    ref = float(table.loc[ry, rx])
+    diff = table.values - ref
+    span = float(np.nanmax(np.abs(diff))) or 1.0
+    info = REGISTRY.get(kpi)
+    cmap = "RdBu" if info is None or info.direction >= 0 else "RdBu_r"  # blue = better
+    fig, ax = plt.subplots(figsize=(7.5, 5))
+    im = ax.imshow(diff, origin="lower", aspect="auto", cmap=cmap, norm=TwoSlopeNorm(0.0, -span, span))
     ax.set_xticks(range(len(table.columns)), [f"{v:g}" for v in table.columns])
     ax.set_yticks(range(len(table.index)), [f"{v:g}" for v in table.index])
     for i in range(table.shape[0]):
         for j in range(table.shape[1]):
-            ax.text(j, i, f"{table.values[i, j]:.2f}", ha="center", va="center", color="white", fontsize=8)
-    ax.set(title=KPI_LABELS.get(kpi, kpi), xlabel=x, ylabel=y)
-    fig.colorbar(im, ax=ax)
+            text = "reference" if table.index[i] == ry and table.columns[j] == rx else format_difference(kpi, diff[i, j])
+            ax.text(j, i, text, ha="center", va="center", fontsize=8,
+                    color="white" if abs(diff[i, j]) > 0.6 * span else "black")
+    ax.set_title(f"{KPI_LABELS.get(kpi, kpi)}:\ndifference from {x} = {rx:g}, {y} = {ry:g} ({format_value(kpi, ref)})",
+                 fontsize=10)
+    ax.set(xlabel=x, ylabel=y)
+    fig.colorbar(im, ax=ax, format=plt.FuncFormatter(lambda v, _p: format_difference(kpi, v)),
+                 label="difference (blue: better)" if info is not None and info.direction else "difference")
     fig.tight_layout()
     return fig
 

@@ -210,6 +210,6 @@ def _progress(total: int, enabled: bool) -> Any:
     """A progress bar on stderr that appears only if the run takes more than a couple of seconds."""
     if not enabled or os.environ.get("SIM_NO_PROGRESS"):
         return _NoBar()
-    from tqdm import tqdm
+    from tqdm.auto import tqdm  # a bar widget in notebooks, text in a terminal
 
     return tqdm(total=total, unit="rep", delay=2.0, leave=False, desc="replications")

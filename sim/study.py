@@ -65,6 +65,19 @@ def comparison_table(result: StudyResult, baseline: str, table_kpis: list[str] =
     return pd.DataFrame(table, index=[kpis.label(k) for k in table_kpis])
 
 
+def difference_table(comparison: pd.DataFrame, kpi_names: list[str], currency: str = "") -> pd.DataFrame:
+    """Paired differences in readable form: policy, measure (with unit), difference and 95% interval, each in the
+    measure's own format (percentage points for shares, days, currency)."""
+    rows = []
+    for _, row in comparison[comparison["kpi"].isin(kpi_names)].iterrows():
+        kpi = row["kpi"]
+        rows.append({"policy": row["scenario"], "measure": kpis.label(kpi, with_unit=True),
+                     "difference": kpis.format_difference(kpi, row["difference"], currency),
+                     "95% interval": f"{kpis.format_difference(kpi, row['ci_low'], currency)} to "
+                                     f"{kpis.format_difference(kpi, row['ci_high'], currency)}"})
+    return pd.DataFrame(rows)
+
+
 def run_facts(result: StudyResult) -> list[str]:
     """What a reader needs to judge the numbers: run size, warm-up, measurement, utilisation."""
     sc = result.scenarios[0]

@@ -25,6 +25,7 @@ import pandas as pd
 from sim.experiments import SweepExperiment, load_sweep
 from sim.runner import run_scenarios
 from sim.scenario import Scenario, ScenarioError, apply_overrides, load_scenario, parameter_table
+from sim.stats import t_interval
 
 SENSITIVITY_KPIS = ["return_after_first_rate", "recovery_rate", "wait_first_session_days_mean", "burnout_share",
                     "therapist_turnover_per_year", "margin"]
@@ -68,14 +69,22 @@ def one_way(base: Scenario, params: Sequence[str], reps: int = 3, seed: int | No
         points += [{path: lo}, {path: hi}]
     table = sweep(base, points, reps, seed, jobs, progress, on_progress)
     means = table.groupby("point")[list(kpis)].mean()
+    at_base = table[table["point"] == 0]
+    noise = {kpi: _half_width(at_base[kpi].to_numpy(float)) for kpi in kpis}
     rows = []
     for i, path in enumerate(params):
         lo, hi = register_range(path)
         for kpi in kpis:
             rows.append({"parameter": path, "kpi": kpi, "low_value": lo, "high_value": hi,
                          "at_low": means.loc[1 + 2 * i, kpi], "at_high": means.loc[2 + 2 * i, kpi],
-                         "base": means.loc[0, kpi]})
+                         "base": means.loc[0, kpi], "base_half_width": noise[kpi]})
     return pd.DataFrame(rows)
+
+
+def _half_width(values: Any) -> float:
+    """Half the 95% interval of a mean: the replication noise of one point."""
+    mean, _, _, high, _ = t_interval(values)
+    return high - mean
 
 
 def two_way(base: Scenario, x: str, x_values: Sequence[Any], y: str, y_values: Sequence[Any], reps: int = 3,

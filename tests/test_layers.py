@@ -25,7 +25,8 @@ LAYERS = {
     "runner": 7, "warmup": 7,
     "outputs": 8, "sweep": 8, "calibration": 8, "calibration_search": 9, "robustness": 9,
     # what people see
-    "plots": 10, "study": 11, "brief": 11, "cache": 8, "explore": 11, "explorer_app": 12, "cli": 12, "__main__": 13, "__init__": 0,
+    "cache": 8, "plots": 10, "study": 11, "brief": 11, "explore": 11,
+    "explorer_app": 12, "cli": 12, "__main__": 13, "__init__": 0,
 }
 
 

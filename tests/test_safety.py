@@ -487,6 +487,6 @@ def test_the_investor_pack_never_touches_a_users_file(tmp_path: Path, monkeypatc
         brief.export_pack(b, out)  # a folder with a user's file: refused
     files = brief.export_pack(b, out, force=True)
     assert (out / "my_slides.key").read_text() == "mine"
-    assert {p.suffix for p in files} == {".png", ".svg", ".pdf"}
+    assert {p.suffix for p in files} == {".png", ".svg", ".pdf", ".csv"}
     svg = next(p for p in files if p.suffix == ".svg").read_text()
     assert "<text" in svg  # text stays editable in a slide tool (svg.fonttype none)
