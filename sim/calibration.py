@@ -7,9 +7,7 @@ them over replications with 95% t-intervals.
 
 from __future__ import annotations
 
-import json
 import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +29,8 @@ from sim.metrics import (
     therapist_kpis,
     window,
 )
-from sim.scenario import Scenario
+from sim.runner import run_scenarios
+from sim.scenario import Scenario, apply_overrides
 from sim.stats import t_interval
 
 TARGETS_FILE = Path(__file__).resolve().parent.parent / "calibration" / "targets.yaml"
@@ -270,8 +269,6 @@ PROBES: dict[tuple[str, str], dict[str, float]] = {
 def probe_runs(setting: str, scenario: Scenario, reps: int, seed: int | None = None, jobs: int = 1,
                progress: bool = True) -> dict[str, list[RunTables]]:
     """Runs of each probe of ``setting`` (target name -> runs)."""
-    from sim.scenario import apply_overrides
-
     return {target: calibration_runs(apply_overrides(scenario, overrides), reps, seed, jobs, progress)
             for (s, target), overrides in PROBES.items() if s == setting}
 
@@ -317,64 +314,12 @@ __all__ = ["CASENESS", "STATISTICS", "evaluate", "load_targets"]
 def calibration_runs(scenario: Scenario, reps: int, seed: int | None = None, jobs: int = 1,
                      progress: bool = True) -> list[RunTables]:
     """Run ``reps`` replications of ``scenario`` and return each replication's tables."""
-    from sim.runner import run_scenarios
-
     res = run_scenarios([scenario], reps=reps, seed=seed, jobs=jobs, progress=progress)
     out = []
     for rep in range(reps):
         parts = {name: df[df["replication"] == rep].reset_index(drop=True) for name, df in res.tables.items()}
         out.append(RunTables(scenario, parts["clients"], parts["sessions"], parts["therapists"], parts["weekly"]))
     return out
-
-
-def run_calibration(out: Path, reps: int = 5, seed: int | None = None, jobs: int = 1,
-                    progress: bool = True, force: bool = False) -> pd.DataFrame:
-    """Run both settings against their targets; write the table, charts and a short report to ``out``."""
-    import matplotlib.pyplot as plt
-
-    from sim import plots
-    from sim.outputs import metadata_for
-    from sim.safe_output import write_folder
-    from sim.scenario import load_scenario, scenario_path
-
-    started = time.perf_counter()
-    tables, charts, seeds = [], {}, {}
-    for setting, scenario_name in SETTINGS.items():
-        scenario = load_scenario(scenario_path(scenario_name))
-        seeds[scenario_name] = scenario.seed if seed is None else seed
-        runs = calibration_runs(scenario, reps, seed, jobs, progress)
-        table = evaluate(setting, runs, probes=probe_runs(setting, scenario, reps, seed, jobs, progress))
-        table.insert(1, "scenario", scenario_name)
-        tables.append(table)
-        if setting == "us_platform":
-            clients = pd.concat([measured_clients(r.clients) for r in runs])
-            done = ended_starters(clients)
-            charts["dropout_by_session.png"] = plots.plot_dropout_by_session(dropout_by_session(clients))
-            charts["dose_effect.png"] = plots.plot_dose_effect(
-                [improvement_curve(r.sessions, measured_clients(r.clients).query("sessions_attended >= 1")["client_id"])
-                 for r in runs])
-            charts["sessions_histogram.png"] = plots.plot_sessions_histogram(sessions_histogram(clients))
-            r_values = [alliance_outcome_r(measured_clients(r.clients)) for r in runs]
-            charts["alliance_outcome.png"] = plots.plot_alliance_outcome(
-                done[done["sessions_attended"] >= 3], float(np.nanmean(r_values)))
-            weekly = pd.concat([r.weekly for r in runs])
-            charts["burnout_over_time.png"] = plots.plot_weekly(
-                weekly, "burnout_share", [scenario_name], "Therapists in high exhaustion (target 30-50%)",
-                "Share of employed therapists", runs[0].scenario.horizon.warmup_weeks)
-    result = pd.concat(tables, ignore_index=True)
-
-    def fill(tmp: Path) -> None:
-        result.to_csv(tmp / "calibration_table.csv", index=False)
-        (tmp / "calibration.md").write_text(calibration_markdown(result, reps))
-        for name, fig in charts.items():
-            fig.savefig(tmp / name, dpi=130)
-            plt.close(fig)
-        meta = metadata_for(None, seed=seeds, replications=reps, wall_seconds=round(time.perf_counter() - started, 3),
-                            settings=SETTINGS, inside=int(result["inside"].sum()), targets=len(result))
-        (tmp / "metadata.json").write_text(json.dumps(meta, indent=2, default=str))
-
-    write_folder(out, fill, force=force)
-    return result
 
 
 def format_table(result: pd.DataFrame) -> pd.DataFrame:

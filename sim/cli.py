@@ -295,7 +295,8 @@ def cmd_calibrate(a: argparse.Namespace) -> None:
 
         search(a.search, a.search.with_name(a.search.stem + "_log.csv"), jobs=a.jobs)
         return
-    from sim.calibration import format_table, run_calibration
+    from sim.calibration import format_table
+    from sim.calibration_report import run_calibration
 
     out = a.out or default_folder("calibration")
     prepare(out, a.force)

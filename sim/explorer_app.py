@@ -42,6 +42,7 @@ class Explorer:
             h.add_class("fm-help-" + _css(path))
         self.pinned: dict[str, dict[str, Any]] = {}
         self.result: Any = None
+        self._figures: dict[str, Any] = {}
         self.runs = 0
 
         self.presets = w.ToggleButtons(options=[*PRESETS, CUSTOM], value=explore.OPENING_PRESET,
@@ -226,6 +227,7 @@ class Explorer:
             self.runs += 1
             self.status.value = (f"Done in {time.perf_counter() - started:.1f} s (run {self.runs}): "
                                  f"{html.escape(explore.caption(explore.policy_names(result)))}.")
+            self.offer_download()
         except InputError as exc:
             self.results_box.add_class("fm-stale")
             self.stage.value = ""
@@ -238,22 +240,28 @@ class Explorer:
             self.button.disabled = False
 
     def show(self, result: Any) -> None:
-        """Put ``result`` on the page: size line, trade-off chart, table, detail tabs and downloads."""
-        figs = explore.figures(result)
-        archive = explore.download_zip(result, figs)
+        """Put ``result`` on the page: size line, trade-off chart, table and detail tabs (the download follows)."""
+        self._figures = explore.figures(result)
         self.size.value = "Run size: " + html.escape(explore.run_size(result))
         self.table.value = (f"<p class='fm-caption'>{html.escape(explore.caption(explore.policy_names(result)))}</p>"
                             + explore.kpi_table_html(result))
-        self.tradeoff.value = plots.png_bytes(figs["Trade-off"])
+        self.tradeoff.value = plots.png_bytes(self._figures["Trade-off"], close=False)
         for name, image in self.detail_images.items():
-            image.value = plots.png_bytes(figs[name])
+            image.value = plots.png_bytes(self._figures[name], close=False)
+        self.downloads.value = "<i>Preparing the download...</i>"
+        self.result = result
+        self.results_box.remove_class("fm-stale")
+
+    def offer_download(self) -> None:
+        """The current results as a browser download: CSV tables and PNG and SVG charts in one zip."""
+        archive = explore.download_zip(self.result, self._figures)
+        for fig in self._figures.values():
+            plots.plt.close(fig)
         encoded = base64.b64encode(archive).decode()
         self.downloads.value = (
             f"<a class='fm-download' download='fifty_minutes_explorer.zip' "
             f"href='data:application/zip;base64,{encoded}'>Download these results (zip: CSV tables, PNG and SVG "
             f"charts)</a>")
-        self.result = result
-        self.results_box.remove_class("fm-stale")
 
     def open(self) -> None:
         """Show the opening view: from the cache when it holds it (instant), else computed now."""

@@ -24,13 +24,14 @@ KPI_LABELS = {name: label(name, with_unit=True) for name in KPI}  # from the one
 HEADLINE = list(KPI_HEADLINE)
 
 
-def png_bytes(fig: Figure, dpi: int = 100) -> bytes:
-    """The figure as PNG bytes (closing it), for image widgets and exports."""
+def png_bytes(fig: Figure, dpi: int = 100, close: bool = True) -> bytes:
+    """The figure as PNG bytes (closing it unless told not to), for image widgets and exports."""
     import io
 
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi)
-    plt.close(fig)
+    if close:
+        plt.close(fig)
     return buffer.getvalue()
 
 

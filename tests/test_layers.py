@@ -23,7 +23,7 @@ LAYERS = {
     # when things happen, recorded tables, measures
     "model": 6, "metrics": 6, "stats": 6, "claims": 6,
     "runner": 7, "warmup": 7,
-    "outputs": 8, "sweep": 8, "calibration": 8, "calibration_search": 9, "robustness": 9,
+    "outputs": 8, "sweep": 8, "calibration": 8, "calibration_search": 9, "robustness": 9, "calibration_report": 11,
     # what people see
     "cache": 8, "plots": 10, "study": 11, "brief": 11, "explore": 11,
     "explorer_app": 12, "cli": 12, "__main__": 13, "__init__": 0,

@@ -1,0 +1,75 @@
+"""Benchmark (not a test) of the dashboards at their default settings: ``python bench/explorer_bench.py``.
+
+Measures, on this machine:
+1. the explorer's opening view computed from nothing (``python -m sim explorer``: what the cache saves);
+2. first paint in a real browser (Chromium through Voila, as ``python -m sim dashboard explorer`` serves it):
+   from the page request to the opening comparison on screen, with the opening view cached;
+3. a refresh after a policy change (the status quo reused from the cache): time from Run to results;
+4. a refresh after a platform change (status quo and policy both simulated);
+5. the investor brief's first paint with its numbers cached.
+Figures go to results/bench/explorer.json; the latest are recorded in bench/README.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def timed(fn) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def first_paint(notebook: str, ready_selector: str) -> float:
+    """Seconds from the page request until ``ready_selector`` is on screen (Voila already listening)."""
+    from tests.test_dashboard import browser_page, served
+
+    with tempfile.TemporaryDirectory() as tmp, served(notebook, Path(tmp)) as url, browser_page() as (page, _):
+        started = time.perf_counter()
+        page.goto(url)
+        page.locator(ready_selector).first.wait_for()
+        return time.perf_counter() - started
+
+
+def main() -> None:
+    from sim import brief, explore
+    from sim.cache import RunCache
+    from sim.explorer_app import Explorer
+
+    figures: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        figures["opening view from nothing (s)"] = timed(lambda: explore.precompute(cache=RunCache(Path(tmp))))
+    explore.precompute()  # the real cache, for the page
+    brief.build()
+    app = Explorer()
+    app.open()
+    app.apply_preset("fit only")
+    figures["refresh after a policy change (s)"] = timed(app.refresh)
+    app.controls["therapists.count"].value = app.controls["therapists.count"].value + 1
+    figures["refresh after a platform change (s)"] = timed(app.refresh)
+    if Path(CHROMIUM).exists():
+        os.environ.pop("SIM_QUICK", None)
+        figures["explorer first paint, cached opening view (s)"] = first_paint(
+            "01_policy_explorer.ipynb", ".fm-status:has-text('Done in')")
+        figures["investor brief first paint, cached numbers (s)"] = first_paint(
+            "05_investor_brief.ipynb", "a.fm-pack-download")
+    out = ROOT / "results" / "bench"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "explorer.json").write_text(json.dumps(figures, indent=2))
+    for name, value in figures.items():
+        print(f"{name:50s} {value:6.1f}")
+
+
+if __name__ == "__main__":
+    main()
