@@ -51,6 +51,7 @@ class Client:
         "engagement",
         "first_attendance_logit",
         "first_session_day",
+        "gap",
         "goal",
         "hold_threshold",
         "hold_until",
@@ -59,6 +60,7 @@ class Client:
         "last_session_day",
         "luck",
         "luck_used",
+        "missed_run",
         "no_show_p",
         "obs_history",
         "obs_intake",
@@ -117,6 +119,8 @@ class Client:
         self.obs_history: list[float] = []
         self.kept_extra = 0
         self.off_track = False
+        self.gap = 1  # weeks since the last attended session, counting the next appointment
+        self.missed_run = 0  # appointments missed in a row
         self.queued_day = arrival
         self.no_show_p = 0.0  # set by the model from the scenario and engagement
         self.dropout_logit0 = 0.0

@@ -131,6 +131,7 @@ class PlatformModel:
 
         self.rows = ClientRows()  # one row per client, written when the client ends
         self.open: dict[int, Client] = {}  # clients not yet ended (waiting or in treatment)
+        self.agenda: dict[int, list[Client]] = {}  # booked appointments by day
         self.therapists: list[Therapist] = []
         self.active: list[Therapist] = []
         self.ramping: list[Therapist] = []
@@ -197,6 +198,7 @@ class PlatformModel:
         self.rooms.refresh_best(self.active)
         env = self.env
         env.process(self._arrivals())
+        env.process(self._sessions())
         env.process(self._days())
         env.process(self._weeks())
         thresholds = gc.get_threshold()
@@ -338,7 +340,8 @@ class PlatformModel:
         if self.sc.queue_mode.enabled:
             self.env.process(self._served(c, t))
         else:
-            self.env.process(self._course(c, t))
+            c.gap, c.missed_run = 1, 0
+            self._book(c, c.booked_day)
 
     def _release(self, c: Client) -> None:
         """Free ``c``'s weekly slot with their therapist (if still employed) and refill it."""
@@ -405,51 +408,67 @@ class PlatformModel:
         yield self.env.timeout(-math.log(1.0 - u) * self.sc.queue_mode.service_days_mean)
         self._end(c, "planned")
 
-    def _course(self, c: Client, t: Therapist) -> Generator[simpy.Event, None, None]:
-        """Weekly appointments of ``c`` with ``t`` until an ending or a rematch (the rules: :mod:`sim.rules`)."""
-        env, cc = self.env, self._course_constants
-        day = c.booked_day
-        gap = 1  # weeks since the last attended session, counting this one
-        missed_run = 0
-        yield env.timeout(day + SESSION_TIME - env.now)
+    def _book(self, c: Client, day: int) -> None:
+        """Put ``c``'s next appointment in the day's agenda (a client has at most one booked appointment)."""
+        todays = self.agenda.get(day)
+        if todays is None:
+            self.agenda[day] = [c]
+        else:
+            todays.append(c)
+
+    def _sessions(self) -> Generator[simpy.Event, None, None]:
+        """Every day at session time: the day's appointments, in the order they were booked."""
+        env, agenda = self.env, self.agenda
+        day = 0
         while True:
-            i = c.luck_used % APPOINTMENTS
-            if i == 0 and c.luck_used:
-                c.luck = cc.luck(c)
-            c.luck_used += 1
-            u_ns, u_plan, u_drop, u_fric, u_alt, z_q, z_a, z_s, z_m, z_x = c.luck[i * DRAWS:(i + 1) * DRAWS]
-            if not t.active:  # the therapist has left: rematch, or lose the client
-                if u_alt < cc.loss_prob:
-                    self._end(c, "therapist_left")
-                else:
-                    self._rematch(c)
-                return
-            k = c.sessions_attended + 1
-            status = self._attendance(c, t, day, k, u_ns)
-            if status is None:
-                return
-            if status != ATTENDED:
-                missed_run += status == NO_SHOW
-                if missed_run >= cc.max_missed:
-                    self._end(c, "dropout")
-                    return
-                gap += 1
+            yield env.timeout(day + SESSION_TIME - env.now)
+            todays = agenda.pop(day, None)
+            if todays:
+                for c in todays:
+                    self._appointment(c, day)
+            day += 1
+
+    def _appointment(self, c: Client, day: int) -> None:
+        """One booked appointment of ``c``: attended or missed, then an ending, a rematch or the next booking
+        (the rules: :mod:`sim.rules`)."""
+        cc, t = self._course_constants, c.therapist
+        assert t is not None  # booked clients have a therapist
+        i = c.luck_used % APPOINTMENTS
+        if i == 0 and c.luck_used:
+            c.luck = cc.luck(c)
+        c.luck_used += 1
+        u_ns, u_plan, u_drop, u_fric, u_alt, z_q, z_a, z_s, z_m, z_x = c.luck[i * DRAWS:(i + 1) * DRAWS]
+        if not t.active:  # the therapist has left: rematch, or lose the client
+            if u_alt < cc.loss_prob:
+                self._end(c, "therapist_left")
             else:
-                missed_run = 0
-                quality, measured = self._session(c, t, day, k, z_q, z_a, z_s, z_m, z_x)
-                if self._ends_after_session(c, t, k, quality, gap, u_plan, u_drop):
-                    return
-                if self.rematch.wants(c.course_sessions, c.rematched, measured, u_alt):
-                    self._rematch(c)
-                    return
-                if k == 1 and cc.assessment_wait > 0:  # assessed: wait for treatment, then a (new) therapist
-                    yield from self._assessed(c)
-                    return
-            step = 14 if u_fric < cc.friction_p else 7
-            if status == ATTENDED:
-                gap = step // 7
-            day += step
-            yield env.timeout(step)
+                self._rematch(c)
+            return
+        k = c.sessions_attended + 1
+        status = self._attendance(c, t, day, k, u_ns)
+        if status is None:
+            return
+        if status != ATTENDED:
+            c.missed_run += status == NO_SHOW
+            if c.missed_run >= cc.max_missed:
+                self._end(c, "dropout")
+                return
+            c.gap += 1
+        else:
+            c.missed_run = 0
+            quality, measured = self._session(c, t, day, k, z_q, z_a, z_s, z_m, z_x)
+            if self._ends_after_session(c, t, k, quality, c.gap, u_plan, u_drop):
+                return
+            if self.rematch.wants(c.course_sessions, c.rematched, measured, u_alt):
+                self._rematch(c)
+                return
+            if k == 1 and cc.assessment_wait > 0:  # assessed: wait for treatment, then a (new) therapist
+                self._assessed(c)
+                return
+        step = 14 if u_fric < cc.friction_p else 7
+        if status == ATTENDED:
+            c.gap = step // 7  # weeks since the last attended session, counting the next one
+        self._book(c, day + step)
 
     def _record(self, cid: int, tid: int, day: int, number: int, status: int, obs: float = math.nan,
                 alliance: float = math.nan, anx: float = math.nan) -> None:
@@ -502,10 +521,9 @@ class PlatformModel:
         c.obs_last = obs
         c.anx_last = anx
         c.obs_history.append(obs)
-        c.off_track = k >= cc.fb_from and c.obs_intake - obs < cc.fb_points  # feedback: progress against expected
-        quality = rules.session_quality(c.true_fit, cc.w_alliance, c.alliance, cc.exh_effect, t.exhaustion,
-                                        cc.q_sd * z_q, cc.fb_boost if c.off_track else 0.0,
-                                        cc.motivation if t.pressured else 0.0)
+        c.off_track = k >= cc.fb_from and c.obs_intake - obs < cc.fb_points  # feedback: progress against expected change
+        quality = rules.session_quality(c.true_fit, cc.w_alliance, c.alliance, cc.exh_effect, t.exhaustion, cc.q_sd * z_q,
+                                        cc.fb_boost if c.off_track else 0.0, cc.motivation if t.pressured else 0.0)
         alliance = c.alliance = rules.alliance_step(c.alliance, cc.memory, quality)
         measured = rules.measured_alliance(alliance, cc.a_sd * z_a)
         self._record(c.id, t.id, day, k, ATTENDED, obs, measured, anx)
@@ -544,13 +562,17 @@ class PlatformModel:
             return True
         return False
 
-    def _assessed(self, c: Client) -> Generator[simpy.Event, None, None]:
-        """Stepped care: after the assessment session the client waits for treatment, then seeks a therapist."""
+    def _assessed(self, c: Client) -> None:
+        """Stepped care: after the assessment session the client gives up the slot, waits for treatment, then
+        seeks a therapist."""
         self._detach(c)
         self._release(c)
         c.therapist = None
         c.state = WAITING
         self.assessed_waiting += 1
+        self.env.process(self._after_assessment(c))
+
+    def _after_assessment(self, c: Client) -> Generator[simpy.Event, None, None]:
         yield self.env.timeout(self._course_constants.assessment_wait)
         self.assessed_waiting -= 1
         self._seek(c)
