@@ -16,11 +16,10 @@ import math
 import time
 from array import array
 from collections import deque
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator
 from itertools import accumulate
 from typing import NamedTuple
 
-import numpy as np
 import simpy
 
 from sim import rules
@@ -36,7 +35,9 @@ from sim.recorder import (
     ClientRows,
     Tables,
     sessions_frame,
+    therapists_frame,
     typed_columns,
+    weekly_frame,
 )
 from sim.registry import lookup
 from sim.scales import ANXIETY_MAX, DEPRESSION_MAX
@@ -47,9 +48,6 @@ SESSION_TIME = 0.4
 DAY_END = 0.9
 WEEK_RECORD = 0.95
 MIDWEEK = 2  # Wednesday: the weekly exhaustion snapshot is taken at its end of day
-#: Per-therapist counters of the measured period, copied as they are into the therapists table.
-THERAPIST_COUNTERS = ("measured_over_days", "measured_weeks", "measured_over_weeks", "measured_weekdays",
-                      "weekday_exhaustion_sum", "weekday_burnout", "weekday_burnout_low", "weekday_burnout_high")
 ALLIANCE_CENTRE, ALLIANCE_SCALE = rules.ALLIANCE_CENTRE, rules.ALLIANCE_SCALE
 ATTENDED, NO_SHOW, ABSENT = (SESSION_STATUSES.index(s) for s in ("attended", "no_show", "therapist_absent"))
 ENDING_CODE = {name: code for code, name in enumerate(ENDINGS)}
@@ -241,8 +239,9 @@ class PlatformModel:
     def _arrive(self, day: float) -> None:
         cid = len(self.rows)
         c = self.factory.make(cid, day)
-        self.rows.add(day, c.domain, c.complexity, c.engagement, c.responsiveness, c.preference >= 0,
-                      c.single_need)  # in the order of ClientRows.FIXED
+        self.rows.add(arrival_day=day, domain=c.domain, complexity=c.complexity, engagement=c.engagement,
+                      responsiveness=c.responsiveness, has_preference=c.preference >= 0,
+                      single_session_need=c.single_need)
         self.open[cid] = c
         tp = self.sc.therapy
         c.no_show_p = _sigmoid(self.no_show_logit - tp.no_show_engagement_effect * c.engagement) * self.no_show_factor
@@ -364,11 +363,14 @@ class PlatformModel:
         del self.open[c.id]
 
     def _write_row(self, c: Client, ending: str, ending_day: float) -> None:
-        self.rows.write(  # in the order of ClientRows.OUTCOME
-            c.id, c.obs_intake, c.obs_last, c.anx_intake, c.anx_last, c.therapist.id if c.therapist is not None else -1,
-            c.first_session_day, c.last_session_day, c.sessions_attended, c.sessions_missed, ENDING_CODE[ending],
-            ending_day, c.early_alliance_sum / c.early_alliance_n if c.early_alliance_n else math.nan, c.true_fit,
-            c.rematched, c.therapists_seen)
+        self.rows.write(
+            c.id, severity_intake=c.obs_intake, severity_last=c.obs_last, anxiety_intake=c.anx_intake,
+            anxiety_last=c.anx_last, therapist_id=c.therapist.id if c.therapist is not None else -1,
+            first_session_day=c.first_session_day, last_session_day=c.last_session_day,
+            sessions_attended=c.sessions_attended, sessions_missed=c.sessions_missed, ending=ENDING_CODE[ending],
+            ending_day=ending_day,
+            early_alliance=c.early_alliance_sum / c.early_alliance_n if c.early_alliance_n else math.nan,
+            true_fit=c.true_fit, rematched=c.rematched, therapists_seen=c.therapists_seen)
 
     def _detach(self, c: Client) -> None:
         """``c`` is about to lose their therapist: count them out of matched or in treatment."""
@@ -761,48 +763,16 @@ class PlatformModel:
 
     # -- tables --------------------------------------------------------------------
     def _tables(self) -> Tables:
-        import pandas as pd
-
         for c in self.open.values():  # still waiting or in treatment at the horizon
             ending = {IN_TREATMENT: "in_treatment_at_end", BOOKED: "matched_at_end"}.get(c.state, "waiting_at_end")
             self._write_row(c, ending, math.nan)
         clients = self.rows.frame()
         clients["in_warmup"] = clients["arrival_day"] < self.warmup_day
         clients["in_cohort"] = ~clients["in_warmup"] & (clients["arrival_day"] < self.measure_end)
-        ts = self.therapists
-
-        def per_day(num: Sequence[float], den: Sequence[float]) -> np.ndarray:
-            n, d = np.asarray(num, float), np.asarray(den, float)
-            return np.divide(n, d, out=np.full(len(n), np.nan), where=d > 0)
-
-        days = [t.days_employed for t in ts]
-        working = [t.measured_working_days for t in ts]
         sessions = sessions_frame(self.sessions)
         self.sessions = typed_columns(SESSION_COLUMNS)  # release the raw columns
-        attended = sessions["attended"].to_numpy()
-        delivered = np.bincount(sessions["therapist_id"].to_numpy()[attended], minlength=len(ts))
-        weekly = pd.DataFrame(self.weekly, columns=list(WEEKLY_COLUMNS))
-        per_week = np.bincount(sessions["day"].to_numpy()[attended] // 7, minlength=len(weekly) + 1)
-        weekly["sessions"] = per_week[: len(weekly)]
-        therapists = pd.DataFrame({
-            "therapist_id": [t.id for t in ts],
-            "effectiveness": [t.general for t in ts],
-            "sustainable_load": [t.load for t in ts],
-            "booked_slots_per_week": [t.target_slots for t in ts],
-            "hired_day": [t.hired_day for t in ts],
-            "left_day": [t.left_day for t in ts],
-            "sessions_delivered": delivered[: len(ts)],
-            "mean_exhaustion": per_day([t.exhaustion_sum for t in ts], days),
-            "over_load_day_share": per_day([t.measured_over_days for t in ts], working),
-            "burnout_day_share": per_day([t.burnout_days for t in ts], days),
-            "measured_working_days": working,
-            **{name: [getattr(t, name) for t in ts] for name in THERAPIST_COUNTERS},
-            "measured_sessions": [t.measured_sessions for t in ts],
-            "measured_days_employed": days,
-            "sick_days": [t.sick_days for t in ts],
-            "clients_taken": [t.clients for t in ts],
-            "style": [t.style for t in ts],
-        })
+        weekly = weekly_frame(self.weekly, sessions)
+        therapists = therapists_frame(self.therapists, sessions)
         return Tables(
             clients=clients,
             sessions=sessions,

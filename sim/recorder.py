@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import math
 from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -70,20 +72,24 @@ class ClientRows:
     def __len__(self) -> int:
         return self.n
 
-    def add(self, *fixed: float) -> None:
-        """Append a client's row with the values of ``FIXED``, in that order."""
+    def add(self, **fixed: float) -> None:
+        """Append a client's row with the columns of ``FIXED``, by name (all of them, nothing else)."""
         n = self.n
         if n == len(self._fixed[0]):
             for col in self.cols.values():
                 col.extend(array(col.typecode, [math.nan if col.typecode in "df" else 0]) * self.GROWTH)
-        for col, value in zip(self._fixed, fixed, strict=True):
-            col[n] = value
+        if len(fixed) != len(self.FIXED):
+            raise KeyError(f"client row: expected the columns {self.FIXED}, got {tuple(fixed)}")
+        for name, col in zip(self.FIXED, self._fixed, strict=True):
+            col[n] = fixed[name]
         self.n = n + 1
 
-    def write(self, cid: int, *outcome: float) -> None:
-        """Set client ``cid``'s outcome columns: the values of ``OUTCOME``, in that order."""
-        for col, value in zip(self._outcome, outcome, strict=True):
-            col[cid] = value
+    def write(self, cid: int, **outcome: float) -> None:
+        """Set client ``cid``'s outcome columns of ``OUTCOME``, by name (all of them, nothing else)."""
+        if len(outcome) != len(self.OUTCOME):
+            raise KeyError(f"client outcome: expected the columns {self.OUTCOME}, got {tuple(outcome)}")
+        for name, col in zip(self.OUTCOME, self._outcome, strict=True):
+            col[cid] = outcome[name]
 
     def frame(self) -> pd.DataFrame:
         data = {name: to_numpy(col)[: self.n] for name, col in self.cols.items()}
@@ -102,6 +108,52 @@ class ClientRows:
         df.insert(df.columns.get_loc("first_session_day"), "wait_first_session_days",
                   df["first_session_day"] - df["arrival_day"])
         return df
+
+
+#: Per-therapist counters of the measured period, copied as they are into the therapists table.
+THERAPIST_COUNTERS = ("measured_over_days", "measured_weeks", "measured_over_weeks", "measured_weekdays",
+                      "weekday_exhaustion_sum", "weekday_burnout", "weekday_burnout_low", "weekday_burnout_high")
+
+
+def _per_day(num: Sequence[float], den: Sequence[float]) -> np.ndarray:
+    n, d = np.asarray(num, float), np.asarray(den, float)
+    return np.divide(n, d, out=np.full(len(n), np.nan), where=d > 0)
+
+
+def therapists_frame(ts: Sequence[Any], sessions: pd.DataFrame) -> pd.DataFrame:
+    """One row per therapist ever employed: attributes, sessions delivered and the measured-period counters."""
+    attended = sessions["attended"].to_numpy()
+    delivered = np.bincount(sessions["therapist_id"].to_numpy()[attended], minlength=len(ts))
+    days = [t.days_employed for t in ts]
+    working = [t.measured_working_days for t in ts]
+    return pd.DataFrame({
+        "therapist_id": [t.id for t in ts],
+        "effectiveness": [t.general for t in ts],
+        "sustainable_load": [t.load for t in ts],
+        "booked_slots_per_week": [t.target_slots for t in ts],
+        "hired_day": [t.hired_day for t in ts],
+        "left_day": [t.left_day for t in ts],
+        "sessions_delivered": delivered[: len(ts)],
+        "mean_exhaustion": _per_day([t.exhaustion_sum for t in ts], days),
+        "over_load_day_share": _per_day([t.measured_over_days for t in ts], working),
+        "burnout_day_share": _per_day([t.burnout_days for t in ts], days),
+        "measured_working_days": working,
+        **{name: [getattr(t, name) for t in ts] for name in THERAPIST_COUNTERS},
+        "measured_sessions": [t.measured_sessions for t in ts],
+        "measured_days_employed": days,
+        "sick_days": [t.sick_days for t in ts],
+        "clients_taken": [t.clients for t in ts],
+        "style": [t.style for t in ts],
+    })
+
+
+def weekly_frame(weekly: dict[str, list], sessions: pd.DataFrame) -> pd.DataFrame:
+    """The weekly snapshots (columns ``WEEKLY_COLUMNS``), with each week's attended sessions counted in."""
+    frame = pd.DataFrame(weekly, columns=list(WEEKLY_COLUMNS))
+    attended = sessions["attended"].to_numpy()
+    per_week = np.bincount(sessions["day"].to_numpy()[attended] // 7, minlength=len(frame) + 1)
+    frame["sessions"] = per_week[: len(frame)]
+    return frame
 
 
 def sessions_frame(cols: dict[str, array]) -> pd.DataFrame:
