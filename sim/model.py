@@ -25,7 +25,13 @@ import simpy
 from sim import rules
 from sim.entities import BOOKED, CUTOFF_STEP, ENDED, IN_TREATMENT, WAITING, WEEKDAYS, Client, Therapist, logit
 from sim.index import RoomIndex, WaitingQueue
+from sim.policies.capacity import CapacityPolicy
+from sim.policies.hiring import HiringPolicy
+from sim.policies.information import Information
 from sim.policies.league import RankingResponse, below_median
+from sim.policies.load_estimate import LoadEstimate
+from sim.policies.matching import MatchingPolicy
+from sim.policies.rematch import RematchPolicy
 from sim.population import APPOINTMENTS, DRAWS, ClientFactory
 from sim.recorder import (
     ENDINGS,
@@ -109,10 +115,12 @@ class PlatformModel:
         total = sum(weights)
         self.factory = ClientFactory(sc, self.seed, replication, list(accumulate(w / total for w in weights)))
 
-        self.matching = lookup("matching", sc.matching.policy)(sc.matching)
-        self.info = lookup("information", sc.matching.information)(sc.matching.measured_prior_cases)
-        self.capacity = lookup("capacity", sc.capacity.policy)(sc.capacity)
-        self.load_estimate = lookup("load_estimate", sc.capacity.load_estimate)(sc.capacity)
+        # the plug-ins, typed by their Protocols so that mypy checks every use (tests/test_policies.py checks
+        # that each registered class follows its Protocol)
+        self.matching: MatchingPolicy = lookup("matching", sc.matching.policy)(sc.matching)
+        self.info: Information = lookup("information", sc.matching.information)(sc.matching.measured_prior_cases)
+        self.capacity: CapacityPolicy = lookup("capacity", sc.capacity.policy)(sc.capacity)
+        self.load_estimate: LoadEstimate = lookup("load_estimate", sc.capacity.load_estimate)(sc.capacity)
         self.rooms = RoomIndex(self.n_domains, sc.therapists.style_categories, self.info.estimate,
                                sc.therapists.preference_match_effect, self.matching.uses_fit)
         self.queue = WaitingQueue(self.n_domains)
@@ -124,8 +132,8 @@ class PlatformModel:
         self.no_show_factor = 1.0 - (sc.platform.reminder_no_show_reduction if sc.platform.reminders else 0.0)
         self.friction_p = sc.platform.booking_friction_days / 7.0
         self.ranking_response = RankingResponse(sc.performance.ranking)
-        self.rematch = lookup("rematch", sc.rematch.rule if sc.rematch.enabled else "none")(sc.rematch)
-        self.hiring = lookup("hiring", sc.hiring.policy)(sc.hiring)
+        self.rematch: RematchPolicy = lookup("rematch", sc.rematch.rule if sc.rematch.enabled else "none")(sc.rematch)
+        self.hiring: HiringPolicy = lookup("hiring", sc.hiring.policy)(sc.hiring)
 
         self.rows = ClientRows()  # one row per client, written when the client ends
         self.open: dict[int, Client] = {}  # clients not yet ended (waiting or in treatment)

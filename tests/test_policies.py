@@ -164,3 +164,37 @@ def test_revenue_models():
     assert PerSession(money).revenue(a) == 10_000
     assert Subscription(money).revenue(a) == 6_000
     assert ValueBased(money).revenue(a) == 5_000 + 5_000
+
+
+def test_every_registered_policy_follows_its_protocol():
+    """What mypy cannot see through the registry: each plug-in has every member of its lever's Protocol, with
+    the same parameters."""
+    import inspect
+
+    from sim.policies.capacity import CapacityPolicy
+    from sim.policies.hiring import HiringPolicy
+    from sim.policies.information import Information
+    from sim.policies.load_estimate import LoadEstimate
+    from sim.policies.matching import MatchingPolicy
+    from sim.policies.rematch import RematchPolicy
+    from sim.policies.revenue import RevenueModel
+    from sim.registry import lookup, names
+
+    protocols = {"matching": MatchingPolicy, "information": Information, "capacity": CapacityPolicy,
+                 "load_estimate": LoadEstimate, "hiring": HiringPolicy, "rematch": RematchPolicy,
+                 "revenue": RevenueModel}
+    checked = 0
+    for kind, protocol in protocols.items():
+        members = {n for n in dir(protocol) if not n.startswith("_")} | set(getattr(protocol, "__annotations__", {}))
+        assert members, kind
+        for name in names(kind):
+            cls = lookup(kind, name)
+            for member in members:
+                assert hasattr(cls, member) or member in getattr(cls, "__annotations__", {}) or member in inspect.getsource(
+                    cls), f"{kind} {name} lacks {member}"
+                wanted = getattr(protocol, member, None)
+                if callable(wanted):
+                    have = list(inspect.signature(getattr(cls, member)).parameters)
+                    assert have == list(inspect.signature(wanted).parameters), f"{kind} {name}.{member}: {have}"
+            checked += 1
+    assert checked >= 18
