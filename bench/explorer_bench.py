@@ -31,15 +31,21 @@ def timed(fn) -> float:
     return time.perf_counter() - started
 
 
-def first_paint(notebook: str, ready_selector: str) -> float:
-    """Seconds from the page request until ``ready_selector`` is on screen (Voila already listening)."""
+def first_paint(notebook: str, ready_selector: str, screenshot: Path | None = None) -> float:
+    """Seconds from the page request until ``ready_selector`` is on screen (Voila already listening), at the
+    dashboard's real size; optionally a 1366 x 768 screenshot of what a visitor then sees."""
     from tests.test_dashboard import browser_page, served
 
-    with tempfile.TemporaryDirectory() as tmp, served(notebook, Path(tmp)) as url, browser_page() as (page, _):
+    with tempfile.TemporaryDirectory() as tmp, served(notebook, Path(tmp), quick=False) as url, \
+            browser_page() as (page, _):
         started = time.perf_counter()
         page.goto(url)
         page.locator(ready_selector).first.wait_for()
-        return time.perf_counter() - started
+        seconds = time.perf_counter() - started
+        if screenshot is not None:
+            time.sleep(1.0)  # let the images decode
+            page.screenshot(path=str(screenshot))
+        return seconds
 
 
 def main() -> None:
@@ -60,10 +66,12 @@ def main() -> None:
     figures["refresh after a platform change (s)"] = timed(app.refresh)
     if Path(CHROMIUM).exists():
         os.environ.pop("SIM_QUICK", None)
+        images = ROOT / "docs" / "images"  # the README's screenshots
+        images.mkdir(parents=True, exist_ok=True)
         figures["explorer first paint, cached opening view (s)"] = first_paint(
-            "01_policy_explorer.ipynb", ".fm-status:has-text('Done in')")
+            "01_policy_explorer.ipynb", ".fm-status:has-text('Done in')", images / "explorer.png")
         figures["investor brief first paint, cached numbers (s)"] = first_paint(
-            "05_investor_brief.ipynb", "a.fm-pack-download")
+            "05_investor_brief.ipynb", "a.fm-pack-download", images / "investor_brief.png")
     out = ROOT / "results" / "bench"
     out.mkdir(parents=True, exist_ok=True)
     (out / "explorer.json").write_text(json.dumps(figures, indent=2))

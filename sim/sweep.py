@@ -23,12 +23,12 @@ from typing import Any
 import pandas as pd
 
 from sim.experiments import SweepExperiment, load_sweep
+from sim.kpis import HEADLINE
 from sim.runner import run_scenarios
 from sim.scenario import Scenario, ScenarioError, apply_overrides, load_scenario, parameter_table
 from sim.stats import t_interval
 
-SENSITIVITY_KPIS = ["return_after_first_rate", "recovery_rate", "wait_first_session_days_mean", "burnout_share",
-                    "therapist_turnover_per_year", "margin"]
+SENSITIVITY_KPIS = list(HEADLINE)  # the declared headline measures of the KPI registry
 
 
 def sweep(base: Scenario, points: Sequence[dict[str, Any]], reps: int = 3, seed: int | None = None, jobs: int = 1,

@@ -73,12 +73,15 @@ def need_chromium() -> None:
 
 
 @contextmanager
-def served(notebook: str, tmp_path: Path) -> Iterator[str]:
-    """Voila serving a copy of ``notebook`` (autosave must never rewrite the repo's file); yields the URL."""
+def served(notebook: str, tmp_path: Path, quick: bool = True) -> Iterator[str]:
+    """Voila serving a copy of ``notebook`` (autosave must never rewrite the repo's file); yields the URL.
+    ``quick``: in quick mode (small platform, as CI runs it)."""
     copy = tmp_path / notebook
     shutil.copy(ROOT / "notebooks" / notebook, copy)
     port = free_port()
     env = {**ENV, "JUPYTER_PATH": str(ROOT / "share" / "jupyter")}  # as `python -m sim dashboard` serves it
+    if not quick:
+        env.pop("SIM_QUICK")
     voila = subprocess.Popen(
         [sys.executable, "-m", "voila", str(copy), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
          "--template=fifty-minutes", "--VoilaConfiguration.extension_denylist=['jupyterlab-jupytext']"],
