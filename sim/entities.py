@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import math
 import random
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
-    from sim.scenario import Scenario
+    pass
 
 WAITING, BOOKED, IN_TREATMENT, ENDED = 0, 1, 2, 3
 WEEKDAYS = 5
@@ -26,6 +26,17 @@ def logit(p: float) -> float:
     if p >= 1.0:
         return math.inf
     return math.log(p / (1.0 - p))
+
+
+class TherapistTraits(NamedTuple):
+    """What a therapist brings (drawn by :func:`sim.population.draw_therapist`)."""
+
+    general: float  # general effectiveness (the therapist effect)
+    domain_true: list[float]  # true effectiveness per problem domain
+    declared: list[float]  # 1 for a declared specialty
+    legible: bool  # whether the matcher can read the profile
+    style: int
+    load: float  # own sustainable load, sessions per working day
 
 
 class Client:
@@ -179,31 +190,15 @@ class Therapist:
         "weekday_exhaustion_sum",
     )
 
-    def __init__(self, tid: int, hired_day: float, rng: random.Random, sc: Scenario, n_domains: int):
-        th = sc.therapists
+    def __init__(self, tid: int, hired_day: float, rng: random.Random, traits: TherapistTraits, n_domains: int):
         self.id = tid
         self.rng = rng
-        g = rng.gauss
-        self.general = th.general_effectiveness_sd * g(0.0, 1.0)
-        specific = [th.domain_effectiveness_sd * g(0.0, 1.0) for _ in range(n_domains)]
-        self.domain_true = [self.general + s for s in specific]
-        # Declared specialties: the top few of a self-view whose correlation with true domain-specific skill is
-        # the profile validity, tilted toward common problems by the specialty prevalence weight.
-        acc = sc.matching.profile_validity
-        sd = th.domain_effectiveness_sd or 1.0
-        self_view = [acc * s / sd + math.sqrt(1 - acc * acc) * g(0.0, 1.0) for s in specific]
-        tilt = th.specialty_prevalence_weight
-        if tilt:
-            shares = sc.clients.domain_prevalence.weights()
-            total = sum(shares)
-            self_view = [v + tilt * math.log(max(n_domains * w / total, 1e-9)) for v, w in zip(self_view, shares,
-                                                                                               strict=True)]
-        top = sorted(range(n_domains), key=lambda d: -self_view[d])[: th.declared_specialties]
-        self.declared = [1.0 if d in top else 0.0 for d in range(n_domains)]
-        self.legible = rng.random() < sc.matching.profile_clarity
-        self.style = int(rng.random() * th.style_categories)
-        load = th.sustainable_load_mean + th.sustainable_load_sd * g(0.0, 1.0)
-        self.load = min(th.sustainable_load_max, max(th.sustainable_load_min, load))
+        self.general = traits.general
+        self.domain_true = traits.domain_true
+        self.declared = traits.declared
+        self.legible = traits.legible
+        self.style = traits.style
+        self.load = traits.load
         self.load_estimate = self.load  # what the platform believes (set by the load-estimate policy at hiring)
         self.recent_exhaustion = 0.0  # exhaustion summed over working days since the last threshold revision
         self.recent_days = 0

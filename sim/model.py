@@ -32,7 +32,7 @@ from sim.policies.league import RankingResponse, below_median
 from sim.policies.load_estimate import LoadEstimate
 from sim.policies.matching import MatchingPolicy
 from sim.policies.rematch import RematchPolicy
-from sim.population import APPOINTMENTS, DRAWS, ClientFactory
+from sim.population import APPOINTMENTS, DRAWS, ClientFactory, draw_therapist
 from sim.recorder import (
     ENDINGS,
     SESSION_COLUMNS,
@@ -179,7 +179,8 @@ class PlatformModel:
     # -- set-up --------------------------------------------------------------------
     def _hire(self, ramp: bool) -> Therapist:
         tid = len(self.therapists)
-        t = Therapist(tid, self.env.now, stream(self.seed, self.rep, "therapist", tid), self.sc, self.n_domains)
+        rng = stream(self.seed, self.rep, "therapist", tid)
+        t = Therapist(tid, self.env.now, rng, draw_therapist(rng, self.sc, self.n_domains), self.n_domains)
         t.load_estimate = self.load_estimate.initial(t.load, stream(self.seed, self.rep, "load_report", tid))
         t.target_slots = self.capacity.weekly_slots(t.load_estimate)
         ramp_weeks = self.sc.hiring.ramp_weeks

@@ -13,12 +13,13 @@ client of the block first needs them (kept in a small cache).
 from __future__ import annotations
 
 import math
+import random
 from array import array
 from collections import OrderedDict
 
 import numpy as np
 
-from sim.entities import Client
+from sim.entities import Client, TherapistTraits
 from sim.scenario import Scenario
 from sim.streams import stream_seed
 
@@ -134,3 +135,30 @@ class ClientFactory:
         block, row = divmod(c.id, BLOCK)
         chunk = c.luck_used // APPOINTMENTS
         return array("f", self._chunk(block, chunk)[row].tobytes())
+
+
+def draw_therapist(rng: random.Random, sc: Scenario, n_domains: int) -> TherapistTraits:
+    """A new therapist's traits, drawn in a fixed order from their own stream (the same person under every
+    policy): general and domain effectiveness, declared specialties, legibility, style, sustainable load."""
+    th = sc.therapists
+    g = rng.gauss
+    general = th.general_effectiveness_sd * g(0.0, 1.0)
+    specific = [th.domain_effectiveness_sd * g(0.0, 1.0) for _ in range(n_domains)]
+    # Declared specialties: the top few of a self-view whose correlation with true domain-specific skill is
+    # the profile validity, tilted toward common problems by the specialty prevalence weight.
+    acc = sc.matching.profile_validity
+    sd = th.domain_effectiveness_sd or 1.0
+    self_view = [acc * s / sd + math.sqrt(1 - acc * acc) * g(0.0, 1.0) for s in specific]
+    tilt = th.specialty_prevalence_weight
+    if tilt:
+        shares = sc.clients.domain_prevalence.weights()
+        total = sum(shares)
+        self_view = [v + tilt * math.log(max(n_domains * w / total, 1e-9))
+                     for v, w in zip(self_view, shares, strict=True)]
+    top = sorted(range(n_domains), key=lambda d: -self_view[d])[: th.declared_specialties]
+    legible = rng.random() < sc.matching.profile_clarity
+    style = int(rng.random() * th.style_categories)
+    load = th.sustainable_load_mean + th.sustainable_load_sd * g(0.0, 1.0)
+    return TherapistTraits(general=general, domain_true=[general + s for s in specific],
+                           declared=[1.0 if d in top else 0.0 for d in range(n_domains)], legible=legible,
+                           style=style, load=min(th.sustainable_load_max, max(th.sustainable_load_min, load)))

@@ -128,13 +128,13 @@ def test_assessment_wait_separates_assessment_from_treatment():
 
 def test_nominal_capacity_is_equal_under_quota_and_individual_thresholds():
     """Quota = mean sustainable load: total booked slots agree within 0.5% over 20,000 sampled therapists."""
-    from sim.entities import Therapist
     from sim.policies.capacity import IndividualThreshold, TeamQuota
+    from sim.population import draw_therapist
     from sim.scenario import DOMAINS, Scenario
     from sim.streams import stream
 
     sc = Scenario()
-    loads = [Therapist(i, 0.0, stream(1, 0, "therapist", i), sc, len(DOMAINS)).load for i in range(20_000)]
+    loads = [draw_therapist(stream(1, 0, "therapist", i), sc, len(DOMAINS)).load for i in range(20_000)]
     quota, individual = TeamQuota(sc.capacity), IndividualThreshold(sc.capacity)
     total_quota = sum(quota.weekly_slots(x) for x in loads)
     total_individual = sum(individual.weekly_slots(x) for x in loads)
@@ -162,13 +162,13 @@ def test_fit_holds_cost_waiting_time():
 
 
 def test_specialty_supply_follows_prevalence_with_its_weight():
-    from sim.entities import Therapist
+    from sim.population import draw_therapist
     from sim.scenario import DOMAINS
     from sim.streams import stream
 
     def declared_anxiety(weight: float) -> float:
         sc = small(f"therapists.specialty_prevalence_weight={weight}")
-        ts = [Therapist(i, 0.0, stream(2, 0, "therapist", i), sc, len(DOMAINS)) for i in range(3000)]
+        ts = [draw_therapist(stream(2, 0, "therapist", i), sc, len(DOMAINS)) for i in range(3000)]
         return sum(t.declared[0] for t in ts) / len(ts)  # anxiety: the most common problem (30%)
 
     assert declared_anxiety(0.0) == pytest.approx(2 / 6, abs=0.03)  # two of six domains, whatever prevalence

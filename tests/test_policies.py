@@ -13,13 +13,15 @@ from sim.policies.information import Declared, Measured, Oracle
 from sim.policies.league import below_median
 from sim.policies.matching import Earliest, Fit, Hybrid
 from sim.policies.revenue import Activity, PerSession, Subscription, ValueBased
+from sim.population import draw_therapist
 from sim.scenario import Capacity, Matching, Money, Scenario
 
 SC = Scenario()
 
 
 def therapist(tid: int, domain_true: list[float], slots_per_week: int = 5, style: int = 0) -> Therapist:
-    t = Therapist(tid, 0.0, random.Random(tid), SC, len(domain_true))
+    rng = random.Random(tid)
+    t = Therapist(tid, 0.0, rng, draw_therapist(rng, SC, len(domain_true)), len(domain_true))
     t.domain_true = list(domain_true)
     t.style = style
     t.set_capacity(slots_per_week)
