@@ -152,7 +152,7 @@ def cmd_explorer(a: argparse.Namespace) -> None:
 
     started = time.perf_counter()
     result = explore.precompute(jobs=a.jobs)
-    print(f"Explorer opening view ready in {time.perf_counter() - started:.0f} s ({explore.run_size(result)}); "
+    print(f"Explorer opening view ready in {time.perf_counter() - started:.0f} s ({result.size}); "
           f"cached in {CACHE_DIR}. Serve the explorer with: python -m sim dashboard explorer")
 
 

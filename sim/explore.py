@@ -440,7 +440,56 @@ def caption(policies: Sequence[str]) -> str:
     return "Compared with the status quo: " + ", ".join(policies)
 
 
-def precompute(reps: int = DEFAULT_REPS, jobs: int = 2, cache: RunCache | None = None) -> StudyResult:
-    """Run (or find) the opening view, the opening preset against the status quo, into the cache."""
-    return run_policies({OPENING_PRESET: preset_values(OPENING_PRESET)}, reps=reps, jobs=jobs,
-                        cache=cache or RunCache())
+@dataclass
+class View:
+    """What the page shows for one comparison, drawn: chart images, the table, the run size, the download."""
+
+    policies: list[str]
+    images: dict[str, bytes]  # chart name -> PNG
+    table_html: str
+    size: str
+    archive: bytes | None = None  # the download (zip); drawn after the rest is on screen
+
+
+def render(result: StudyResult) -> tuple[View, dict[str, Figure]]:
+    """The comparison drawn for the page (and its figures, for the download)."""
+    figs = figures(result)
+    images = {name: plots.png_bytes(fig, close=False) for name, fig in figs.items()}
+    return View(policy_names(result), images, kpi_table_html(result), run_size(result)), figs
+
+
+def finish(view: View, result: StudyResult, figs: dict[str, Figure]) -> View:
+    """Add the download to ``view`` and close the figures."""
+    view.archive = download_zip(result, figs)
+    for fig in figs.values():
+        plt.close(fig)
+    return view
+
+
+def view_key(policies: dict[str, dict[str, Any]], reps: int) -> str:
+    """The cache key of a drawn comparison: the runs it shows (settings, replications, seed, code)."""
+    first = next(iter(policies.values()), default_values())
+    wanted = {BASELINE_NAME: policy_scenario(status_quo_values(first), BASELINE_NAME),
+              **{name: policy_scenario(values, name) for name, values in policies.items()}}
+    reps = quick.reps(reps)
+    return "view-" + "-".join(f"{_slug(name)}.{run_key(sc, reps)[:10]}" for name, sc in wanted.items())
+
+
+def opening_view(reps: int = DEFAULT_REPS, jobs: int = 2, cache: RunCache | None = None) -> View:
+    """The page's opening comparison (the opening preset against the status quo), drawn, from the cache or
+    computed now and cached."""
+    cache = cache or RunCache()
+    policies = {OPENING_PRESET: preset_values(OPENING_PRESET)}
+    key = view_key(policies, reps)
+    view = cache.get(key)
+    if view is None:
+        result = run_policies(policies, reps=reps, jobs=jobs, cache=cache)
+        drawn, figs = render(result)
+        view = finish(drawn, result, figs)
+        cache.put(key, view)
+    return view
+
+
+def precompute(reps: int = DEFAULT_REPS, jobs: int = 2, cache: RunCache | None = None) -> View:
+    """Compute (or find) the opening view into the cache: the page then opens without simulating or drawing."""
+    return opening_view(reps, jobs, cache)

@@ -11,7 +11,7 @@ import html
 import time
 from typing import Any
 
-from sim import explore, plots
+from sim import explore
 from sim.errors import InputError
 from sim.explore import BASELINE_NAME, MAX_POLICIES, PRESET_HELP, PRESETS, FieldSpec, RunCache
 
@@ -41,8 +41,7 @@ class Explorer:
             h.add_class("fm-help")
             h.add_class("fm-help-" + _css(path))
         self.pinned: dict[str, dict[str, Any]] = {}
-        self.result: Any = None
-        self._figures: dict[str, Any] = {}
+        self.result: explore.View | None = None  # what the page shows
         self.runs = 0
 
         self.presets = w.ToggleButtons(options=[*PRESETS, CUSTOM], value=explore.OPENING_PRESET,
@@ -221,13 +220,14 @@ class Explorer:
             result = explore.run_policies(policies, reps=self.reps_widget.value, jobs=self.jobs, cache=self.cache,
                                           on_progress=on_progress)
             self.stage.value = "Drawing the charts..."
-            self.show(result)
+            view, figs = explore.render(result)
+            self.show(view)
             self.progress.max = self.progress.value = 1
             self.stage.value = ""
             self.runs += 1
             self.status.value = (f"Done in {time.perf_counter() - started:.1f} s (run {self.runs}): "
-                                 f"{html.escape(explore.caption(explore.policy_names(result)))}.")
-            self.offer_download()
+                                 f"{html.escape(explore.caption(view.policies))}.")
+            self.offer_download(explore.finish(view, result, figs).archive or b"")
         except InputError as exc:
             self.results_box.add_class("fm-stale")
             self.stage.value = ""
@@ -239,24 +239,22 @@ class Explorer:
         finally:
             self.button.disabled = False
 
-    def show(self, result: Any) -> None:
-        """Put ``result`` on the page: size line, trade-off chart, table and detail tabs (the download follows)."""
-        self._figures = explore.figures(result)
-        self.size.value = "Run size: " + html.escape(explore.run_size(result))
-        self.table.value = (f"<p class='fm-caption'>{html.escape(explore.caption(explore.policy_names(result)))}</p>"
-                            + explore.kpi_table_html(result))
-        self.tradeoff.value = plots.png_bytes(self._figures["Trade-off"], close=False)
+    def show(self, view: explore.View) -> None:
+        """Put a drawn comparison on the page: size line, trade-off chart, table, detail tabs, download."""
+        self.size.value = "Run size: " + html.escape(view.size)
+        self.table.value = (f"<p class='fm-caption'>{html.escape(explore.caption(view.policies))}</p>"
+                            + view.table_html)
+        self.tradeoff.value = view.images["Trade-off"]
         for name, image in self.detail_images.items():
-            image.value = plots.png_bytes(self._figures[name], close=False)
+            image.value = view.images[name]
         self.downloads.value = "<i>Preparing the download...</i>"
-        self.result = result
+        self.result = view
         self.results_box.remove_class("fm-stale")
+        if view.archive is not None:
+            self.offer_download(view.archive)
 
-    def offer_download(self) -> None:
+    def offer_download(self, archive: bytes) -> None:
         """The current results as a browser download: CSV tables and PNG and SVG charts in one zip."""
-        archive = explore.download_zip(self.result, self._figures)
-        for fig in self._figures.values():
-            plots.plt.close(fig)
         encoded = base64.b64encode(archive).decode()
         self.downloads.value = (
             f"<a class='fm-download' download='fifty_minutes_explorer.zip' "
@@ -264,9 +262,17 @@ class Explorer:
             f"charts)</a>")
 
     def open(self) -> None:
-        """Show the opening view: from the cache when it holds it (instant), else computed now."""
+        """Show the opening view: drawn earlier and cached (instant), else computed and drawn now."""
+        started = time.perf_counter()
+        if self.presets.value != explore.OPENING_PRESET or self.reps_widget.value != explore.DEFAULT_REPS:
+            self.refresh()
+            return
         self.status.value = "Loading the opening comparison..."
-        self.refresh()
+        view = explore.opening_view(reps=self.reps_widget.value, jobs=self.jobs, cache=self.cache)
+        self.show(view)
+        self.runs += 1
+        self.status.value = (f"Done in {time.perf_counter() - started:.1f} s (run {self.runs}): "
+                             f"{html.escape(explore.caption(view.policies))}.")
 
     def display(self) -> None:
         from IPython.display import display

@@ -60,6 +60,7 @@ PARTIAL = ".fifty-minutes-partial"
 STORE_MARKER = ".fifty-minutes-store"  # a results store the tool appends to (robustness draws)
 TMP_TAG = ".fm-tmp-"
 OLD_TAG = ".fm-old-"
+TRASH_TAG = ".fm-trash-"  # a run being deleted after a swap: renamed first (atomic), so a kill never strands it
 RESULTS = Path("results")
 SHOW = 8
 
@@ -96,7 +97,8 @@ def _write_manifest(folder: Path, files: dict[str, list[list[int]]]) -> None:
 
 
 def _is_tool_temp(entry: Path) -> bool:
-    return entry.name.startswith(".") and (TMP_TAG in entry.name or OLD_TAG in entry.name) and entry.is_dir()
+    return entry.name.startswith(".") and any(tag in entry.name for tag in (TMP_TAG, OLD_TAG, TRASH_TAG)) \
+        and entry.is_dir()
 
 
 def _is_own_file(entry: Path, manifest: dict[str, list[list[int]]]) -> bool:
@@ -217,15 +219,18 @@ def _exchange(a: Path, b: Path) -> bool:
 def clean_stale(out: Path) -> None:
     """Remove the tool's temporary folders left beside or inside ``out`` by a killed run; restore an old
     run folder that a kill left aside when ``out`` itself is missing."""
-    places = [(out.parent, f".{out.name}{TMP_TAG}"), (out.parent, f".{out.name}{OLD_TAG}"), (out, TMP_TAG)]
+    places = [(out.parent, f".{out.name}{OLD_TAG}"), (out.parent, f".{out.name}{TMP_TAG}"),
+              (out.parent, f".{out.name}{TRASH_TAG}"), (out, TMP_TAG)]  # an old run is restored before tmp is judged
     for parent, prefix in places:
         if not parent.is_dir():
             continue
         for entry in parent.iterdir():
             if not (entry.name.startswith(prefix) or entry.name.startswith("." + prefix)) or not entry.is_dir():
                 continue
-            if (entry / PARTIAL).exists():
-                shutil.rmtree(entry, ignore_errors=True)
+            if TRASH_TAG in entry.name or (entry / PARTIAL).exists() or not any(entry.iterdir()):
+                shutil.rmtree(entry, ignore_errors=True)  # being deleted, half-written, or just created
+            elif TMP_TAG in entry.name and out.exists() and (entry / MANIFEST).exists() and not foreign_entries(entry):
+                shutil.rmtree(entry, ignore_errors=True)  # a complete run that a kill left beside the swapped-in one
             elif OLD_TAG in entry.name and not foreign_entries(entry) and (entry / MANIFEST).exists():
                 if not out.exists():
                     os.replace(entry, out)
@@ -275,12 +280,19 @@ def _swap_in(tmp: Path, out: Path, names: list[str]) -> None:
         os.replace(tmp, out)
         return
     if _exchange(tmp, out):
-        shutil.rmtree(tmp)  # now the old run: only the tool's own files
+        _discard(tmp)  # now the old run: only the tool's own files
         return
     old = tmp.with_name(tmp.name.replace(TMP_TAG, OLD_TAG))
     os.replace(out, old)
     os.replace(tmp, out)
-    shutil.rmtree(old)
+    _discard(old)
+
+
+def _discard(run: Path) -> None:
+    """Delete a run folder of the tool's: renamed aside first, so a kill mid-way leaves nothing a rerun keeps."""
+    trash = run.with_name(run.name.replace(TMP_TAG, TRASH_TAG).replace(OLD_TAG, TRASH_TAG))
+    os.replace(run, trash)
+    shutil.rmtree(trash)
 
 
 def _merge_in(tmp: Path, out: Path, names: list[str]) -> None:

@@ -116,3 +116,13 @@ def test_downloads_hold_tables_and_editable_charts(monkeypatch):
     verdicts = explore.verdicts(result)
     assert html.count("fm-better") - 1 == int(verdicts["verdict"].str.startswith("better").sum())  # 1 in the style
     assert html.count("fm-worse") - 1 == int(verdicts["verdict"].str.startswith("worse").sum())
+
+
+def test_the_opening_view_is_drawn_once_and_then_read_from_the_cache(monkeypatch):
+    monkeypatch.setenv("SIM_QUICK", "1")
+    cache = RunCache(None)
+    first = explore.opening_view(reps=2, cache=cache)
+    assert set(first.images) == {"Trade-off", *explore.DETAIL_FIGURES} and first.archive
+    assert first.policies == [explore.OPENING_PRESET]
+    monkeypatch.setattr(explore, "run_policies", lambda *a, **k: pytest.fail("simulated again"))
+    assert explore.opening_view(reps=2, cache=cache) is first
