@@ -491,5 +491,9 @@ def opening_view(reps: int = DEFAULT_REPS, jobs: int = 2, cache: RunCache | None
 
 
 def precompute(reps: int = DEFAULT_REPS, jobs: int = 2, cache: RunCache | None = None) -> View:
-    """Compute (or find) the opening view into the cache: the page then opens without simulating or drawing."""
+    """Compute (or find) every preset's runs and the drawn opening view into the cache: the page then opens
+    without simulating or drawing, and a preset's Run only draws."""
+    cache = cache or RunCache()
+    run_policies({name: preset_values(name) for name in PRESETS if name != BASELINE_NAME}, reps=reps, jobs=jobs,
+                 cache=cache)
     return opening_view(reps, jobs, cache)
