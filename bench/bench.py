@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sim.model import PlatformModel  # noqa: E402
+from sim.safe_output import write_folder  # noqa: E402
 from sim.scenario import apply_overrides, load_scenario  # noqa: E402
 
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
@@ -137,9 +138,9 @@ def main() -> int:
         study = default_study_seconds()
         results["default_study_seconds"] = study
         print(f"default study (python -m sim): {study:.1f} s")
-    out = ROOT / "results" / "bench"  # untracked (results/ is ignored): a benchmark never rewrites a tracked file
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "last_results.json").write_text(json.dumps(results, indent=2))
+    # results/bench/last_results/ (untracked), written through the tool's manifest: other commands leave it alone
+    write_folder(ROOT / "results" / "bench" / "last_results",
+                 lambda tmp: (tmp / "last_results.json").write_text(json.dumps(results, indent=2)))
     return 0
 
 

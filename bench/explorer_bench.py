@@ -22,6 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from sim.safe_output import write_folder  # noqa: E402
+
 CHROMIUM = "/usr/bin/chromium"
 
 
@@ -76,9 +78,9 @@ def main() -> None:
             "01_policy_explorer.ipynb", ".fm-status:has-text('Done in')", images / "explorer.png")
         figures["investor brief first paint, cached numbers (s)"] = first_paint(
             "05_investor_brief.ipynb", "a.fm-pack-download", images / "investor_brief.png")
-    out = ROOT / "results" / "bench"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "explorer.json").write_text(json.dumps(figures, indent=2))
+    # results/bench/explorer/ (untracked), written through the tool's manifest: other commands leave it alone
+    write_folder(ROOT / "results" / "bench" / "explorer",
+                 lambda tmp: (tmp / "explorer.json").write_text(json.dumps(figures, indent=2)))
     for name, value in figures.items():
         print(f"{name:50s} {value:6.1f}")
 

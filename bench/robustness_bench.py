@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sim import robustness as rb  # noqa: E402
+from sim.safe_output import write_folder  # noqa: E402
 
 SHIPPED = ROOT / "experiments" / "robustness.yaml"
 
@@ -59,9 +60,9 @@ def main() -> int:
     print(f"shipped experiment: {len(tasks):,} draws ({len(design.names)} parameters, Sobol n={spec.n}); "
           f"about {hours:,.0f} hours on these 2 cores ({2 * hours:,.0f} worker-hours: about an hour on a "
           f"{2 * hours:,.0f}-worker Dask cluster)")
-    out = ROOT / "results" / "bench"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "robustness.json").write_text(json.dumps(results, indent=2))
+    # results/bench/robustness/ (untracked), written through the tool's manifest: other commands leave it alone
+    write_folder(ROOT / "results" / "bench" / "robustness",
+                 lambda tmp: (tmp / "robustness.json").write_text(json.dumps(results, indent=2)))
     return 0
 
 

@@ -18,6 +18,7 @@ import pickle
 from pathlib import Path
 from typing import Any
 
+from sim.safe_output import CACHE_MARKER
 from sim.scenario import Scenario
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,6 +69,9 @@ class RunCache:
             return
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            marker = path.parent / CACHE_MARKER
+            if not marker.exists():  # says the folder is the tool's: other commands leave it alone, never refuse
+                marker.write_text("the dashboards' cache of runs (python -m sim explorer); safe to delete\n")
             tmp = path.with_suffix(f".tmp{os.getpid()}")
             with tmp.open("wb") as f:
                 pickle.dump(result, f, protocol=pickle.HIGHEST_PROTOCOL)

@@ -58,6 +58,7 @@ from sim.errors import InputError
 MANIFEST = ".fifty-minutes-manifest.json"
 PARTIAL = ".fifty-minutes-partial"
 STORE_MARKER = ".fifty-minutes-store"  # a results store the tool appends to (robustness draws)
+CACHE_MARKER = ".fifty-minutes-cache"  # the dashboards' cache of runs (sim/cache.py): files run-*.pkl
 TMP_TAG = ".fm-tmp-"
 OLD_TAG = ".fm-old-"
 TRASH_TAG = ".fm-trash-"  # a run being deleted after a swap: renamed first (atomic), so a kill never strands it
@@ -113,6 +114,8 @@ def is_tool_tree(folder: Path) -> bool:
         return False
     if (folder / STORE_MARKER).is_file():
         return all(e.name == STORE_MARKER or (e.is_file() and e.name.startswith("draw-")) for e in folder.iterdir())
+    if (folder / CACHE_MARKER).is_file():
+        return all(e.name == CACHE_MARKER or (e.is_file() and e.name.startswith("run-")) for e in folder.iterdir())
     entries = [e for e in folder.iterdir() if e.name != MANIFEST]
     has_manifest = (folder / MANIFEST).is_file()
     return (has_manifest or bool(entries)) and not foreign_entries(folder)

@@ -64,6 +64,17 @@ def hard_timeout():
     signal.signal(signal.SIGALRM, old)
 
 
+def save(shots: dict[str, bytes], name: str) -> None:
+    """Screenshots into results/screenshots/NAME/ through the tool's manifest (so other commands leave them be)."""
+    from sim.safe_output import write_folder
+
+    def fill(tmp: Path) -> None:
+        for file, data in shots.items():
+            (tmp / file).write_bytes(data)
+
+    write_folder(SHOTS / name, fill)
+
+
 def need_chromium() -> None:
     if not Path(CHROMIUM).exists():
         message = f"CHROMIUM NOT INSTALLED at {CHROMIUM}: the real-browser dashboard test did NOT run"
@@ -135,7 +146,6 @@ def done(page, after: str = "") -> None:
 def test_explorer_in_a_real_browser(tmp_path: Path, hard_timeout):
     need_chromium()
     subprocess.run([sys.executable, "-m", "sim", "explorer"], cwd=ROOT, env=ENV, check=True, timeout=300)
-    SHOTS.mkdir(parents=True, exist_ok=True)
     with served("01_policy_explorer.ipynb", tmp_path) as url, browser_page() as (page, outside):
         page.goto(url)
         done(page)
@@ -148,7 +158,7 @@ def test_explorer_in_a_real_browser(tmp_path: Path, hard_timeout):
         assert "no clear difference" in first_table or "negligible" in first_table
         assert page.locator(".fm-tradeoff img, img.fm-tradeoff").count() == 1
         assert "replications per policy" in page.locator(".fm-size").inner_text()
-        page.screenshot(path=str(SHOTS / "explorer.png"))  # what a leader sees first, at 1366 x 768
+        shots = {"explorer.png": page.screenshot()}  # what a leader sees first, at 1366 x 768
 
         # a run with nothing changed reproduces every number: the controls show the defaults exactly
         before = status.inner_text()
@@ -184,15 +194,15 @@ def test_explorer_in_a_real_browser(tmp_path: Path, hard_timeout):
             svg = z.read("charts/trade_off.svg").decode()
             assert "<text" in svg and "Recovery" in svg
             assert "league table" in z.read("kpi_table.csv").decode()
-        page.screenshot(path=str(SHOTS / "explorer_full.png"), full_page=True)
+        shots["explorer_full.png"] = page.screenshot(full_page=True)
     assert not outside, f"the page asked the network for {outside[:5]}"
-    assert (SHOTS / "explorer.png").stat().st_size > 10_000
+    assert len(shots["explorer.png"]) > 10_000
+    save(shots, "explorer")
 
 
 @pytest.mark.slow
 def test_investor_brief_in_a_real_browser(tmp_path: Path, hard_timeout):
     need_chromium()
-    SHOTS.mkdir(parents=True, exist_ok=True)
     with served("05_investor_brief.ipynb", tmp_path) as url, browser_page(1366, 900) as (page, outside):
         page.goto(url)
         page.locator("a.fm-pack-download").wait_for()
@@ -209,5 +219,5 @@ def test_investor_brief_in_a_real_browser(tmp_path: Path, hard_timeout):
             listed = set(z.namelist())
         assert "investor_pack/investor_brief.pdf" in listed and "investor_pack/differences.csv" in listed
         assert {n for n in listed if n.endswith(".svg")} and {n for n in listed if n.endswith(".png")}
-        page.screenshot(path=str(SHOTS / "investor_brief.png"))
+        save({"investor_brief.png": page.screenshot()}, "brief")
     assert not outside, f"the page asked the network for {outside[:5]}"

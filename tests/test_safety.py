@@ -490,3 +490,18 @@ def test_the_investor_pack_never_touches_a_users_file(tmp_path: Path, monkeypatc
     assert {p.suffix for p in files} == {".png", ".svg", ".pdf", ".csv"}
     svg = next(p for p in files if p.suffix == ".svg").read_text()
     assert "<text" in svg  # text stays editable in a slide tool (svg.fonttype none)
+
+
+def test_the_dashboards_cache_and_test_screenshots_never_block_a_study(tmp_path: Path):
+    """Folders the tool writes under results/ besides runs (the dashboards' cache, benchmark figures,
+    screenshots) are recognised as its own: a study writing into results/ neither refuses nor touches them."""
+    from sim.cache import RunCache
+    from sim.safe_output import foreign_entries, write_folder
+
+    results = tmp_path / "results"
+    RunCache(results / "cache").put("k", {"a": 1})
+    write_folder(results / "screenshots" / "explorer", lambda tmp: (tmp / "explorer.png").write_bytes(b"png"))
+    write_folder(results / "bench" / "explorer", lambda tmp: (tmp / "explorer.json").write_text("{}"))
+    assert foreign_entries(results) == []
+    (results / "cache" / "notes.txt").write_text("mine")  # a user's file in the cache: the folder is theirs now
+    assert foreign_entries(results) == ["cache/"]
