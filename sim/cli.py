@@ -133,7 +133,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 def cmd_robustness(a: argparse.Namespace) -> None:
-    from sim.robustness import run_robustness, summary_lines
+    from sim.robustness import summary_lines
+    from sim.robustness_report import run_robustness
 
     if a.dask and not (a.dask.startswith("tcp://") or (a.dask.startswith("local:") and a.dask[6:].isdigit()
                                                         and int(a.dask[6:]) >= 1)):

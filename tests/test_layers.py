@@ -23,7 +23,8 @@ LAYERS = {
     # when things happen, recorded tables, measures
     "model": 6, "metrics": 6, "stats": 6, "claims": 6,
     "runner": 7, "warmup": 7,
-    "outputs": 8, "sweep": 8, "calibration": 8, "calibration_search": 9, "robustness": 9, "calibration_report": 11,
+    "outputs": 8, "sweep": 8, "calibration": 8, "calibration_search": 9, "robustness": 9,
+    "calibration_report": 11, "robustness_report": 11,
     # what people see
     "cache": 8, "plots": 10, "study": 11, "brief": 11, "explore": 11,
     "explorer_app": 12, "cli": 12, "__main__": 13, "__init__": 0,
@@ -73,3 +74,39 @@ def test_importing_the_schema_loads_no_policy_model_or_plot_module():
     code = ("import sys, sim.scenario; print(sorted(m for m in sys.modules if m.startswith('sim')))")
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True).stdout
     assert "policies" not in loaded and "sim.model" not in loaded and "sim.plots" not in loaded, loaded
+
+
+def all_imports(path) -> set[str]:
+    """sim modules imported anywhere in the file, inside functions too (TYPE_CHECKING blocks excepted)."""
+    tree = ast.parse(path.read_text())
+    skipped = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+               for n in ast.walk(node)}
+    found = set()
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("sim"):
+            parts = node.module.split(".")[1:]
+            if node.module == "sim":
+                found |= {alias.name for alias in node.names}
+            elif parts[0] == "policies" and len(parts) == 1:
+                found |= {f"policies.{alias.name}" for alias in node.names}
+            else:
+                found.add(".".join(parts))
+    return found
+
+
+def test_no_module_imports_upward_even_inside_a_function():
+    """Lazy imports may save start-up time, never turn the layers around (the policies' registry loader is the
+    one documented exception: the registry loads the policy package by name when a choice is validated)."""
+    wrong = []
+    for path in (ROOT / "sim").rglob("*.py"):
+        name = path.relative_to(ROOT / "sim").with_suffix("").as_posix().replace("/", ".").removesuffix(".__init__")
+        for imported in all_imports(path):
+            if imported == name or (name == "policies" and imported.startswith("policies.")):
+                continue
+            if name == "registry" and imported == "policies":
+                continue
+            if LAYERS[imported] > LAYERS[name]:
+                wrong.append(f"{name} (layer {LAYERS[name]}) imports {imported} (layer {LAYERS[imported]})")
+    assert not wrong, wrong
