@@ -34,21 +34,25 @@ LAYERS = {
 def module_level_imports(path) -> set[str]:
     """sim modules imported at module level (not under TYPE_CHECKING, not inside functions)."""
     tree = ast.parse(path.read_text())
-    found = set()
+    found: set[str] = set()
     for node in tree.body:
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-            continue
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("sim"):
-            parts = node.module.split(".")[1:]
-            if node.module == "sim":
-                found |= {alias.name for alias in node.names}
-            elif parts[0] == "policies" and len(parts) == 1:
-                found |= {f"policies.{alias.name}" for alias in node.names}
-            else:
-                found.add(".".join(parts))
-        elif isinstance(node, ast.Import):
-            found |= {a.name.split(".", 1)[1] for a in node.names if a.name.startswith("sim.")}
+        if not (isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)):
+            found |= sim_modules(node)
     return found
+
+
+def sim_modules(node: ast.AST) -> set[str]:
+    """The sim modules an import statement names (nothing for other statements)."""
+    if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("sim"):
+        parts = node.module.split(".")[1:]
+        if node.module == "sim":
+            return {alias.name for alias in node.names}
+        if parts[0] == "policies" and len(parts) == 1:
+            return {f"policies.{alias.name}" for alias in node.names}
+        return {".".join(parts)}
+    if isinstance(node, ast.Import):
+        return {a.name.split(".", 1)[1] for a in node.names if a.name.startswith("sim.")}
+    return set()
 
 
 def test_every_module_has_a_layer():
@@ -81,19 +85,7 @@ def all_imports(path) -> set[str]:
     tree = ast.parse(path.read_text())
     skipped = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
                for n in ast.walk(node)}
-    found = set()
-    for node in ast.walk(tree):
-        if id(node) in skipped:
-            continue
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("sim"):
-            parts = node.module.split(".")[1:]
-            if node.module == "sim":
-                found |= {alias.name for alias in node.names}
-            elif parts[0] == "policies" and len(parts) == 1:
-                found |= {f"policies.{alias.name}" for alias in node.names}
-            else:
-                found.add(".".join(parts))
-    return found
+    return set().union(*(sim_modules(node) for node in ast.walk(tree) if id(node) not in skipped))
 
 
 def test_no_module_imports_upward_even_inside_a_function():
