@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +28,7 @@ from sim.metrics import (
     therapist_kpis,
     window,
 )
+from sim.recorder import Tables
 from sim.runner import run_scenarios
 from sim.scenario import Scenario, apply_overrides
 from sim.stats import t_interval
@@ -42,15 +42,7 @@ STATISTIC_FOR = {"talking_therapies_like": {"recovery_rate": "paired_recovery_ra
                                             "reliable_deterioration_rate": "paired_reliable_deterioration_rate"}}
 
 
-@dataclass
-class RunTables:
-    """One replication's tables and the scenario that made them."""
-
-    scenario: Scenario
-    clients: pd.DataFrame
-    sessions: pd.DataFrame
-    therapists: pd.DataFrame
-    weekly: pd.DataFrame
+RunTables = Tables  # one replication's tables with the scenario that made them (Tables.made_by)
 
 
 # -- statistics on hand-checkable inputs -------------------------------------------------
@@ -222,31 +214,31 @@ def _measured_sessions(r: RunTables) -> pd.DataFrame:
 
 
 STATISTICS: dict[str, Callable[[RunTables], float]] = {
-    "dropout_rate": lambda r: client_kpis(r.clients, run_end(r.scenario))["dropout_rate"],
+    "dropout_rate": lambda r: client_kpis(r.clients, run_end(r.made_by))["dropout_rate"],
     "early_dropout_share": lambda r: early_dropout_share(measured_clients(r.clients)),
-    "sessions_per_client_mean": lambda r: client_kpis(r.clients, run_end(r.scenario))["sessions_per_client_mean"],
+    "sessions_per_client_mean": lambda r: client_kpis(r.clients, run_end(r.made_by))["sessions_per_client_mean"],
     "sessions_mode": lambda r: sessions_mode(measured_clients(r.clients)),
-    "single_session_share": lambda r: client_kpis(r.clients, run_end(r.scenario))["single_session_share"],
+    "single_session_share": lambda r: client_kpis(r.clients, run_end(r.made_by))["single_session_share"],
     "top20_session_share": lambda r: top20_session_share(measured_clients(r.clients)),
     "prepost_d": lambda r: prepost_d(measured_clients(r.clients)),
     "therapist_icc": lambda r: therapist_icc(measured_clients(r.clients)),
     "alliance_outcome_r": lambda r: alliance_outcome_r(measured_clients(r.clients)),
     "improved_by_session_8": lambda r: improved_by_session(r.sessions, r.clients, 8),
     "improved_by_session_26": lambda r: improved_by_session(r.sessions, r.clients, 26),
-    "burnout_share": lambda r: therapist_kpis(r.therapists, r.weekly, *window(r.scenario),
-                                              r.scenario.horizon.warmup_weeks)["burnout_share"],
-    "therapist_turnover_per_year": lambda r: therapist_kpis(r.therapists, r.weekly, *window(r.scenario),
-                                                            r.scenario.horizon.warmup_weeks)["therapist_turnover_per_year"],
-    "no_show_rate": lambda r: no_show_rate(r.sessions, *window(r.scenario)),
+    "burnout_share": lambda r: therapist_kpis(r.therapists, r.weekly, *window(r.made_by),
+                                              r.made_by.horizon.warmup_weeks)["burnout_share"],
+    "therapist_turnover_per_year": lambda r: therapist_kpis(r.therapists, r.weekly, *window(r.made_by),
+                                                            r.made_by.horizon.warmup_weeks)["therapist_turnover_per_year"],
+    "no_show_rate": lambda r: no_show_rate(r.sessions, *window(r.made_by)),
     "wait_attendance_odds_per_week": lambda r: wait_attendance_odds_per_week(r.sessions, r.clients),
     "paired_recovery_rate": lambda r: paired_outcomes(measured_clients(r.clients))["paired_recovery_rate"],
     "paired_reliable_improvement_rate": lambda r: paired_outcomes(measured_clients(r.clients))[
         "paired_reliable_improvement_rate"],
     "paired_reliable_deterioration_rate": lambda r: paired_outcomes(measured_clients(r.clients))[
         "paired_reliable_deterioration_rate"],
-    "recovery_rate": lambda r: client_kpis(r.clients, run_end(r.scenario))["recovery_rate"],
-    "reliable_improvement_rate": lambda r: client_kpis(r.clients, run_end(r.scenario))["reliable_improvement_rate"],
-    "reliable_deterioration_rate": lambda r: client_kpis(r.clients, run_end(r.scenario))["reliable_deterioration_rate"],
+    "recovery_rate": lambda r: client_kpis(r.clients, run_end(r.made_by))["recovery_rate"],
+    "reliable_improvement_rate": lambda r: client_kpis(r.clients, run_end(r.made_by))["reliable_improvement_rate"],
+    "reliable_deterioration_rate": lambda r: client_kpis(r.clients, run_end(r.made_by))["reliable_deterioration_rate"],
     "sessions_per_finisher_mean": lambda r: sessions_per_finisher_mean(measured_clients(r.clients)),
     "started_within_6_weeks": lambda r: started_within_6_weeks(r.clients),
     "referral_to_finished_share": lambda r: referral_to_finished_share(r.clients),
@@ -318,7 +310,8 @@ def calibration_runs(scenario: Scenario, reps: int, seed: int | None = None, job
     out = []
     for rep in range(reps):
         parts = {name: df[df["replication"] == rep].reset_index(drop=True) for name, df in res.tables.items()}
-        out.append(RunTables(scenario, parts["clients"], parts["sessions"], parts["therapists"], parts["weekly"]))
+        out.append(Tables(parts["clients"], parts["sessions"], parts["therapists"], parts["weekly"], {"replication": rep},
+                          scenario))
     return out
 
 

@@ -42,7 +42,7 @@ def charts(runs: list[RunTables]) -> dict[str, Figure]:
               for r in runs]
     r_mean = float(np.nanmean([alliance_outcome_r(measured_clients(r.clients)) for r in runs]))
     weekly = pd.concat([r.weekly for r in runs])
-    name = runs[0].scenario.name
+    name = runs[0].made_by.name
     return {
         "dropout_by_session.png": plots.plot_dropout_by_session(dropout_by_session(clients)),
         "dose_effect.png": plots.plot_dose_effect(curves),
@@ -50,7 +50,7 @@ def charts(runs: list[RunTables]) -> dict[str, Figure]:
         "alliance_outcome.png": plots.plot_alliance_outcome(done[done["sessions_attended"] >= 3], r_mean),
         "burnout_over_time.png": plots.plot_weekly(
             weekly, "burnout_share", [name], "Therapists in high exhaustion (target 30-50%)",
-            "Share of employed therapists", runs[0].scenario.horizon.warmup_weeks),
+            "Share of employed therapists", runs[0].made_by.horizon.warmup_weeks),
     }
 
 

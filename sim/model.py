@@ -788,4 +788,5 @@ class PlatformModel:
             therapists=therapists,
             weekly=weekly,
             meta={"seed": self.seed, "replication": self.rep},
+            scenario=self.sc,
         )

@@ -11,12 +11,15 @@ import math
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from sim.scenario import DOMAINS
+
+if TYPE_CHECKING:
+    from sim.scenario import Scenario
 
 ENDINGS = ("planned", "dropout", "pretreatment_dropout", "session_cap", "therapist_left", "waiting_at_end",
            "in_treatment_at_end", "matched_at_end")
@@ -169,13 +172,22 @@ def sessions_frame(cols: dict[str, array]) -> pd.DataFrame:
 
 @dataclass
 class Tables:
-    """The tables of one replication; ``keyed`` adds the scenario and replication columns."""
+    """The tables of one replication (and, when known, the scenario that made them); ``keyed`` adds the
+    scenario and replication columns. The one container of a replication's tables."""
 
     clients: pd.DataFrame
     sessions: pd.DataFrame
     therapists: pd.DataFrame
     weekly: pd.DataFrame
     meta: dict
+    scenario: Scenario | None = None
+
+    @property
+    def made_by(self) -> Scenario:
+        """The scenario that made these tables (an error when it was not recorded)."""
+        if self.scenario is None:
+            raise ValueError("these tables do not record their scenario")
+        return self.scenario
 
     def keyed(self, scenario: str, replication: int) -> Tables:
         """The same tables with ``scenario`` and ``replication`` columns first (the frames are modified)."""
@@ -185,4 +197,5 @@ class Tables:
             df.insert(0, "scenario", scenario)
             return df
 
-        return Tables(key(self.clients), key(self.sessions), key(self.therapists), key(self.weekly), self.meta)
+        return Tables(key(self.clients), key(self.sessions), key(self.therapists), key(self.weekly), self.meta,
+                      self.scenario)
