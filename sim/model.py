@@ -34,7 +34,6 @@ from sim.policies.matching import MatchingPolicy
 from sim.policies.rematch import RematchPolicy
 from sim.population import APPOINTMENTS, DRAWS, ClientFactory, draw_therapist
 from sim.recorder import (
-    ENDINGS,
     SESSION_COLUMNS,
     SESSION_STATUSES,
     WEEKLY_COLUMNS,
@@ -56,7 +55,6 @@ WEEK_RECORD = 0.95
 MIDWEEK = 2  # Wednesday: the weekly exhaustion snapshot is taken at its end of day
 ALLIANCE_CENTRE, ALLIANCE_SCALE = rules.ALLIANCE_CENTRE, rules.ALLIANCE_SCALE
 ATTENDED, NO_SHOW, ABSENT = (SESSION_STATUSES.index(s) for s in ("attended", "no_show", "therapist_absent"))
-ENDING_CODE = {name: code for code, name in enumerate(ENDINGS)}
 
 
 def _sigmoid(x: float) -> float:
@@ -132,6 +130,8 @@ class PlatformModel:
         self.no_show_factor = 1.0 - (sc.platform.reminder_no_show_reduction if sc.platform.reminders else 0.0)
         self.friction_p = sc.platform.booking_friction_days / 7.0
         self.ranking_response = RankingResponse(sc.performance.ranking)
+        self.ending_code = {name: code for code, name in enumerate(rules.endings())}
+        self.extra_endings = list(rules.EXTRA_ENDINGS.items())
         self.rematch: RematchPolicy = lookup("rematch", sc.rematch.rule if sc.rematch.enabled else "none")(sc.rematch)
         self.hiring: HiringPolicy = lookup("hiring", sc.hiring.policy)(sc.hiring)
 
@@ -376,7 +376,7 @@ class PlatformModel:
             c.id, severity_intake=c.obs_intake, severity_last=c.obs_last, anxiety_intake=c.anx_intake,
             anxiety_last=c.anx_last, therapist_id=c.therapist.id if c.therapist is not None else -1,
             first_session_day=c.first_session_day, last_session_day=c.last_session_day,
-            sessions_attended=c.sessions_attended, sessions_missed=c.sessions_missed, ending=ENDING_CODE[ending],
+            sessions_attended=c.sessions_attended, sessions_missed=c.sessions_missed, ending=self.ending_code[ending],
             ending_day=ending_day,
             early_alliance=c.early_alliance_sum / c.early_alliance_n if c.early_alliance_n else math.nan,
             true_fit=c.true_fit, rematched=c.rematched, therapists_seen=c.therapists_seen)
@@ -571,6 +571,10 @@ class PlatformModel:
         if rules.happens(u_drop, x):
             self._end(c, "dropout")
             return True
+        for name, chance in self.extra_endings:  # none unless an extra ending is registered in sim.rules
+            if stream(self.seed, self.rep, f"ending:{name}", (c.id << 12) | k).random() < chance(c, k, self.sc):
+                self._end(c, name)
+                return True
         return False
 
     def _assessed(self, c: Client) -> None:

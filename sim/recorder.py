@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from sim.rules import BUILT_IN_ENDINGS, endings
 from sim.scenario import DOMAINS
 
 if TYPE_CHECKING:
     from sim.scenario import Scenario
 
-ENDINGS = ("planned", "dropout", "pretreatment_dropout", "session_cap", "therapist_left", "waiting_at_end",
-           "in_treatment_at_end", "matched_at_end")
+ENDINGS = BUILT_IN_ENDINGS  # (sim.rules.endings() adds any registered extra ending)
 SESSION_STATUSES = ("attended", "no_show", "therapist_absent")
 WEEKLY_COLUMNS = ("week", "waiting", "matched", "active_clients", "sessions", "mean_exhaustion", "burnout_share",
                   "headcount", "hires", "leavers", "utilisation")
@@ -101,7 +101,7 @@ class ClientRows:
             if name == "domain":
                 frame[name] = pd.Categorical.from_codes(values, categories=DOMAINS)
             elif name == "ending":
-                frame[name] = pd.Categorical.from_codes(values, categories=ENDINGS)
+                frame[name] = pd.Categorical.from_codes(values, categories=endings())
             elif name in ("rematched", "has_preference", "single_session_need"):
                 frame[name] = values.astype(bool)
             else:

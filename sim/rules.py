@@ -15,7 +15,8 @@ docs/model.md; every parameter is a scenario field documented in the assumptions
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 from sim.scales import ANXIETY_CASENESS, CASENESS, DEPRESSION_MAX
 
@@ -164,3 +165,30 @@ def _load_pressure(weight: float, sessions: int, load: float, p: StrainParameter
     if sessions > load:
         return weight * p.overload_gain * (sessions - load) / load
     return -(weight * p.light_day_recovery * (load - sessions) / load)
+
+
+# -- endings ---------------------------------------------------------------------------------------
+
+#: The endings the model itself produces, in the code order of the clients table (append only).
+BUILT_IN_ENDINGS = ("planned", "dropout", "pretreatment_dropout", "session_cap", "therapist_left", "waiting_at_end",
+                    "in_treatment_at_end", "matched_at_end")
+#: Further endings, each a rule giving its chance after an attended session: ``chance(client, session, scenario)``.
+#: Add one with :func:`extra_ending` (here, beside the other rules) and its parameter in the scenario schema: two
+#: files; the model calls every rule registered here and the clients table knows the name.
+EXTRA_ENDINGS: dict[str, Callable[[Any, int, Any], float]] = {}
+
+
+def extra_ending(name: str) -> Callable[[Callable[[Any, int, Any], float]], Callable[[Any, int, Any], float]]:
+    """Register ``chance(client, session, scenario) -> probability`` as the rule of the ending ``name``."""
+    def register(rule: Callable[[Any, int, Any], float]) -> Callable[[Any, int, Any], float]:
+        if name in BUILT_IN_ENDINGS:
+            raise ValueError(f"ending {name!r} is built in")
+        EXTRA_ENDINGS[name] = rule
+        return rule
+
+    return register
+
+
+def endings() -> tuple[str, ...]:
+    """Every ending name, in the code order of the clients table."""
+    return BUILT_IN_ENDINGS + tuple(EXTRA_ENDINGS)

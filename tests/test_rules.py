@@ -104,3 +104,26 @@ def test_exhaustion_against_the_mean_load_ignores_ones_own():
     assert rules.exhaustion_step(0.5, True, 7, 7.0, False, 0.0, absolute) == pytest.approx(
         rules.exhaustion_step(0.5, True, 7, 3.0, False, 0.0, absolute))
     assert rules.exhaustion_step(0.5, True, 7, 7.0, False, 0.0, absolute) == pytest.approx(0.5 + 0.2 * 2 / 5)
+
+
+def test_a_new_ending_needs_only_its_rule(monkeypatch):
+    """An ending registered beside the rules is called by the model and named in the clients table (with its
+    parameter in the scenario schema, that is the whole change: docs/model.md, 'How to extend')."""
+    from sim.model import PlatformModel
+    from sim.scenario import Scenario
+
+    monkeypatch.setitem(rules.EXTRA_ENDINGS, "moved_away", lambda client, session, scenario: 0.1)
+    sc = Scenario(name="tiny", therapists={"count": 8}, demand={"arrivals_per_week": 28},
+                  horizon={"warmup_weeks": 4, "measured_weeks": 20})
+    clients = PlatformModel(sc, 0).run().clients
+    assert "moved_away" in clients["ending"].cat.categories
+    moved = clients[clients["ending"] == "moved_away"]
+    assert len(moved) > 20 and (moved["sessions_attended"] >= 1).all()
+    # about a tenth of those still coming after each attended session move away
+    share = len(moved) / len(clients[clients["sessions_attended"] >= 1])
+    assert 0.1 < share < 0.5
+
+
+def test_an_extra_ending_cannot_take_a_built_in_name():
+    with pytest.raises(ValueError, match="built in"):
+        rules.extra_ending("dropout")(lambda client, session, scenario: 0.0)
