@@ -76,7 +76,9 @@ ACTIVE_WHEN: dict[str, tuple[str, tuple[Any, ...]]] = {
 #: Slider limits where the schema's own bounds are far wider than an explorer needs.
 LIMITS = {"therapists.count": (10, 200), "demand.arrivals_per_week": (10, 1000), "horizon.measured_weeks": (13, 156),
           "performance.ranking.gaming_extra_sessions": (0, 5)}
-EXPLORER_DEFAULTS = {"therapists.count": 60, "demand.arrivals_per_week": 210.0, "horizon.measured_weeks": 52,
+# The robustness experiment's small platform (50 therapists, 3.5 new clients a week each, as the baseline's 350 for
+# 100): six replications of it refresh in about the time a leader waits, and both tools show the same platform.
+EXPLORER_DEFAULTS = {"therapists.count": 50, "demand.arrivals_per_week": 175.0, "horizon.measured_weeks": 52,
                      "horizon.warmup_weeks": 26, "horizon.follow_up_weeks": 13}
 TABLE_KPIS = list(kpis.HEADLINE)
 BASELINE_NAME = "status quo"
@@ -235,7 +237,8 @@ def status_quo_values(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_policies(policies: dict[str, dict[str, Any]], reps: int = DEFAULT_REPS, jobs: int = 2,
-                 cache: RunCache | None = None, on_progress: Callable[[int, int], None] | None = None) -> StudyResult:
+                 cache: RunCache | None = None, on_progress: Callable[[int, int], None] | None = None,
+                 pool: Any | None = None) -> StudyResult:
     """The status quo and each named policy (control values) on the same clients; cached runs are reused.
 
     The status quo comes first; its platform settings are those of the first policy."""
@@ -250,7 +253,7 @@ def run_policies(policies: dict[str, dict[str, Any]], reps: int = DEFAULT_REPS, 
     missing = list({keys[sc.name]: sc for sc in missing}.values())  # the same run twice is run once
     if missing:
         fresh = run_scenarios(missing, reps=reps, jobs=jobs, progress=False, keep=("clients", "therapists", "weekly"),
-                              on_progress=on_progress)
+                              on_progress=on_progress, pool=pool)
         for sc in missing:
             cache.put(keys[sc.name], part_of(fresh, sc.name))
     parts = []
@@ -451,15 +454,25 @@ class View:
     archive: bytes | None = None  # the download (zip); drawn after the rest is on screen
 
 
-def render(result: StudyResult) -> tuple[View, dict[str, Figure]]:
-    """The comparison drawn for the page (and its figures, for the download)."""
-    figs = figures(result)
+def render(result: StudyResult, details: bool = True) -> tuple[View, dict[str, Figure]]:
+    """The comparison drawn for the page (and its figures, for the download); without ``details`` only the
+    headline (the trade-off chart and the table), for a page that shows it first."""
+    figs = figures(result) if details else {"Trade-off": tradeoff_figure(result)}
     images = {name: plots.png_bytes(fig, close=False) for name, fig in figs.items()}
     return View(policy_names(result), images, kpi_table_html(result), run_size(result)), figs
 
 
+def add_details(view: View, result: StudyResult, figs: dict[str, Figure]) -> None:
+    """Draw the detail charts into ``view`` (and ``figs``) after the headline."""
+    for name, make in DETAIL_FIGURES.items():
+        if name not in figs:
+            figs[name] = make(result)
+            view.images[name] = plots.png_bytes(figs[name], close=False)
+
+
 def finish(view: View, result: StudyResult, figs: dict[str, Figure]) -> View:
-    """Add the download to ``view`` and close the figures."""
+    """Add the detail charts (if missing) and the download to ``view``; close the figures."""
+    add_details(view, result, figs)
     view.archive = download_zip(result, figs)
     for fig in figs.values():
         plt.close(fig)

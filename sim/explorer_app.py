@@ -14,6 +14,7 @@ from typing import Any
 from sim import explore
 from sim.errors import InputError
 from sim.explore import BASELINE_NAME, MAX_POLICIES, PRESET_HELP, PRESETS, FieldSpec, RunCache
+from sim.runner import worker_pool
 
 CUSTOM = "custom"
 STYLE = """<style>
@@ -32,6 +33,7 @@ class Explorer:
 
         self.w = w
         self.jobs = jobs
+        self.pool = worker_pool(jobs) if jobs > 1 else None  # started once, while this process is still small
         self.cache = cache if cache is not None else RunCache()
         self.base = explore.explorer_base()
         self.specs = explore.field_specs(self.base)
@@ -43,6 +45,7 @@ class Explorer:
         self.pinned: dict[str, dict[str, Any]] = {}
         self.result: explore.View | None = None  # what the page shows
         self.runs = 0
+        self.last_refresh_seconds = float("nan")  # from Run to the trade-off and table on screen
 
         self.presets = w.ToggleButtons(options=[*PRESETS, CUSTOM], value=explore.OPENING_PRESET,
                                        tooltips=[*PRESET_HELP.values(), "Your own settings"],
@@ -218,16 +221,23 @@ class Explorer:
                 explore.policy_scenario(values, "check", self.base)  # a bad value stops here, naming the field
             self.stage.value = "Simulating (runs already done are reused)..."
             result = explore.run_policies(policies, reps=self.reps_widget.value, jobs=self.jobs, cache=self.cache,
-                                          on_progress=on_progress)
-            self.stage.value = "Drawing the charts..."
-            view, figs = explore.render(result)
+                                          on_progress=on_progress, pool=self.pool)
+            self.stage.value = "Drawing the trade-off..."
+            view, figs = explore.render(result, details=False)  # the headline first; the detail tabs follow
+            for image in self.detail_images.values():
+                image.value = b""
             self.show(view)
             self.progress.max = self.progress.value = 1
-            self.stage.value = ""
             self.runs += 1
-            self.status.value = (f"Done in {time.perf_counter() - started:.1f} s (run {self.runs}): "
+            self.last_refresh_seconds = time.perf_counter() - started
+            self.status.value = (f"Done in {self.last_refresh_seconds:.1f} s (run {self.runs}): "
                                  f"{html.escape(explore.caption(view.policies))}.")
-            self.offer_download(explore.finish(view, result, figs).archive or b"")
+            self.stage.value = "Drawing the detail charts..."
+            explore.finish(view, result, figs)
+            for name, image in self.detail_images.items():
+                image.value = view.images[name]
+            self.offer_download(view.archive or b"")
+            self.stage.value = ""
         except InputError as exc:
             self.results_box.add_class("fm-stale")
             self.stage.value = ""
@@ -246,7 +256,8 @@ class Explorer:
                             + view.table_html)
         self.tradeoff.value = view.images["Trade-off"]
         for name, image in self.detail_images.items():
-            image.value = view.images[name]
+            if name in view.images:
+                image.value = view.images[name]
         self.downloads.value = "<i>Preparing the download...</i>"
         self.result = view
         self.results_box.remove_class("fm-stale")

@@ -13,6 +13,7 @@ of two policies sees the same clients: differences are paired (common random num
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import signal
@@ -86,10 +87,12 @@ def run_replication(task: tuple[Scenario, int, int, Sequence[str]]) -> Replicate
 
 def run_scenarios(scenarios: Sequence[Scenario], reps: int | None = None, seed: int | None = None, jobs: int = 1,
                   keep: Sequence[str] = TABLES, progress: bool = True,
-                  on_progress: Callable[[int, int], None] | None = None) -> StudyResult:
+                  on_progress: Callable[[int, int], None] | None = None,
+                  pool: Any | None = None) -> StudyResult:
     """Run ``reps`` replications of each scenario (in ``jobs`` worker processes) and summarise.
 
     ``on_progress(done, total)`` is called after each replication (e.g. to move a notebook progress bar).
+    ``pool``: a :func:`worker_pool` kept by the caller (a dashboard), reused instead of starting workers.
     """
     names = [sc.name for sc in scenarios]
     if len(set(names)) != len(names):
@@ -100,10 +103,16 @@ def run_scenarios(scenarios: Sequence[Scenario], reps: int | None = None, seed: 
     started = time.perf_counter()
     results: list[Replicated] = []
     bar = _progress(len(tasks), progress)
-    if jobs > 1 and len(tasks) > 1:
+    if pool is not None and len(tasks) > 1:
+        for result in pool.imap(run_replication, tasks):
+            results.append(result)
+            bar.update(1)
+            if on_progress:
+                on_progress(len(results), len(tasks))
+    elif jobs > 1 and len(tasks) > 1:
         # Pool.__exit__ terminates the workers, so Ctrl-C or an error stops them at once.
-        with multiprocessing.Pool(min(jobs, len(tasks)), initializer=worker_setup, initargs=(os.getpid(),)) as pool:
-            for result in pool.imap(run_replication, tasks):
+        with worker_pool(min(jobs, len(tasks))) as own:
+            for result in own.imap(run_replication, tasks):
                 results.append(result)
                 bar.update(1)
                 if on_progress:
@@ -178,6 +187,15 @@ def resolve_warmup(scenarios: Sequence[Scenario], seed: int | None = None) -> tu
         update={"warmup_weeks": choice.weeks, "warmup_auto": False})}) if sc.horizon.warmup_auto else sc
         for sc in scenarios]
     return resolved, choice.as_metadata()
+
+
+def worker_pool(jobs: int) -> Any:
+    """``jobs`` worker processes for replications (they ignore Ctrl-C and exit when this process dies)."""
+    gc.freeze()  # the workers' collector then leaves the parent's objects alone (no copy-on-write of its heap)
+    try:
+        return multiprocessing.Pool(jobs, initializer=worker_setup, initargs=(os.getpid(),))
+    finally:
+        gc.unfreeze()
 
 
 def worker_setup(parent_pid: int) -> None:
