@@ -42,11 +42,16 @@ def run_key(sc: Scenario, reps: int) -> str:
     return hashlib.blake2b(f"{settings}|{reps}|{sc.seed}|{code_fingerprint()}".encode(), digest_size=12).hexdigest()
 
 
-class RunCache:
-    """One result per run key, in memory and (by default) on disk; files are written whole or not at all."""
+MAX_BYTES = 1 << 30  # the disk cache keeps its newest files within about 1 GiB
 
-    def __init__(self, folder: Path | None = CACHE_DIR):
+
+class RunCache:
+    """One result per run key, in memory and (by default) on disk; files are written whole or not at all, and
+    the oldest of the cache's own files go once the folder passes ``max_bytes``."""
+
+    def __init__(self, folder: Path | None = CACHE_DIR, max_bytes: int = MAX_BYTES):
         self.folder = folder
+        self.max_bytes = max_bytes
         self.memory: dict[str, Any] = {}
 
     def get(self, key: str) -> Any | None:
@@ -76,8 +81,18 @@ class RunCache:
             with tmp.open("wb") as f:
                 pickle.dump(result, f, protocol=pickle.HIGHEST_PROTOCOL)
             tmp.replace(path)
+            self._trim(path.parent)
         except OSError:  # a read-only checkout: the memory cache still works
             pass
+
+    def _trim(self, folder: Path) -> None:
+        """Remove the oldest ``run-*.pkl`` files (the cache's own, by name, in its marked folder) over the limit."""
+        files = sorted(folder.glob("run-*.pkl"), key=lambda f: f.stat().st_mtime, reverse=True)
+        total = 0
+        for f in files:
+            total += f.stat().st_size
+            if total > self.max_bytes:
+                f.unlink(missing_ok=True)
 
     def _path(self, key: str) -> Path | None:
         return None if self.folder is None else self.folder / f"run-{key}.pkl"

@@ -126,3 +126,16 @@ def test_the_opening_view_is_drawn_once_and_then_read_from_the_cache(monkeypatch
     assert first.policies == [explore.OPENING_PRESET]
     monkeypatch.setattr(explore, "run_policies", lambda *a, **k: pytest.fail("simulated again"))
     assert explore.opening_view(reps=2, cache=cache) is first
+
+
+def test_the_disk_cache_keeps_its_newest_files_within_its_limit(tmp_path):
+    import time
+
+    cache = RunCache(tmp_path / "cache", max_bytes=2_500)
+    for i in range(5):
+        cache.put(f"k{i}", b"x" * 1_000)  # about 1 kB a file
+        time.sleep(0.02)
+    kept = sorted(p.name for p in (tmp_path / "cache").glob("run-*.pkl"))
+    assert kept == ["run-k3.pkl", "run-k4.pkl"]
+    assert (tmp_path / "cache" / ".fifty-minutes-cache").is_file()  # the marker stays
+    assert RunCache(tmp_path / "cache").get("k4") == b"x" * 1_000
