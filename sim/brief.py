@@ -175,15 +175,19 @@ def takeaway(b: Brief, section: str) -> str:
 
 
 def headline(b: Brief, section: str) -> str:
-    """A one-line title from the lead policy's clearest result in the section."""
+    """A one-line title from each policy's clearest result in the section (or 'no clear difference')."""
     title = SECTIONS[section][0]
-    rows = [claim_row(b, k) for k in SECTIONS[section][1]]
-    clear = [r for r in rows if r["verdict"] in ("better", "worse")]
-    if not clear:
-        return f"{title}: no clear difference from the status quo"
-    top = max(clear, key=strength)
-    label = kpis.label(top["kpi"]).lower()
-    return f"{title}: {label} {top['verdict']} by {kpis.format_difference(top['kpi'], top['difference'], b.currency)}"
+    parts = []
+    for scenario in (LEAD, "productivity_push"):
+        rows = [claim_row(b, k, scenario) for k in SECTIONS[section][1]]
+        clear = [r for r in rows if r["verdict"] in ("better", "worse")]
+        if not clear:
+            parts.append(f"{POLICIES[scenario].lower()}, no clear difference")
+            continue
+        top = max(clear, key=strength)
+        parts.append(f"{POLICIES[scenario].lower()}, {kpis.label(top['kpi']).lower()} {top['verdict']} by "
+                     f"{kpis.format_difference(top['kpi'], top['difference'], b.currency)}")
+    return f"{title}: " + "; ".join(parts)
 
 
 # -- slides ---------------------------------------------------------------------------------
@@ -266,11 +270,11 @@ def difference_slide(b: Brief, section: str) -> tuple[Figure, str]:
         left, right = ax.get_xlim()
         ax.set_xlim(min(left, 0), max(right, 0) + 0.35 * (max(right, 0) - min(left, 0)))  # room for the labels
         ax.grid(axis="x", alpha=0.3)
-    fig.suptitle(headline(b, section), fontsize=15, x=0.01, ha="left", weight="bold")
+    fig.suptitle(textwrap.fill(headline(b, section), 105), fontsize=13, x=0.01, ha="left", weight="bold")
     note = ("Dots: mean paired difference over replications (same clients under each policy); bars: Holm-adjusted "
             "interval; filled: a clear difference at least as large as the smallest that matters.")
     fig.text(0.01, 0.005, note, fontsize=8, color="dimgrey")
-    fig.tight_layout(rect=(0, 0.03, 1, 0.95))
+    fig.tight_layout(rect=(0, 0.03, 1, 0.92))
     return fig, takeaway(b, section)
 
 
