@@ -130,6 +130,8 @@ class PlatformModel:
         self.no_show_factor = 1.0 - (sc.platform.reminder_no_show_reduction if sc.platform.reminders else 0.0)
         self.friction_p = sc.platform.booking_friction_days / 7.0
         self.ranking_response = RankingResponse(sc.performance.ranking)
+        self.rematch_on = sc.rematch.enabled  # (the loop skips policies that cannot act)
+        self.gaming_on = self.ranking_response.gaming_extra > 0
         self.ending_code = {name: code for code, name in enumerate(rules.endings())}
         self.extra_endings = list(rules.EXTRA_ENDINGS.items())
         self.rematch: RematchPolicy = lookup("rematch", sc.rematch.rule if sc.rematch.enabled else "none")(sc.rematch)
@@ -470,7 +472,7 @@ class PlatformModel:
             quality, measured = self._session(c, t, day, k, z_q, z_a, z_s, z_m, z_x)
             if self._ends_after_session(c, t, k, quality, c.gap, u_plan, u_drop):
                 return
-            if self.rematch.wants(c.course_sessions, c.rematched, measured, u_alt):
+            if self.rematch_on and self.rematch.wants(c.course_sessions, c.rematched, measured, u_alt):
                 self._rematch(c)
                 return
             if k == 1 and cc.assessment_wait > 0:  # assessed: wait for treatment, then a (new) therapist
@@ -562,7 +564,7 @@ class PlatformModel:
         satisfied = rules.good_enough(c.obs_intake, obs, c.goal, cc.measured_endings, c.anx_last)
         plateaued = k > cc.plateau_n and history[-1 - cc.plateau_n] - obs < cc.plateau_pts
         if u_plan < rules.planned_end_probability(k, c.single_need, satisfied, plateaued, cc.chances):
-            if self.ranking_response.keeps_longer(satisfied, t.pressured, c.kept_extra):
+            if self.gaming_on and self.ranking_response.keeps_longer(satisfied, t.pressured, c.kept_extra):
                 c.kept_extra += 1  # gaming: an improved client is kept a little longer
                 return False
             self._end(c, "planned")
