@@ -135,6 +135,14 @@ def browser_page(width: int = 1366, height: int = 768) -> Iterator[tuple[object,
             browser.close()
 
 
+def downloaded(page, link: str, path: Path) -> Path:
+    """Click ``link`` and save the file the browser receives at ``path``."""
+    with page.expect_download() as info:
+        page.locator(link).click()
+    info.value.save_as(path)
+    return path
+
+
 def done(page, after: str = "") -> None:
     """Wait for a finished run (status 'Done in ...'), different from ``after`` when given."""
     page.wait_for_function(
@@ -183,11 +191,7 @@ def test_explorer_in_a_real_browser(tmp_path: Path, hard_timeout):
         assert "league table" in status.inner_text()
 
         # the download arrives as a file: CSV tables and charts as PNG and SVG with editable text
-        with page.expect_download() as info:
-            page.locator("a.fm-download").click()
-        path = tmp_path / "download.zip"
-        info.value.save_as(path)
-        with zipfile.ZipFile(path) as z:
+        with zipfile.ZipFile(downloaded(page, "a.fm-download", tmp_path / "download.zip")) as z:
             listed = set(z.namelist())
             assert {"kpi_table.csv", "differences.csv", "replications.csv"} <= listed
             assert "charts/trade_off.svg" in listed and "charts/trade_off.png" in listed
@@ -211,11 +215,7 @@ def test_investor_brief_in_a_real_browser(tmp_path: Path, hard_timeout):
         assert "Quality first:" in text and "Productivity push:" in text
         assert any(w in text for w in ("no clear difference", "negligible", ": better", ": worse"))
         assert page.locator("img").count() >= 6  # cover, three questions, payment, method
-        with page.expect_download() as info:
-            page.locator("a.fm-pack-download").click()
-        path = tmp_path / "pack.zip"
-        info.value.save_as(path)
-        with zipfile.ZipFile(path) as z:
+        with zipfile.ZipFile(downloaded(page, "a.fm-pack-download", tmp_path / "pack.zip")) as z:
             listed = set(z.namelist())
         assert "investor_pack/investor_brief.pdf" in listed and "investor_pack/differences.csv" in listed
         assert {n for n in listed if n.endswith(".svg")} and {n for n in listed if n.endswith(".png")}
