@@ -32,7 +32,7 @@ from sim.claims import claims, sentence
 from sim.metrics import money_kpis, window
 from sim.registry import names
 from sim.runner import StudyResult, run_scenarios
-from sim.scenario import Scenario, apply_overrides, load_scenario, parameter_table, scenario_path
+from sim.scenario import Scenario, apply_overrides, load_scenario, parameter_table, scenario_path, value_at
 from sim.stats import t_interval
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -320,7 +320,7 @@ def method_slide(b: Brief) -> tuple[Figure, str]:
     lines.append("Main assumptions (evidence grade from the assumptions register, docs/assumptions.md):")
     for path in KEY_ASSUMPTIONS:
         row = table[path]
-        value = _value(sc, path)
+        value = value_at(sc, path)
         lines.append(f"  {path} = {value} ({row['unit']}); evidence: {row['evidence']}; "
                      f"plausible range {row['range'] or 'n/a'}.")
     if b.robustness is None:
@@ -332,13 +332,6 @@ def method_slide(b: Brief) -> tuple[Figure, str]:
     lines.append("Differences are paired (common random numbers) with Holm-adjusted intervals over the headline "
                  "measures; 'negligible' means smaller than the smallest difference that matters (docs/model.md).")
     return _text_slide("Assumptions and method", lines, size=11), "How the numbers were made, and what they rest on."
-
-
-def _value(sc: Scenario, path: str) -> object:
-    node: object = sc
-    for key in path.split("."):
-        node = getattr(node, key)
-    return node
 
 
 def slides(b: Brief) -> dict[str, Callable[[Brief], tuple[Figure, str]]]:

@@ -31,7 +31,7 @@ from sim.claims import claims
 from sim.errors import InputError
 from sim.registry import describe, names
 from sim.runner import StudyResult, merge_results, part_of, run_scenarios
-from sim.scenario import Scenario, apply_overrides, load_scenario, parameter_table, scenario_path
+from sim.scenario import Scenario, apply_overrides, load_scenario, parameter_table, scenario_path, value_at
 
 # (path, label): the explorer's controls, in order; ranges, units and help come from the schema
 POLICY_CONTROLS = [
@@ -126,13 +126,6 @@ class FieldSpec:
     help: str = ""
 
 
-def _get(sc: Scenario, path: str) -> Any:
-    node: Any = sc
-    for key in path.split("."):
-        node = getattr(node, key)
-    return node
-
-
 def _step(value: float, low: float, high: float) -> float:
     """A slider step that can show ``value`` exactly: a round step of about a hundredth of the range that divides
     the value's distance from the lower end."""
@@ -149,7 +142,7 @@ def field_specs(base: Scenario) -> list[FieldSpec]:
     specs = []
     for path, label in CONTROLS:
         row = table[path]
-        value = _get(base, path)
+        value = value_at(base, path)
         common = {"unit": row["unit"], "help": row["description"]}
         if row["registry"]:
             specs.append(FieldSpec(path, label, "choice", value, options=names(row["registry"]), **common))
@@ -190,7 +183,7 @@ def explorer_base() -> Scenario:
 
 def default_values(base: Scenario | None = None) -> dict[str, Any]:
     base = base or explorer_base()
-    return {path: _get(base, path) for path, _ in CONTROLS}
+    return {path: value_at(base, path) for path, _ in CONTROLS}
 
 
 def preset_values(preset: str, base: Scenario | None = None) -> dict[str, Any]:
@@ -205,25 +198,7 @@ def preset_values(preset: str, base: Scenario | None = None) -> dict[str, Any]:
 
 def policy_scenario(values: dict[str, Any], name: str, base: Scenario | None = None) -> Scenario:
     """The scenario the controls describe; a bad value raises InputError naming the field and what it allows."""
-    base = base or explorer_base()
-    try:
-        sc = apply_overrides(base, values)
-    except InputError:
-        raise
-    except (ValueError, KeyError) as exc:  # pydantic's ValidationError is a ValueError
-        raise InputError(_field_message(exc)) from None
-    return sc.model_copy(update={"name": name})
-
-
-def _field_message(exc: Exception) -> str:
-    errors = getattr(exc, "errors", None)
-    if callable(errors):
-        parts = []
-        for e in errors():
-            where = ".".join(str(x) for x in e.get("loc", ()))
-            parts.append(f"{where}: {e.get('msg', '')}")
-        return "; ".join(parts)
-    return str(exc)
+    return apply_overrides(base or explorer_base(), values).model_copy(update={"name": name})
 
 
 def status_quo_values(values: dict[str, Any]) -> dict[str, Any]:
@@ -236,6 +211,14 @@ def status_quo_values(values: dict[str, Any]) -> dict[str, Any]:
 # -- cached runs ------------------------------------------------------------------
 
 
+def compared_scenarios(policies: dict[str, dict[str, Any]]) -> dict[str, Scenario]:
+    """The status quo (on the first policy's platform) and each named policy, by name; a bad value raises
+    InputError naming the field before anything runs."""
+    first = next(iter(policies.values()), default_values())
+    return {BASELINE_NAME: policy_scenario(status_quo_values(first), BASELINE_NAME),
+            **{name: policy_scenario(values, name) for name, values in policies.items()}}
+
+
 def run_policies(policies: dict[str, dict[str, Any]], reps: int = DEFAULT_REPS, jobs: int = 2,
                  cache: RunCache | None = None, on_progress: Callable[[int, int], None] | None = None,
                  pool: Any | None = None) -> StudyResult:
@@ -243,10 +226,7 @@ def run_policies(policies: dict[str, dict[str, Any]], reps: int = DEFAULT_REPS, 
 
     The status quo comes first; its platform settings are those of the first policy."""
     cache = cache or RunCache(None)
-    first = next(iter(policies.values()), default_values())
-    wanted = {BASELINE_NAME: policy_scenario(status_quo_values(first), BASELINE_NAME)}
-    for name, values in policies.items():
-        wanted[name] = policy_scenario(values, name)
+    wanted = compared_scenarios(policies)
     reps = quick.reps(reps)
     keys = {name: run_key(sc, reps) for name, sc in wanted.items()}
     missing = [sc for name, sc in wanted.items() if cache.get(keys[name]) is None]
@@ -481,9 +461,7 @@ def finish(view: View, result: StudyResult, figs: dict[str, Figure]) -> View:
 
 def view_key(policies: dict[str, dict[str, Any]], reps: int) -> str:
     """The cache key of a drawn comparison: the runs it shows (settings, replications, seed, code)."""
-    first = next(iter(policies.values()), default_values())
-    wanted = {BASELINE_NAME: policy_scenario(status_quo_values(first), BASELINE_NAME),
-              **{name: policy_scenario(values, name) for name, values in policies.items()}}
+    wanted = compared_scenarios(policies)
     reps = quick.reps(reps)
     return "view-" + "-".join(f"{_slug(name)}.{run_key(sc, reps)[:10]}" for name, sc in wanted.items())
 

@@ -217,9 +217,8 @@ class Explorer:
 
         try:
             policies = self.policies()
-            for values in policies.values():
-                explore.policy_scenario(values, "check", self.base)  # a bad value stops here, naming the field
             self.stage.value = "Simulating (runs already done are reused)..."
+            # (a bad value stops run_policies before anything runs, naming the field)
             result = explore.run_policies(policies, reps=self.reps_widget.value, jobs=self.jobs, cache=self.cache,
                                           on_progress=on_progress, pool=self.pool)
             self.stage.value = "Drawing the trade-off..."

@@ -13,6 +13,7 @@ of two policies sees the same clients: differences are paired (common random num
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import multiprocessing
 import os
@@ -103,23 +104,14 @@ def run_scenarios(scenarios: Sequence[Scenario], reps: int | None = None, seed: 
     started = time.perf_counter()
     results: list[Replicated] = []
     bar = _progress(len(tasks), progress)
-    if pool is not None and len(tasks) > 1:
-        for result in pool.imap(run_replication, tasks):
+    workers: Any = contextlib.nullcontext(None)  # serial
+    if len(tasks) > 1 and pool is not None:
+        workers = contextlib.nullcontext(pool)  # the caller's pool: it stays up after the run
+    elif len(tasks) > 1 and jobs > 1:
+        workers = worker_pool(min(jobs, len(tasks)))  # its __exit__ stops the workers at once (Ctrl-C, errors)
+    with workers as running:
+        for result in running.imap(run_replication, tasks) if running is not None else map(run_replication, tasks):
             results.append(result)
-            bar.update(1)
-            if on_progress:
-                on_progress(len(results), len(tasks))
-    elif jobs > 1 and len(tasks) > 1:
-        # Pool.__exit__ terminates the workers, so Ctrl-C or an error stops them at once.
-        with worker_pool(min(jobs, len(tasks))) as own:
-            for result in own.imap(run_replication, tasks):
-                results.append(result)
-                bar.update(1)
-                if on_progress:
-                    on_progress(len(results), len(tasks))
-    else:
-        for task in tasks:
-            results.append(run_replication(task))
             bar.update(1)
             if on_progress:
                 on_progress(len(results), len(tasks))

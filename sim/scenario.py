@@ -1040,6 +1040,14 @@ def apply_overrides(scenario: Scenario, overrides: Overrides) -> Scenario:
     return validate(tree, "(after overrides)")
 
 
+def value_at(scenario: Scenario, path: str) -> Any:
+    """The value of the field at a dotted path, e.g. ``value_at(sc, "capacity.policy")``."""
+    node: Any = scenario
+    for key in path.split("."):
+        node = getattr(node, key)
+    return node
+
+
 def scenario_path(name: str) -> Path:
     """The shipped scenario file called ``name`` (``scenarios/<name>.yaml``)."""
     return SCENARIO_DIR / f"{name}.yaml"
