@@ -60,6 +60,8 @@ class RoomIndex:
             self._push(t)
 
     def _push(self, t: Therapist) -> None:
+        if len(t.listed) == 2 * self.n_domains:  # listed in every heap already (the usual case)
+            return
         for d in range(self.n_domains):
             est = -self.estimate(t, d)
             for key in ((d, -1), (d, t.style)):

@@ -189,13 +189,12 @@ class Tables:
             raise ValueError("these tables do not record their scenario")
         return self.scenario
 
-    def keyed(self, scenario: str, replication: int) -> Tables:
-        """The same tables with ``scenario`` and ``replication`` columns first (the frames are modified)."""
-
-        def key(df: pd.DataFrame) -> pd.DataFrame:
+    def keyed(self, scenario: str, replication: int, names: Sequence[str]) -> dict[str, pd.DataFrame]:
+        """The tables ``names`` with ``scenario`` and ``replication`` columns first (the frames are modified)."""
+        out = {}
+        for name in names:
+            df = getattr(self, name)
             df.insert(0, "replication", replication)
             df.insert(0, "scenario", scenario)
-            return df
-
-        return Tables(key(self.clients), key(self.sessions), key(self.therapists), key(self.weekly), self.meta,
-                      self.scenario)
+            out[name] = df
+        return out

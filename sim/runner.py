@@ -28,7 +28,6 @@ import pandas as pd
 
 from sim.metrics import EXTRA_KPIS, KPIS, group_kpis, replication_kpis, run_end
 from sim.model import PlatformModel
-from sim.recorder import Tables
 from sim.scenario import Scenario
 from sim.stats import paired_differences, summarise
 
@@ -82,8 +81,7 @@ def run_replication(task: tuple[Scenario, int, int, Sequence[str]]) -> Replicate
     groups = group_kpis(tables.clients, run_end(sc))
     groups.insert(0, "replication", rep)
     groups.insert(0, "scenario", sc.name)
-    keyed = tables.keyed(sc.name, rep) if keep else Tables(*(pd.DataFrame(),) * 4, {})
-    return row, {name: getattr(keyed, name) for name in keep}, groups
+    return row, tables.keyed(sc.name, rep, keep), groups
 
 
 def run_scenarios(scenarios: Sequence[Scenario], reps: int | None = None, seed: int | None = None, jobs: int = 1,

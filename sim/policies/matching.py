@@ -69,8 +69,13 @@ class Fit:
         return best
 
     def for_slot(self, t: Therapist, queue: WaitingQueue, rooms: RoomIndex, now: float) -> Client | None:
-        def takes(c: Client) -> bool:
-            return t.accepts(c) and (now >= c.hold_until or rooms.estimated_fit(t, c) >= c.hold_threshold)
+        estimate, bonus, style = rooms.estimate, rooms.preference_bonus, t.style
+
+        def takes(c: Client) -> bool:  # (rooms.estimated_fit inlined: this runs for every held client passed over)
+            if now < c.hold_until and estimate(t, c.domain) + (bonus if c.preference == style else 0.0) \
+                    < c.hold_threshold:
+                return False
+            return t.accepts(c)
 
         heads = list(queue.accepting(t, takes))
         if not heads:
