@@ -88,25 +88,10 @@ def build(reps: int = 5, jobs: int = 2, robustness: Path | None = ROBUSTNESS_VER
         result.tables = {}  # the deck needs the KPIs only: the brief stays small in memory and in the cache
         comparison = result.compare(BASELINE)
         table = pd.concat([claims(comparison), claims(comparison, CONTEXT)], ignore_index=True)
-        b = Brief(result, scenarios, money, clip_intervals(table))
+        b = Brief(result, scenarios, money, table)
         cache.put(key, b)
     b.robustness = pd.read_csv(robustness) if robustness is not None and robustness.is_file() else None
     return b
-
-
-def clip_intervals(table: pd.DataFrame) -> pd.DataFrame:
-    """Intervals no wider than a difference can be (e.g. at most 100 points between two shares)."""
-    out = table.copy()
-    for i, row in out.iterrows():
-        info = kpis.KPI.get(row["kpi"])
-        if info is None:
-            continue
-        low, high = info.bounds
-        span = high - low
-        if math.isfinite(span):
-            out.loc[i, "ci_low"] = max(row["ci_low"], -span)
-            out.loc[i, "ci_high"] = min(row["ci_high"], span)
-    return out
 
 
 def money_by_model(result: StudyResult, scenarios: dict[str, Scenario]) -> pd.DataFrame:

@@ -3,7 +3,8 @@
 Within one comparison (a policy against its baseline) the headline KPIs of
 :data:`sim.kpis.HEADLINE` form one family. Each gets a paired-t p-value, Holm's step-down
 adjustment, and an interval at its Holm level (so the interval excludes zero exactly when the
-step-down test at that rank does). The verdict:
+step-down test at that rank does), shown no wider than a difference of the KPI can be (a share's
+difference within +-100 points; with few replications a Holm interval can pass that). The verdict:
 
 - *better* / *worse*: Holm-significant and at least the smallest difference that matters;
 - *negligible*: significant but smaller than that, or not significant with the whole interval
@@ -23,7 +24,7 @@ from collections.abc import Sequence
 import pandas as pd
 from scipy import stats
 
-from sim.kpis import HEADLINE, KPI, format_difference
+from sim.kpis import HEADLINE, KPI, clip_differences, format_difference
 
 ALPHA = 0.05
 
@@ -74,7 +75,7 @@ def claims(comparison: pd.DataFrame, kpis: Sequence[str] = HEADLINE, alpha: floa
             rows.append({"scenario": scenario, "baseline": row["baseline"], "kpi": kpi, "difference": d,
                          "ci_low": lo, "ci_high": hi, "interval_level": 1 - level, "p_value": float(row["p_value"]),
                          "p_holm": ph, "smallest_that_matters": matters, "verdict": verdict})
-    return pd.DataFrame(rows)
+    return clip_differences(pd.DataFrame(rows))  # (after the verdicts: clipping never moves an interval across 0)
 
 
 def sentence(row: pd.Series, currency: str = "") -> str:

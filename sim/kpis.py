@@ -15,6 +15,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import pandas as pd
+
 #: Formats: share (0-1, shown as %, differences in points), days, money, count, number (plain, 2-3 digits).
 FORMATS = ("share", "days", "money", "count", "number")
 
@@ -47,6 +49,13 @@ class Kpi:
                                                               "therapist_sessions_per_day_mean"):
             return (0.0, math.inf)
         return (-math.inf, math.inf)
+
+    @property
+    def difference_bounds(self) -> tuple[float, float]:
+        """The values a difference of two of this KPI's values can take (+-100 points between two shares)."""
+        low, high = self.bounds
+        span = high - low
+        return (-span, span)
 
     def smallest_that_matters(self, baseline: float = math.nan) -> float:
         if self.minimal_relative and not math.isnan(baseline):
@@ -142,13 +151,15 @@ def _money(v: float, currency: str) -> str:
     return f"{currency} {text}".strip()
 
 
-def format_value(name: str, value: float, currency: str = "") -> str:
-    """A KPI value for people: shares as %, days with one decimal, money with a unit and separators."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
+def _missing(value: float | None) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _number(name: str, value: float, currency: str, points: bool) -> str:
+    """``value`` in the KPI's format (shares as % or, for differences, as points)."""
     fmt = KPI[name].format if name in KPI else "number"
     if fmt == "share":
-        return f"{100 * value:.1f}%"
+        return f"{100 * value:.1f}" + (" points" if points else "%")
     if fmt == "days":
         return f"{value:.1f} days"
     if fmt == "money":
@@ -156,6 +167,11 @@ def format_value(name: str, value: float, currency: str = "") -> str:
     if fmt == "count":
         return f"{value:,.0f}"
     return f"{value:.3g}" if abs(value) < 100 else f"{value:,.0f}"
+
+
+def format_value(name: str, value: float, currency: str = "") -> str:
+    """A KPI value for people: shares as %, days with one decimal, money with a unit and separators."""
+    return "n/a" if _missing(value) else _number(name, value, currency, points=False)
 
 
 def format_interval(name: str, low: float, high: float, currency: str = "") -> str:
@@ -172,19 +188,24 @@ def format_interval(name: str, low: float, high: float, currency: str = "") -> s
     return f"[{format_value(name, low, currency)}, {format_value(name, high, currency)}]"
 
 
+def clip_differences(table: pd.DataFrame) -> pd.DataFrame:
+    """A copy of a table of differences (columns kpi, ci_low, ci_high) with each interval clipped to what a
+    difference of its KPI can be, so no chart or table shows a share moving by more than 100 points.
+
+    >>> t = pd.DataFrame({"kpi": ["burnout_share", "revenue"], "ci_low": [-1.3, -5e9], "ci_high": [0.2, 5e9]})
+    >>> clip_differences(t)[["ci_low", "ci_high"]].values.tolist()
+    [[-1.0, 0.2], [-5000000000.0, 5000000000.0]]
+    """
+    out = table.copy()
+    bounds = [KPI[k].difference_bounds if k in KPI else (-math.inf, math.inf) for k in out["kpi"]]
+    low, high = (pd.Series([b[i] for b in bounds], index=out.index, dtype=float) for i in (0, 1))
+    out["ci_low"] = out["ci_low"].clip(lower=low, upper=high)
+    out["ci_high"] = out["ci_high"].clip(lower=low, upper=high)
+    return out
+
+
 def format_difference(name: str, difference: float, currency: str = "") -> str:
     """A paired difference for people: percentage points for shares, days, signed money."""
-    if difference is None or (isinstance(difference, float) and math.isnan(difference)):
+    if _missing(difference):
         return "n/a"
-    sign = "+" if difference >= 0 else "-"
-    size = abs(difference)
-    fmt = KPI[name].format if name in KPI else "number"
-    if fmt == "share":
-        return f"{sign}{100 * size:.1f} points"
-    if fmt == "days":
-        return f"{sign}{size:.1f} days"
-    if fmt == "money":
-        return sign + _money(size, currency)
-    if fmt == "count":
-        return f"{sign}{size:,.0f}"
-    return f"{sign}{size:.3g}" if size < 100 else f"{sign}{size:,.0f}"
+    return ("+" if difference >= 0 else "-") + _number(name, abs(difference), currency, points=True)

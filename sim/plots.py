@@ -15,7 +15,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sim.kpis import HEADLINE as KPI_HEADLINE
-from sim.kpis import KPI, label
+from sim.kpis import KPI, clip_differences, label
 from sim.metrics import OPEN_ENDINGS, measured_clients
 
 # Okabe-Ito palette (colour-blind safe)
@@ -136,6 +136,7 @@ def plot_forest(comparison: pd.DataFrame, order: list[str], kpis: list[str] = HE
     col = colours(order)
     fig, axes = plt.subplots(len(kpis), 1, figsize=(8, 1.4 * len(kpis) + 1.4), squeeze=False)
     baseline = comparison["baseline"].iloc[0] if len(comparison) else ""
+    comparison = clip_differences(comparison)
     fig.suptitle(f"Paired differences from {baseline}", fontsize=11, x=0.02, ha="left")
     fig.text(0.02, 0.005, "Dot: mean paired difference over replications (same clients under every policy); "
              "whiskers: 95% interval. Shares in percentage points.", fontsize=7, color="dimgrey")
@@ -303,7 +304,7 @@ def plot_group_differences(group_comparison: pd.DataFrame, order: list[str],
     """Who pays for a policy: the paired difference of ``kpi`` by problem domain and by intake severity,
     one row of markers per group, one colour per policy, with 95% intervals."""
     col = colours(order)
-    d = group_comparison[group_comparison["kpi"] == kpi]
+    d = clip_differences(group_comparison[group_comparison["kpi"] == kpi])
     names = [n for n in order if n in set(d["scenario"])]
     groups = list(dict.fromkeys(zip(d["group_kind"], d["group"], strict=True)))
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(groups) + 1.8))

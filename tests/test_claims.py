@@ -93,3 +93,13 @@ def test_the_report_quotes_a_robustness_run_when_there_is_one():
     assert "- fit vs earliest, recovery: holds in 91% of plausible worlds." in lines
     assert not any("no-shows" in line for line in lines)  # only headline measures
     assert robustness_lines(None) == []
+
+
+def test_intervals_never_wider_than_a_difference_can_be():
+    # two replications far apart: the raw Holm interval of a share passes +-100 points
+    diffs = {"burnout_share": [0.9, -0.8], "recovery_rate": [0.6, -0.5], "revenue": [5e6, -4e6]}
+    table = claims(paired_differences(reps(diffs), list(diffs), "base")).set_index("kpi")
+    for kpi in ("burnout_share", "recovery_rate"):
+        assert table.loc[kpi, "ci_low"] == -1.0 and table.loc[kpi, "ci_high"] == 1.0
+        assert table.loc[kpi, "verdict"] == "no clear difference"
+    assert table.loc["revenue", "ci_low"] < -1e7  # money has no bound: left as computed
