@@ -1,6 +1,7 @@
 """Results cached by what they simulate: the scenario's settings (not its display name), replications, seed and
 the model's code. The dashboards use it so that nothing unchanged is simulated twice and a page opens on results
-computed earlier. Files are written whole or not at all, only under ``results/cache/``, and never removed.
+computed earlier. Files are written whole or not at all, only under ``results/cache/``; each starts with the
+cache's own header, and only files with that header are ever read or removed (the oldest, past about 1 GiB).
 
 >>> cache = RunCache(None)
 >>> cache.get("k") is None
@@ -43,11 +44,12 @@ def run_key(sc: Scenario, reps: int) -> str:
 
 
 MAX_BYTES = 1 << 30  # the disk cache keeps its newest files within about 1 GiB
+HEADER = b"fifty-minutes run cache v1\n"  # the first bytes of every file the cache writes
 
 
 class RunCache:
     """One result per run key, in memory and (by default) on disk; files are written whole or not at all, and
-    the oldest of the cache's own files go once the folder passes ``max_bytes``."""
+    the oldest of the cache's own files (those starting with ``HEADER``) go once they pass ``max_bytes``."""
 
     def __init__(self, folder: Path | None = CACHE_DIR, max_bytes: int = MAX_BYTES):
         self.folder = folder
@@ -61,6 +63,8 @@ class RunCache:
         if path is not None and path.is_file():
             try:
                 with path.open("rb") as f:
+                    if f.read(len(HEADER)) != HEADER:  # not the cache's own file: left alone
+                        return None
                     self.memory[key] = pickle.load(f)
             except Exception:  # a damaged cache file is ignored (and rewritten by the next run)
                 return None
@@ -78,7 +82,10 @@ class RunCache:
             if not marker.exists():  # says the folder is the tool's: other commands leave it alone, never refuse
                 marker.write_text("the dashboards' cache of runs (python -m sim explorer); safe to delete\n")
             tmp = path.with_suffix(f".tmp{os.getpid()}")
+            if path.exists() and not _ours(path):
+                return  # a file the cache did not write: never replaced
             with tmp.open("wb") as f:
+                f.write(HEADER)
                 pickle.dump(result, f, protocol=pickle.HIGHEST_PROTOCOL)
             tmp.replace(path)
             self._trim(path.parent)
@@ -86,8 +93,9 @@ class RunCache:
             pass
 
     def _trim(self, folder: Path) -> None:
-        """Remove the oldest ``run-*.pkl`` files (the cache's own, by name, in its marked folder) over the limit."""
-        files = sorted(folder.glob("run-*.pkl"), key=lambda f: f.stat().st_mtime, reverse=True)
+        """Remove the oldest of the cache's own files (named by a key, starting with ``HEADER``) over the limit."""
+        files = sorted((f for f in folder.glob("run-*.pkl") if _ours(f)), key=lambda f: f.stat().st_mtime,
+                       reverse=True)
         total = 0
         for f in files:
             total += f.stat().st_size
@@ -96,3 +104,12 @@ class RunCache:
 
     def _path(self, key: str) -> Path | None:
         return None if self.folder is None else self.folder / f"run-{key}.pkl"
+
+
+def _ours(path: Path) -> bool:
+    """Whether ``path`` is a file the cache wrote (it starts with the cache's header)."""
+    try:
+        with path.open("rb") as f:
+            return f.read(len(HEADER)) == HEADER
+    except OSError:
+        return False

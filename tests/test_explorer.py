@@ -139,3 +139,19 @@ def test_the_disk_cache_keeps_its_newest_files_within_its_limit(tmp_path):
     assert kept == ["run-k3.pkl", "run-k4.pkl"]
     assert (tmp_path / "cache" / ".fifty-minutes-cache").is_file()  # the marker stays
     assert RunCache(tmp_path / "cache").get("k4") == b"x" * 1_000
+
+
+def test_the_cache_never_reads_replaces_or_removes_a_file_it_did_not_write(tmp_path):
+    folder = tmp_path / "cache"
+    cache = RunCache(folder, max_bytes=1_500)
+    cache.put("k0", b"x" * 1_000)
+    mine = folder / "run-k1.pkl"  # a user's file under a name the cache could use
+    mine.write_bytes(b"a user's notes, not a pickle " * 40)
+    theirs = folder / "run-zz.pkl"
+    theirs.write_bytes(b"also theirs " * 200)
+    for i in range(2, 5):
+        cache.put(f"k{i}", b"x" * 1_000)  # past the limit: the cache's own oldest files go
+    cache.put("k1", b"y")  # would overwrite the user's file
+    assert mine.read_bytes().startswith(b"a user's notes") and theirs.is_file()
+    assert RunCache(folder).get("k1") is None  # and it is never unpickled
+    assert not (folder / "run-k0.pkl").exists() and (folder / "run-k4.pkl").is_file()
