@@ -233,7 +233,7 @@ def run_policies(policies: dict[str, dict[str, Any]], reps: int = DEFAULT_REPS, 
     missing = list({keys[sc.name]: sc for sc in missing}.values())  # the same run twice is run once
     if missing:
         fresh = run_scenarios(missing, reps=reps, jobs=jobs, progress=False, keep=("clients", "therapists", "weekly"),
-                              on_progress=on_progress, pool=pool)
+                              on_progress=on_progress, pool=pool, groups=False)
         for sc in missing:
             cache.put(keys[sc.name], part_of(fresh, sc.name))
     parts = []

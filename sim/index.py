@@ -33,6 +33,7 @@ class RoomIndex:
         }
         self._members = 0
         self._rebuild_at = 20_000
+        self.listings = 2 * n_domains  # heap entries of a fully listed therapist: all styles and their own
         self.best_any = [0.0] * n_domains  # best estimate per domain over all therapists, with room or not
 
     def refresh_best(self, therapists: list[Therapist]) -> None:
@@ -42,14 +43,14 @@ class RoomIndex:
     # -- maintenance ---------------------------------------------------------------
     def update(self, t: Therapist) -> None:
         """Bring the index in line with ``t``'s free slots (call after any change)."""
-        for wd in range(WEEKDAYS):
-            bucket = self.by_weekday[wd]
-            if t.active and t.occupied[wd] < t.slots[wd]:
-                if t.id not in bucket:
-                    bucket[t.id] = t
-            elif t.id in bucket:
-                del bucket[t.id]
-        if self.track_fit and t.active and t.room > 0:
+        tid, active, occupied, slots = t.id, t.active, t.occupied, t.slots
+        for wd, bucket in enumerate(self.by_weekday):
+            if active and occupied[wd] < slots[wd]:
+                if tid not in bucket:
+                    bucket[tid] = t
+            elif tid in bucket:
+                del bucket[tid]
+        if self.track_fit and active and t.room > 0 and len(t.listed) < self.listings:  # (usually listed already)
             self._push(t)
 
     def refresh(self, t: Therapist) -> None:
@@ -60,8 +61,6 @@ class RoomIndex:
             self._push(t)
 
     def _push(self, t: Therapist) -> None:
-        if len(t.listed) == 2 * self.n_domains:  # listed in every heap already (the usual case)
-            return
         for d in range(self.n_domains):
             est = -self.estimate(t, d)
             for key in ((d, -1), (d, t.style)):

@@ -70,34 +70,37 @@ class StudyResult:
 Replicated = tuple[dict, dict[str, pd.DataFrame], pd.DataFrame]
 
 
-def run_replication(task: tuple[Scenario, int, int, Sequence[str]]) -> Replicated:
-    """Run one replication; return its KPI row, the tables named in ``keep`` and its group KPIs."""
-    sc, rep, seed, keep = task
+def run_replication(task: tuple[Scenario, int, int, Sequence[str], bool]) -> Replicated:
+    """Run one replication; return its KPI row, the tables named in ``keep`` and (if asked) its group KPIs."""
+    sc, rep, seed, keep, with_groups = task
     started = time.perf_counter()
     tables = PlatformModel(sc, rep, seed).run()
     kpis = replication_kpis(sc, tables.clients, tables.sessions, tables.therapists, tables.weekly)
     row = {"scenario": sc.name, "replication": rep, **kpis, "wall_seconds": time.perf_counter() - started,
            "attended_sessions": int(tables.sessions["attended"].sum())}
-    groups = group_kpis(tables.clients, run_end(sc))
-    groups.insert(0, "replication", rep)
-    groups.insert(0, "scenario", sc.name)
+    groups = group_kpis(tables.clients, run_end(sc)) if with_groups else pd.DataFrame()
+    if with_groups:
+        groups.insert(0, "replication", rep)
+        groups.insert(0, "scenario", sc.name)
     return row, tables.keyed(sc.name, rep, keep), groups
 
 
 def run_scenarios(scenarios: Sequence[Scenario], reps: int | None = None, seed: int | None = None, jobs: int = 1,
                   keep: Sequence[str] = TABLES, progress: bool = True,
                   on_progress: Callable[[int, int], None] | None = None,
-                  pool: Any | None = None) -> StudyResult:
+                  pool: Any | None = None, groups: bool = True) -> StudyResult:
     """Run ``reps`` replications of each scenario (in ``jobs`` worker processes) and summarise.
 
     ``on_progress(done, total)`` is called after each replication (e.g. to move a notebook progress bar).
     ``pool``: a :func:`worker_pool` kept by the caller (a dashboard), reused instead of starting workers.
+    ``groups``: also the KPIs by problem domain and intake severity (``result.groups``; a dashboard that does not
+    show them skips their cost).
     """
     names = [sc.name for sc in scenarios]
     if len(set(names)) != len(names):
         raise ValueError(f"scenario names must be distinct, got {names}")
     scenarios, warmup = resolve_warmup(scenarios, seed)
-    tasks = [(sc, rep, sc.seed if seed is None else seed, tuple(keep))
+    tasks = [(sc, rep, sc.seed if seed is None else seed, tuple(keep), groups)
              for sc in scenarios for rep in range(reps or sc.replications)]
     started = time.perf_counter()
     results: list[Replicated] = []
