@@ -140,6 +140,8 @@ class PlatformModel:
         self.rows = ClientRows()  # one row per client, written when the client ends
         self.open: dict[int, Client] = {}  # clients not yet ended (waiting or in treatment)
         self.agenda: dict[int, list[Client]] = {}  # booked appointments by day
+        self.holds: deque[Client] = deque()  # fit with holds: held clients, in the order their holds run out
+        self.holds_watched = False  # whether the process that ends holds is running
         self.therapists: list[Therapist] = []
         self.active: list[Therapist] = []
         self.ramping: list[Therapist] = []
@@ -269,18 +271,27 @@ class PlatformModel:
             self._assign(c, t)
             return True
         self.queue.push(c)
-        if c.hold_until > self.env.now:
-            self.env.process(self._end_hold(c))
+        if c.hold_until > self.env.now and not c.therapists_seen:  # a hold just made (one comes back already listed)
+            self.holds.append(c)  # (a hold lasts a fixed time: holds run out in the order they were made)
+            if not self.holds_watched:
+                self.holds_watched = True
+                self.env.process(self._end_holds())
         return False
 
-    def _end_hold(self, c: Client) -> Generator[simpy.Event, None, None]:
-        """Fit with holds: when a held client's hold runs out, they take the best therapist with room, if any."""
-        yield self.env.timeout(c.hold_until - self.env.now)
-        if c.state == WAITING and c.id in self.open and c.arrival + c.abandon_after > self.env.now:
-            t = self.rooms.best_fit(c)[0]
-            if t is not None:
-                self.queue.take(c)
-                self._assign(c, t)
+    def _end_holds(self) -> Generator[simpy.Event, None, None]:
+        """Fit with holds: when a held client's hold runs out, they take the best therapist with room, if any.
+        One process for all holds (not one per held client), asleep until the next hold runs out."""
+        env, holds = self.env, self.holds
+        while holds:
+            yield env.timeout(holds[0].hold_until - env.now)
+            while holds and holds[0].hold_until <= env.now:
+                c = holds.popleft()
+                if c.state == WAITING and c.id in self.open and c.arrival + c.abandon_after > env.now:
+                    t = self.rooms.best_fit(c)[0]
+                    if t is not None:
+                        self.queue.take(c)
+                        self._assign(c, t)
+        self.holds_watched = False
 
     def _expire(self, everyone: bool = False) -> None:
         """Close waiting clients whose patience ran out (lazily: at the head of a line, or everyone weekly).

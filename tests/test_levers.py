@@ -161,6 +161,18 @@ def test_fit_holds_cost_waiting_time():
     assert wait(held) > wait(plain) + 1.0  # (on this overloaded platform holds do not even raise true fit)
 
 
+def test_a_hold_runs_out_on_time_where_there_is_room():
+    """With room everywhere (few clients), fit with holds holds some clients for a better fit, and each one held
+    takes the best therapist with room when the hold runs out: nobody waits much past the hold."""
+    hold_weeks = 2
+    _, t = run("matching.policy=fit", f"matching.hold_weeks={hold_weeks}", "matching.hold_min_gain=0.05",
+               "demand.arrivals_per_week=20")
+    c = measured_clients(t.clients)
+    wait = c.loc[c["sessions_attended"] > 0, "wait_first_session_days"]
+    assert (wait > 8).sum() >= 3  # holds happen: more than a week to a first session for some
+    assert wait.max() <= 7 * hold_weeks + 8  # the hold, then the first free weekday slot within a week
+
+
 def test_specialty_supply_follows_prevalence_with_its_weight():
     from sim.population import draw_therapist
     from sim.scenario import DOMAINS
