@@ -182,7 +182,7 @@ class Therapist:
         "target_slots",
         "track_n",
         "track_sum",
-        "version",
+        "versions",
         "week_sessions",
         "weekday_burnout",
         "weekday_burnout_high",
@@ -220,7 +220,7 @@ class Therapist:
         self.pressured = False
         self.declines_complex = False
         self.selection_rng: random.Random | None = None  # league-table selection decisions (own stream, made when needed)
-        self.version = 0
+        self.versions = [0] * n_domains  # per domain: heap entries of older versions are stale (sim.index)
         self.listed: set[tuple[int, int]] = set()
         self.firsts = 0.0
         self.returns = 0.0

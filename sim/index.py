@@ -53,10 +53,11 @@ class RoomIndex:
         if self.track_fit and active and t.room > 0 and len(t.listed) < self.listings:  # (usually listed already)
             self._push(t)
 
-    def refresh(self, t: Therapist) -> None:
-        """``t``'s estimates changed: invalidate its heap entries and list it afresh."""
-        t.version += 1
-        t.listed.clear()
+    def refresh(self, t: Therapist, domain: int) -> None:
+        """``t``'s estimate for ``domain`` changed: invalidate its entries in that domain's heaps and list it afresh."""
+        t.versions[domain] += 1
+        t.listed.discard((domain, -1))
+        t.listed.discard((domain, t.style))
         if self.track_fit and t.active and t.room > 0:
             self._push(t)
 
@@ -65,7 +66,7 @@ class RoomIndex:
             est = -self.estimate(t, d)
             for key in ((d, -1), (d, t.style)):
                 if key not in t.listed:
-                    heapq.heappush(self.heaps[key], (est, t.id, t.version, t))
+                    heapq.heappush(self.heaps[key], (est, t.id, t.versions[d], t))
                     t.listed.add(key)
                     self._members += 1
         if self._members > self._rebuild_at:
@@ -109,10 +110,11 @@ class RoomIndex:
         found: tuple[float, Therapist | None] = (float("inf"), None)
         while heap:
             neg, _, version, t = heap[0]
-            if version != t.version or not t.active or t.room <= 0:
+            current = t.versions[key[0]]
+            if version != current or not t.active or t.room <= 0:
                 heapq.heappop(heap)
                 self._members -= 1
-                if version == t.version:
+                if version == current:
                     t.listed.discard(key)
                 continue
             if not t.accepts(client):

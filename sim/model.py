@@ -375,7 +375,7 @@ class PlatformModel:
             if c.course_sessions:
                 mean_alliance = c.course_alliance_sum / c.course_sessions
                 if self.info.observe(t, c.domain, (mean_alliance - ALLIANCE_CENTRE) / ALLIANCE_SCALE):
-                    self.rooms.refresh(t)
+                    self.rooms.refresh(t, c.domain)
             self._fill(t)
 
     def _close(self, c: Client, ending: str, day: float | None = None) -> None:

@@ -146,11 +146,25 @@ def test_room_index_heaps_stay_bounded_under_churn():
         t.occupied = [1, 0, 0, 0, 0] if t.room else [0, 0, 0, 0, 0]
         t.room = 1 - t.room
         rooms.update(t)
-        rooms.refresh(t)
+        rooms.refresh(t, step % 2)
     assert rooms._members < 30_000
     best = rooms.best_fit(client(0))[0]
     with_room = [t for t in ts if t.room]
     assert best is max(with_room, key=lambda t: t.domain_true[0])
+
+
+def test_a_changed_estimate_moves_a_therapist_in_that_domain_only():
+    """Oracle estimates read domain_true: lower one therapist's domain-0 effectiveness and refresh that domain."""
+    a, b = therapist(1, [0.9, 0.9]), therapist(2, [0.5, 0.5])
+    rooms = index([a, b])
+    assert rooms.best_fit(client(0, domain=0))[0] is a and rooms.best_fit(client(1, domain=1))[0] is a
+    a.domain_true[0] = 0.1
+    rooms.refresh(a, 0)
+    assert rooms.best_fit(client(2, domain=0)) == (b, 0.5)  # the stale entry of a is skipped
+    assert rooms.best_fit(client(3, domain=1))[0] is a  # domain 1 untouched
+    a.domain_true[0] = 0.95
+    rooms.refresh(a, 0)
+    assert rooms.best_fit(client(4, domain=0)) == (a, 0.95)
 
 
 def test_league_table_ranks_only_therapists_with_enough_cases():
