@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 from sim.entities import WAITING, WEEKDAYS, Client, Therapist
 
@@ -193,15 +193,24 @@ class WaitingQueue:
     def oldest(self) -> Client | None:
         return min(self.heads(), key=lambda c: (c.queued_day, c.id), default=None)
 
-    def accepting(self, t: Therapist, takes: Callable[[Client], bool]) -> Iterator[Client]:
-        """Per domain, the longest-waiting client for whom ``takes`` holds (skipping those it refuses)."""
-        for line in self.lines:
+    def heads_for(self, t: Therapist, now: float, fit: Sequence[float], preferred_fit: Sequence[float]) -> list[Client]:
+        """Per domain, the longest-waiting client ``t`` may take: one ``t`` accepts who is not held, or who is held
+        (fit with holds) and whose threshold ``t``'s estimated fit reaches: ``fit[domain]``, or
+        ``preferred_fit[domain]`` for a client who prefers ``t``'s style. Held clients out of reach are passed
+        over; on a long waiting list that is the hot loop, so it makes no call per client passed over."""
+        style, heads = t.style, []
+        for d, line in enumerate(self.lines):
             while line and line[0].state != WAITING:
                 line.popleft()
+            plain, preferred = fit[d], preferred_fit[d]
             for c in line:
-                if c.state == WAITING and takes(c):
-                    yield c
+                if c.state != WAITING or (now < c.hold_until and (
+                        preferred if c.preference == style else plain) < c.hold_threshold):
+                    continue
+                if t.accepts(c):
+                    heads.append(c)
                     break
+        return heads
 
     def oldest_accepted(self, t: Therapist) -> Client | None:
         """The longest-waiting client, among the domain heads, whom ``t`` accepts."""

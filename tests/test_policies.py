@@ -127,6 +127,26 @@ def test_freed_slot_goes_to_oldest_under_earliest_and_best_fit_under_fit():
     assert hybrid_wait.for_slot(t, q, rooms, 12.0) is old
 
 
+def test_a_freed_slot_passes_over_held_clients_out_of_its_reach():
+    """Fit with holds: held clients wait for a therapist whose estimated fit reaches their threshold; the
+    preference bonus counts for those who prefer the therapist's style; a hold that has run out is no hold."""
+    t = therapist(0, [0.5, 0.5], style=1)
+    rooms = index([t], bonus=0.3)
+    q = WaitingQueue(2)
+    held_far = client(0, domain=0, queued=1.0)
+    held_near = client(1, domain=0, queued=2.0)
+    held_pref = client(2, domain=1, queued=3.0, preference=1)
+    for c, threshold in ((held_far, 0.9), (held_near, 0.5), (held_pref, 0.7)):
+        c.hold_until, c.hold_threshold = 10.0, threshold
+        q.push(c)
+    fit = Fit(Matching(policy="fit", max_wait_weeks=4))
+    assert {c.id for c in q.heads_for(t, 5.0, [0.5, 0.5], [0.8, 0.8])} == {1, 2}  # 0 out of reach
+    assert fit.for_slot(t, q, rooms, now=5.0) is held_pref  # fit 0.5 + 0.3 for the preferred style
+    assert [c.id for c in q.heads_for(t, 10.0, [0.5, 0.5], [0.8, 0.8])] == [0, 2]  # holds over: oldest per domain
+    held_far.previous_therapist = t  # (a therapist never takes back a client rematched away from them)
+    assert [c.id for c in q.heads_for(t, 10.0, [0.5, 0.5], [0.8, 0.8])] == [1, 2]
+
+
 def test_waiting_queue_skips_clients_who_left():
     q = WaitingQueue(1)
     a, b = client(0), client(1, queued=1.0)

@@ -69,15 +69,8 @@ class Fit:
         return best
 
     def for_slot(self, t: Therapist, queue: WaitingQueue, rooms: RoomIndex, now: float) -> Client | None:
-        estimate, bonus, style = rooms.estimate, rooms.preference_bonus, t.style
-
-        def takes(c: Client) -> bool:  # (rooms.estimated_fit inlined: this runs for every held client passed over)
-            if now < c.hold_until and estimate(t, c.domain) + (bonus if c.preference == style else 0.0) \
-                    < c.hold_threshold:
-                return False
-            return t.accepts(c)
-
-        heads = list(queue.accepting(t, takes))
+        fit = [rooms.estimate(t, d) for d in range(rooms.n_domains)]
+        heads = queue.heads_for(t, now, fit, [f + rooms.preference_bonus for f in fit])
         if not heads:
             return None
         oldest = min(heads, key=lambda c: (c.queued_day, c.id))
