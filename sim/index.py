@@ -62,12 +62,17 @@ class RoomIndex:
             self._push(t)
 
     def _push(self, t: Therapist) -> None:
+        """List ``t`` in every heap it is missing from (its estimate read once per domain that needs it)."""
+        listed, heaps = t.listed, self.heaps
         for d in range(self.n_domains):
-            est = -self.estimate(t, d)
-            for key in ((d, -1), (d, t.style)):
-                if key not in t.listed:
-                    heapq.heappush(self.heaps[key], (est, t.id, t.versions[d], t))
-                    t.listed.add(key)
+            both, own = (d, -1), (d, t.style)
+            if both in listed and own in listed:
+                continue
+            entry = (-self.estimate(t, d), t.id, t.versions[d], t)
+            for key in (both, own):
+                if key not in listed:
+                    heapq.heappush(heaps[key], entry)
+                    listed.add(key)
                     self._members += 1
         if self._members > self._rebuild_at:
             self._rebuild()
