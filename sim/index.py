@@ -33,6 +33,8 @@ class RoomIndex:
         }
         self._members = 0
         self._rebuild_at = 20_000
+        #: per therapist style: each domain with its two heap keys (all styles; this style)
+        self.keys = [[(d, (d, -1), (d, style)) for d in range(n_domains)] for style in range(n_styles)]
         self.listings = 2 * n_domains  # heap entries of a fully listed therapist: all styles and their own
         self.best_any = [0.0] * n_domains  # best estimate per domain over all therapists, with room or not
 
@@ -64,8 +66,7 @@ class RoomIndex:
     def _push(self, t: Therapist) -> None:
         """List ``t`` in every heap it is missing from (its estimate read once per domain that needs it)."""
         listed, heaps = t.listed, self.heaps
-        for d in range(self.n_domains):
-            both, own = (d, -1), (d, t.style)
+        for d, both, own in self.keys[t.style]:
             if both in listed and own in listed:
                 continue
             entry = (-self.estimate(t, d), t.id, t.versions[d], t)
