@@ -6,6 +6,8 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
+from collections.abc import Callable
+from pathlib import Path
 
 from tests.conftest import ROOT
 
@@ -55,22 +57,33 @@ def sim_modules(node: ast.AST) -> set[str]:
     return set()
 
 
+def module_name(path: Path) -> str:
+    """The dotted name of a module under sim/ (a package by its own name)."""
+    return path.relative_to(ROOT / "sim").with_suffix("").as_posix().replace("/", ".").removesuffix(".__init__")
+
+
+def upward_imports(imports_of: Callable[[Path], set[str]], same_layer_allowed: bool,
+                   allowed: Callable[[str, str], bool] = lambda name, imported: False) -> list[str]:
+    """Every import (as ``imports_of`` finds them) of a module from its own layer or above (from above only,
+    with ``same_layer_allowed``), except itself, a package's own modules, and the pairs ``allowed`` accepts."""
+    wrong = []
+    for path in (ROOT / "sim").rglob("*.py"):
+        name = module_name(path)
+        for imported in imports_of(path):
+            if imported == name or (name == "policies" and imported.startswith("policies.")) or allowed(name, imported):
+                continue
+            if LAYERS[imported] > LAYERS[name] or (LAYERS[imported] == LAYERS[name] and not same_layer_allowed):
+                wrong.append(f"{name} (layer {LAYERS[name]}) imports {imported} (layer {LAYERS[imported]})")
+    return wrong
+
+
 def test_every_module_has_a_layer():
-    modules = {p.relative_to(ROOT / "sim").with_suffix("").as_posix().replace("/", ".")
-               for p in (ROOT / "sim").rglob("*.py")}
-    modules = {m.removesuffix(".__init__") if m != "__init__" else m for m in modules}
+    modules = {module_name(p) for p in (ROOT / "sim").rglob("*.py")}
     assert modules <= set(LAYERS), sorted(modules - set(LAYERS))
 
 
 def test_imports_point_down_the_layers():
-    wrong = []
-    for path in (ROOT / "sim").rglob("*.py"):
-        name = path.relative_to(ROOT / "sim").with_suffix("").as_posix().replace("/", ".").removesuffix(".__init__")
-        for imported in module_level_imports(path):
-            if imported == name or (name == "policies" and imported.startswith("policies.")):
-                continue
-            if LAYERS[imported] >= LAYERS[name]:
-                wrong.append(f"{name} (layer {LAYERS[name]}) imports {imported} (layer {LAYERS[imported]})")
+    wrong = upward_imports(module_level_imports, same_layer_allowed=False)
     assert not wrong, wrong
 
 
@@ -91,14 +104,6 @@ def all_imports(path) -> set[str]:
 def test_no_module_imports_upward_even_inside_a_function():
     """Lazy imports may save start-up time, never turn the layers around (the policies' registry loader is the
     one documented exception: the registry loads the policy package by name when a choice is validated)."""
-    wrong = []
-    for path in (ROOT / "sim").rglob("*.py"):
-        name = path.relative_to(ROOT / "sim").with_suffix("").as_posix().replace("/", ".").removesuffix(".__init__")
-        for imported in all_imports(path):
-            if imported == name or (name == "policies" and imported.startswith("policies.")):
-                continue
-            if name == "registry" and imported == "policies":
-                continue
-            if LAYERS[imported] > LAYERS[name]:
-                wrong.append(f"{name} (layer {LAYERS[name]}) imports {imported} (layer {LAYERS[imported]})")
+    wrong = upward_imports(all_imports, same_layer_allowed=True,
+                           allowed=lambda name, imported: name == "registry" and imported == "policies")
     assert not wrong, wrong
