@@ -333,16 +333,14 @@ def _render(b: Brief, tmp: Path | None = None) -> dict[str, bytes]:
     """Every slide as PNG (1600 x 900) and SVG (text kept as text), and the deck as one PDF; by file name."""
     files: dict[str, bytes] = {}
     pdf_buffer = io.BytesIO()
-    with plt.rc_context({"svg.fonttype": "none"}), PdfPages(pdf_buffer) as pdf:
+    with PdfPages(pdf_buffer) as pdf:
         for i, (name, make) in enumerate(slides(b).items(), start=1):
             fig, text = make(b)
             if name not in ("cover", "method"):
                 fig.text(0.01, 0.035, textwrap.fill(text, 190), fontsize=9, ha="left", va="bottom")
                 fig.subplots_adjust(bottom=0.2)
-            for ext in ("png", "svg"):
-                out = io.BytesIO()
-                fig.savefig(out, format=ext, dpi=SLIDE_DPI)
-                files[f"{i:02d}_{name}.{ext}"] = out.getvalue()
+            for ext, data in plots.chart_files(fig, dpi=SLIDE_DPI).items():
+                files[f"{i:02d}_{name}.{ext}"] = data
             pdf.savefig(fig)
             plt.close(fig)
     files["investor_brief.pdf"] = pdf_buffer.getvalue()

@@ -411,11 +411,8 @@ def download_zip(result: StudyResult, figs: dict[str, Figure] | None = None) -> 
         z.writestr("replications.csv", result.replications.to_csv(index=False))
         z.writestr("run.txt", run_size(result) + "\n")
         for name, fig in figs.items():
-            for fmt in ("png", "svg"):
-                out = io.BytesIO()
-                with plt.rc_context({"svg.fonttype": "none"}):
-                    fig.savefig(out, format=fmt, dpi=120)
-                z.writestr(f"charts/{_slug(name)}.{fmt}", out.getvalue())
+            for ext, data in plots.chart_files(fig, dpi=120).items():
+                z.writestr(f"charts/{_slug(name)}.{ext}", data)
     return buffer.getvalue()
 
 

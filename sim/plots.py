@@ -35,6 +35,19 @@ def png_bytes(fig: Figure, dpi: int = 100, close: bool = True) -> bytes:
     return buffer.getvalue()
 
 
+def chart_files(fig: Figure, dpi: int) -> dict[str, bytes]:
+    """The figure as PNG and as SVG with its text kept as text (editable in a slide tool), by extension."""
+    import io
+
+    files = {}
+    with plt.rc_context({"svg.fonttype": "none"}):
+        for ext in ("png", "svg"):
+            buffer = io.BytesIO()
+            fig.savefig(buffer, format=ext, dpi=dpi)
+            files[ext] = buffer.getvalue()
+    return files
+
+
 # One colour per policy, the same in every chart (status quo blue, quality first orange, ...).
 POLICY_COLOURS = {
     "baseline": PALETTE[0], "status quo": PALETTE[0], "Status quo": PALETTE[0],
