@@ -258,11 +258,11 @@ def verdicts(result: StudyResult) -> pd.DataFrame:
     return claims(result.compare(BASELINE_NAME), TABLE_KPIS)
 
 
-def kpi_table(result: StudyResult) -> pd.DataFrame:
+def kpi_table(result: StudyResult, claimed: pd.DataFrame | None = None) -> pd.DataFrame:
     """Headline KPI rows: the status quo (mean [95% CI]); for each policy the paired difference
-    [Holm-adjusted interval] and its verdict in words."""
+    [Holm-adjusted interval] and its verdict in words. ``claimed``: :func:`verdicts` already computed."""
     summ = result.summary.set_index(["scenario", "kpi"])
-    v = verdicts(result).set_index(["scenario", "kpi"])
+    v = (verdicts(result) if claimed is None else claimed).set_index(["scenario", "kpi"])
     currency = result.scenarios[0].money.currency
     rows = []
     for kpi in TABLE_KPIS:
@@ -282,10 +282,11 @@ def kpi_table(result: StudyResult) -> pd.DataFrame:
 VERDICT_CLASS = {"better": "fm-better", "worse": "fm-worse"}
 
 
-def kpi_table_html(result: StudyResult) -> str:
+def kpi_table_html(result: StudyResult, claimed: pd.DataFrame | None = None) -> str:
     """The KPI table as HTML, each difference coloured by its verdict (better, worse, or neither)."""
-    table = kpi_table(result)
-    v = verdicts(result).set_index(["scenario", "kpi"])
+    claimed = verdicts(result) if claimed is None else claimed
+    table = kpi_table(result, claimed)
+    v = claimed.set_index(["scenario", "kpi"])
     head = "".join(f"<th>{c}</th>" for c in table.columns)
     body = []
     for kpi, (_, row) in zip(TABLE_KPIS, table.iterrows(), strict=True):
@@ -314,8 +315,9 @@ def run_size(result: StudyResult) -> str:
             f"{h.warmup_weeks} weeks of warm-up, clients followed {h.follow_up_weeks} more weeks; seed {sc.seed}.")
 
 
-def tradeoff_figure(result: StudyResult) -> Figure:
-    return plots.plot_tradeoff(verdicts(result), policy_names(result), "Against the status quo, on the same clients")
+def tradeoff_figure(result: StudyResult, claimed: pd.DataFrame | None = None) -> Figure:
+    return plots.plot_tradeoff(verdicts(result) if claimed is None else claimed, policy_names(result),
+                               "Against the status quo, on the same clients")
 
 
 def load_figure(result: StudyResult) -> Figure:
@@ -393,9 +395,9 @@ DETAIL_FIGURES: dict[str, Callable[[StudyResult], Figure]] = {
 }
 
 
-def figures(result: StudyResult) -> dict[str, Figure]:
+def figures(result: StudyResult, claimed: pd.DataFrame | None = None) -> dict[str, Figure]:
     """Every chart of the page, by name: the trade-off first."""
-    return {"Trade-off": tradeoff_figure(result), **{k: f(result) for k, f in DETAIL_FIGURES.items()}}
+    return {"Trade-off": tradeoff_figure(result, claimed), **{k: f(result) for k, f in DETAIL_FIGURES.items()}}
 
 
 def _slug(name: str) -> str:
@@ -405,11 +407,12 @@ def _slug(name: str) -> str:
 def download_zip(result: StudyResult, figs: dict[str, Figure] | None = None) -> bytes:
     """The current results as one zip: KPI table, differences with verdicts, per-replication KPIs (CSV),
     and each chart as PNG and SVG (editable text)."""
-    figs = figs if figs is not None else figures(result)
+    claimed = verdicts(result)
+    figs = figs if figs is not None else figures(result, claimed)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("kpi_table.csv", kpi_table(result).to_csv(index=False))
-        z.writestr("differences.csv", verdicts(result).to_csv(index=False))
+        z.writestr("kpi_table.csv", kpi_table(result, claimed).to_csv(index=False))
+        z.writestr("differences.csv", claimed.to_csv(index=False))
         z.writestr("replications.csv", result.replications.to_csv(index=False))
         z.writestr("run.txt", run_size(result) + "\n")
         for name, fig in figs.items():
@@ -436,9 +439,10 @@ class View:
 def render(result: StudyResult, details: bool = True) -> tuple[View, dict[str, Figure]]:
     """The comparison drawn for the page (and its figures, for the download); without ``details`` only the
     headline (the trade-off chart and the table), for a page that shows it first."""
-    figs = figures(result) if details else {"Trade-off": tradeoff_figure(result)}
+    claimed = verdicts(result)  # computed once for the chart and the table
+    figs = figures(result, claimed) if details else {"Trade-off": tradeoff_figure(result, claimed)}
     images = {name: plots.png_bytes(fig, close=False) for name, fig in figs.items()}
-    return View(policy_names(result), images, kpi_table_html(result), run_size(result)), figs
+    return View(policy_names(result), images, kpi_table_html(result, claimed), run_size(result)), figs
 
 
 def add_details(view: View, result: StudyResult, figs: dict[str, Figure]) -> None:
