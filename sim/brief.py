@@ -17,7 +17,7 @@ import subprocess
 import textwrap
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -66,6 +66,7 @@ class Brief:
     money: pd.DataFrame  # scenario, replication, revenue_model, revenue, margin, profit, client_lifetime_value
     claims: pd.DataFrame  # scenario, kpi, difference, ci_low, ci_high, verdict, ... (headline family and context)
     robustness: pd.DataFrame | None = None
+    files: dict[str, bytes] = field(default_factory=dict, repr=False)  # the drawn pack, once drawn (see pack_files)
 
     @property
     def currency(self) -> str:
@@ -90,8 +91,8 @@ def build(reps: int = 5, jobs: int = 2, robustness: Path | None = ROBUSTNESS_VER
         table = pd.concat([claims(comparison), claims(comparison, CONTEXT)], ignore_index=True)
         b = Brief(result, scenarios, money, table)
         cache.put(key, b)
-    b.robustness = pd.read_csv(robustness) if robustness is not None and robustness.is_file() else None
-    return b
+    found = pd.read_csv(robustness) if robustness is not None and robustness.is_file() else None
+    return replace(b, robustness=found, files={})  # (the cached brief itself stays as computed)
 
 
 def money_by_model(result: StudyResult, scenarios: dict[str, Scenario]) -> pd.DataFrame:
@@ -329,8 +330,15 @@ def slides(b: Brief) -> dict[str, Callable[[Brief], tuple[Figure, str]]]:
     return out
 
 
-def _render(b: Brief, tmp: Path | None = None) -> dict[str, bytes]:
-    """Every slide as PNG (1600 x 900) and SVG (text kept as text), and the deck as one PDF; by file name."""
+def pack_files(b: Brief) -> dict[str, bytes]:
+    """Every slide as PNG (1600 x 900) and SVG (text kept as text), and the deck as one PDF; by file name.
+    Drawn once per brief: the download and the export share it."""
+    if not b.files:
+        b.files = _render(b)
+    return b.files
+
+
+def _render(b: Brief) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     pdf_buffer = io.BytesIO()
     with PdfPages(pdf_buffer) as pdf:
@@ -352,7 +360,7 @@ def pack_zip(b: Brief) -> bytes:
     """The slide pack as one zip (for a browser download)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, data in _render(b).items():
+        for name, data in pack_files(b).items():
             z.writestr(f"investor_pack/{name}", data)
     return buffer.getvalue()
 
@@ -362,7 +370,7 @@ def export_pack(b: Brief, out: Path = PACK_DIR, force: bool = False) -> list[Pat
     from sim.safe_output import write_folder
 
     def fill(tmp: Path) -> None:
-        for name, data in _render(b).items():
+        for name, data in pack_files(b).items():
             (tmp / name).write_bytes(data)
 
     return [out / name for name in write_folder(out, fill, force=force)]

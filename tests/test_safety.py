@@ -7,12 +7,14 @@ worker tests run it as a real process.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -481,11 +483,19 @@ def test_the_investor_pack_never_touches_a_users_file(tmp_path: Path, monkeypatc
 
     monkeypatch.setenv("SIM_QUICK", "1")
     b = brief.build(reps=2, jobs=1)
+    drawn = []
+    render = brief._render
+    monkeypatch.setattr(brief, "_render", lambda b: drawn.append(1) or render(b))
+    with zipfile.ZipFile(io.BytesIO(brief.pack_zip(b))) as z:
+        zipped = {Path(name).name for name in z.namelist()}
     out = tmp_path / "pack"
     write(out / "my_slides.key", "mine")
     with pytest.raises(OutputError):
         brief.export_pack(b, out)  # a folder with a user's file: refused
     files = brief.export_pack(b, out, force=True)
+    assert len(drawn) == 1  # the download and the export share one drawing of the slides
+    assert {p.name for p in files} == zipped
+    assert brief.build(reps=2, jobs=1, robustness=None).files == {}  # a new build is drawn afresh
     assert (out / "my_slides.key").read_text() == "mine"
     assert {p.suffix for p in files} == {".png", ".svg", ".pdf", ".csv"}
     svg = next(p for p in files if p.suffix == ".svg").read_text()
