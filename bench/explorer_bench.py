@@ -8,7 +8,8 @@ Measures, on this machine:
    time from Run to results, and the slowest and median of them;
 4. a refresh after a platform change (status quo and policy both simulated);
 5. the investor brief's first paint with its numbers cached.
-Figures go to results/bench/explorer.json; the latest are recorded in bench/README.md.
+Each run also times a fixed pure-Python loop (the machine's speed at the time). Figures go to
+results/bench/explorer.json; the latest are recorded in bench/README.md.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import statistics
 import sys
 import tempfile
 import time
+import timeit
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,6 +39,12 @@ POLICY_CHANGES: dict[str, dict] = {
     "earliest, margin 0.15": {"matching.policy": "earliest", "capacity.safety_margin": 0.15},
     "league table on": {"performance.ranking.enabled": True},
 }
+
+
+def machine_speed() -> float:
+    """Seconds for a fixed pure-Python loop (best of five): this machine's speed drifts by a quarter within the
+    hour, so each run records it beside its figures (lower is faster)."""
+    return min(timeit.repeat("sum(range(10**6))", number=20, repeat=5))
 
 
 def timed(fn) -> float:
@@ -69,7 +77,7 @@ def main() -> None:
     from sim.cache import RunCache
     from sim.explorer_app import Explorer
 
-    figures: dict[str, float] = {}
+    figures: dict[str, float] = {"machine speed at the start: reference loop (s, lower is faster)": machine_speed()}
     with tempfile.TemporaryDirectory() as tmp:  # a cache holding only the presets: custom runs are really run
         fresh = RunCache(Path(tmp))
         figures["every preset and the opening view from nothing (s)"] = timed(lambda: explore.precompute(cache=fresh))
@@ -92,6 +100,7 @@ def main() -> None:
         figures["refresh after a platform change (s)"] = timed(app.refresh)
         if app.pool is not None:
             app.pool.terminate()  # the page's workers, no longer needed
+    figures["machine speed after the refreshes: reference loop (s)"] = machine_speed()
     explore.precompute()  # the real cache, for the page
     brief.build()
     if Path(CHROMIUM).exists():
@@ -107,7 +116,7 @@ def main() -> None:
     write_folder(ROOT / "results" / "bench" / "explorer",
                  lambda tmp: (tmp / "explorer.json").write_text(json.dumps(figures, indent=2)))
     for name, value in figures.items():
-        print(f"{name:50s} {value:6.1f}")
+        print(f"{name:60s} {value:6.2f}")
 
 
 if __name__ == "__main__":
