@@ -77,9 +77,9 @@ ACTIVE_WHEN: dict[str, tuple[str, tuple[Any, ...]]] = {
 LIMITS = {"therapists.count": (10, 200), "demand.arrivals_per_week": (10, 1000), "horizon.measured_weeks": (13, 156),
           "performance.ranking.gaming_extra_sessions": (0, 5)}
 # A small platform with the baseline's demand per therapist (3.5 new clients a week each, as its 350 for 100): six
-# replications of a policy refresh within 3 s on two cores (bench/explorer_bench.py). 40 therapists rather than the
-# robustness experiment's 50 (set "Therapists" to 50 for that platform): 24% less work for intervals about 8% wider
-# (median over the presets' headline measures); bench/README.md has the comparison.
+# replications of a policy refresh in about 2.5-3 s on two cores (bench/explorer_bench.py). 40 therapists rather than
+# the robustness experiment's 50 (set "Therapists" to 50 for that platform): 24% less work for intervals about 8%
+# wider (median over the presets' headline measures); bench/README.md has the comparison.
 EXPLORER_DEFAULTS = {"therapists.count": 40, "demand.arrivals_per_week": 140.0, "horizon.measured_weeks": 52,
                      "horizon.warmup_weeks": 26, "horizon.follow_up_weeks": 13}
 TABLE_KPIS = list(kpis.HEADLINE)
