@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 import io
 import math
-import subprocess
 import textwrap
 import zipfile
 from collections.abc import Callable
@@ -30,6 +29,7 @@ from sim import kpis, plots, quick
 from sim.cache import RunCache, run_key
 from sim.claims import claims, sentence
 from sim.metrics import money_kpis, window
+from sim.outputs import git_commit
 from sim.registry import names
 from sim.runner import StudyResult, run_scenarios
 from sim.scenario import Scenario, apply_overrides, load_scenario, parameter_table, scenario_path, value_at
@@ -201,14 +201,6 @@ def run_size(b: Brief) -> str:
             f"{h.follow_up_weeks} more weeks; seed {sc.seed}.")
 
 
-def _commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                              timeout=5).stdout.strip() or "unknown"
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
 def cover_slide(b: Brief) -> tuple[Figure, str]:
     fig = _text_slide("Quality first: what it does for therapists, clients and the business", [
         "A simulation of one therapy platform under three policies, on exactly the same clients:",
@@ -220,7 +212,7 @@ def cover_slide(b: Brief) -> tuple[Figure, str]:
         "the simulation cannot tell.",
         "",
         run_size(b),
-        f"Fifty Minutes, commit {_commit()}, {date.today():%d %B %Y}.",
+        f"Fifty Minutes, commit {git_commit()[:7] or 'unknown'}, {date.today():%d %B %Y}.",
     ], size=13)
     return fig, "Cover: the three policies and how the comparison was made."
 

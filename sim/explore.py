@@ -26,9 +26,10 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sim import kpis, plots, quick
-from sim.cache import RunCache, run_key
+from sim.cache import RunCache, code_fingerprint, run_key
 from sim.claims import claims
 from sim.errors import InputError
+from sim.outputs import git_commit
 from sim.registry import describe, names
 from sim.runner import StudyResult, merge_results, part_of, run_scenarios
 from sim.scenario import Scenario, apply_overrides, load_scenario, parameter_table, scenario_path, value_at
@@ -306,13 +307,16 @@ def kpi_table_html(result: StudyResult, claimed: pd.DataFrame | None = None) -> 
 
 
 def run_size(result: StudyResult) -> str:
-    """One line on how big the run was: replications, platform, horizon and warm-up."""
+    """One line on how big the run was and what made it: replications, platform, horizon and warm-up, seed, the
+    model code's fingerprint (what the cache keys runs by) and the git commit when there is one."""
     sc = result.scenarios[0]
     h = sc.horizon
     reps = int(result.replications.groupby("scenario").size().min())
+    commit = git_commit()
     return (f"{reps} replications per policy; {sc.therapists.count} therapists, "
             f"{sc.demand.arrivals_per_week:,.0f} new clients a week; {h.measured_weeks} measured weeks after "
-            f"{h.warmup_weeks} weeks of warm-up, clients followed {h.follow_up_weeks} more weeks; seed {sc.seed}.")
+            f"{h.warmup_weeks} weeks of warm-up, clients followed {h.follow_up_weeks} more weeks; seed {sc.seed}; "
+            f"model code {code_fingerprint()[:8]}{f', commit {commit[:7]}' if commit else ''}.")
 
 
 def tradeoff_figure(result: StudyResult, claimed: pd.DataFrame | None = None) -> Figure:

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from sim import explore
+from sim.cache import code_fingerprint
 from sim.errors import InputError
 from sim.explore import ACTIVE_WHEN, PRESETS, RunCache
 from sim.runner import run_scenarios
@@ -108,7 +109,11 @@ def test_downloads_hold_tables_and_editable_charts(monkeypatch):
         names = set(z.namelist())
         table = pd.read_csv(z.open("kpi_table.csv"))
         svg = z.read("charts/trade_off.svg").decode()
+        run = z.read("run.txt").decode()
     assert {"kpi_table.csv", "differences.csv", "replications.csv", "run.txt"} <= names
+    sc = result.scenarios[0]
+    assert f"{sc.therapists.count} therapists" in run and f"seed {sc.seed}" in run  # what was run, and by what code
+    assert f"model code {code_fingerprint()[:8]}" in run
     assert {f"charts/{n}.{f}" for n in ("trade_off", "waits", "client_return") for f in ("png", "svg")} <= names
     assert list(table.columns) == ["KPI", "status quo", "league table"]
     assert "<text" in svg and "Recovery" in svg  # text stays text in a slide tool
