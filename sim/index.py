@@ -37,16 +37,19 @@ class RoomIndex:
         self.keys = [[(d, (d, -1), (d, style)) for d in range(n_domains)] for style in range(n_styles)]
         self.listings = 2 * n_domains  # heap entries of a fully listed therapist: all styles and their own
         self.best_any = [0.0] * n_domains  # best estimate per domain over all therapists, with room or not
+        self._fits: dict[int, tuple[int, list[float], list[float]]] = {}  # therapist id -> (versions' sum, fits)
 
     def refresh_best(self, therapists: list[Therapist]) -> None:
         """Recompute the best estimate per domain over ``therapists`` (a weekly O(therapists) pass)."""
         self.best_any = [max((self.estimate(t, d) for t in therapists), default=0.0) for d in range(self.n_domains)]
 
     # -- maintenance ---------------------------------------------------------------
-    def update(self, t: Therapist) -> None:
-        """Bring the index in line with ``t``'s free slots (call after any change)."""
+    def update(self, t: Therapist, weekday: int | None = None) -> None:
+        """Bring the index in line with ``t``'s free slots (call after any change; ``weekday``: only that day's
+        slots changed)."""
         tid, active, occupied, slots = t.id, t.active, t.occupied, t.slots
-        for wd, bucket in enumerate(self.by_weekday):
+        days = enumerate(self.by_weekday) if weekday is None else ((weekday, self.by_weekday[weekday]),)
+        for wd, bucket in days:
             if active and occupied[wd] < slots[wd]:
                 if tid not in bucket:
                     bucket[tid] = t
@@ -141,6 +144,18 @@ class RoomIndex:
             if t_p is not None and -neg_p + self.preference_bonus > score:
                 best, score = t_p, -neg_p + self.preference_bonus
         return best, score
+
+    def fits(self, t: Therapist) -> tuple[list[float], list[float]]:
+        """``t``'s estimated fit per domain, plain and for a client who prefers ``t``'s style; kept until one of
+        ``t``'s estimates changes (versions only grow, so their sum changes whenever one does)."""
+        changed = sum(t.versions)
+        kept = self._fits.get(t.id)
+        if kept is not None and kept[0] == changed:
+            return kept[1], kept[2]
+        fit = [self.estimate(t, d) for d in range(self.n_domains)]
+        preferred = [f + self.preference_bonus for f in fit]
+        self._fits[t.id] = (changed, fit, preferred)
+        return fit, preferred
 
     def estimated_fit(self, t: Therapist, client: Client) -> float:
         bonus = self.preference_bonus if client.preference >= 0 and client.preference == t.style else 0.0

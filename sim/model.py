@@ -344,7 +344,7 @@ class PlatformModel:
         t.occupied[wd] += 1
         t.room -= 1
         t.clients += 1
-        self.rooms.update(t)
+        self.rooms.update(t, wd)
         c.state = BOOKED
         self.matched += 1
         c.therapist = t
@@ -371,7 +371,7 @@ class PlatformModel:
             t.occupied[c.weekday] -= 1
             if t.occupied[c.weekday] < t.slots[c.weekday]:  # (a lowered threshold may leave the day still full)
                 t.room += 1
-            self.rooms.update(t)
+            self.rooms.update(t, c.weekday)
             if c.course_sessions:
                 mean_alliance = c.course_alliance_sum / c.course_sessions
                 if self.info.observe(t, c.domain, (mean_alliance - ALLIANCE_CENTRE) / ALLIANCE_SCALE):

@@ -187,6 +187,17 @@ def test_a_changed_estimate_moves_a_therapist_in_that_domain_only():
     assert rooms.best_fit(client(4, domain=0)) == (a, 0.95)
 
 
+def test_a_therapists_fits_for_a_free_slot_follow_a_changed_estimate():
+    """Oracle estimates read domain_true; the kept fits change only when the estimate is refreshed (as the model
+    does after every observation that changes one)."""
+    a = therapist(1, [0.9, 0.4])
+    rooms = index([a], bonus=0.3)
+    assert rooms.fits(a) == ([0.9, 0.4], [0.9 + 0.3, 0.4 + 0.3])
+    a.domain_true[1] = 0.7
+    rooms.refresh(a, 1)
+    assert rooms.fits(a) == ([0.9, 0.7], [0.9 + 0.3, 0.7 + 0.3])
+
+
 def test_league_table_ranks_only_therapists_with_enough_cases():
     assert below_median({1: (10, 9), 2: (10, 5), 3: (10, 7), 4: (2, 0)}, min_cases=5) == {2}
     assert below_median({1: (10, 9)}, min_cases=5) == set()

@@ -69,8 +69,7 @@ class Fit:
         return best
 
     def for_slot(self, t: Therapist, queue: WaitingQueue, rooms: RoomIndex, now: float) -> Client | None:
-        fit = [rooms.estimate(t, d) for d in range(rooms.n_domains)]
-        heads = queue.heads_for(t, now, fit, [f + rooms.preference_bonus for f in fit])
+        heads = queue.heads_for(t, now, *rooms.fits(t))
         if not heads:
             return None
         oldest = min(heads, key=lambda c: (c.queued_day, c.id))
