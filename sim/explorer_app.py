@@ -281,8 +281,8 @@ class Explorer:
         view = explore.opening_view(reps=self.reps_widget.value, jobs=self.jobs, cache=self.cache)
         self.show(view)
         self.runs += 1
-        self.status.value = (f"Done in {time.perf_counter() - started:.1f} s (run {self.runs}): "
-                             f"{html.escape(explore.caption(view.policies))}.")
+        self.status.value = (f"Done in {time.perf_counter() - started:.1f} s (run {self.runs}; the opening comparison "
+                             f"is computed once and cached): {html.escape(explore.caption(view.policies))}.")
 
     def display(self) -> None:
         from IPython.display import display
