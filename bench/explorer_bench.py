@@ -107,7 +107,7 @@ def main() -> None:
             app.pool.terminate()  # the page's workers, no longer needed
     figures["machine speed after the refreshes: one status-quo replication (s)"] = machine_speed()
     explore.precompute()  # the real cache, for the page
-    brief.build()
+    brief.drawn(brief.build())  # the numbers and the drawn deck, cached for the page
     if Path(CHROMIUM).exists():
         os.environ.pop("SIM_QUICK", None)
         images = ROOT / "docs" / "images"  # the README's screenshots

@@ -11,6 +11,7 @@ are the result. When a robustness run sits under ``results/``, each takeaway say
 from __future__ import annotations
 
 import functools
+import hashlib
 import io
 import math
 import textwrap
@@ -60,13 +61,29 @@ SLIDE_DPI = 125
 
 
 @dataclass
+class Slide:
+    name: str
+    png: bytes  # 1600 x 900, its takeaway printed under the chart
+    takeaway: str  # the generated sentence ("" for the cover and the method page)
+
+
+@dataclass
+class Pack:
+    """The deck drawn: the slides for a page, and the files of the slide pack (zip and export) by name."""
+
+    slides: list[Slide]
+    files: dict[str, bytes]
+
+
+@dataclass
 class Brief:
     result: StudyResult
     scenarios: dict[str, Scenario]
     money: pd.DataFrame  # scenario, replication, revenue_model, revenue, margin, profit, client_lifetime_value
     claims: pd.DataFrame  # scenario, kpi, difference, ci_low, ci_high, verdict, ... (headline family and context)
     robustness: pd.DataFrame | None = None
-    files: dict[str, bytes] = field(default_factory=dict, repr=False)  # the drawn pack, once drawn (see pack_files)
+    key: str = ""  # what the numbers are (scenarios, replications, seed, code): the drawn pack is cached by it
+    pack: Pack | None = field(default=None, repr=False)  # the drawn slides, once drawn (see drawn)
 
     @property
     def currency(self) -> str:
@@ -89,10 +106,10 @@ def build(reps: int = 5, jobs: int = 2, robustness: Path | None = ROBUSTNESS_VER
         result.tables = {}  # the deck needs the KPIs only: the brief stays small in memory and in the cache
         comparison = result.compare(BASELINE)
         table = pd.concat([claims(comparison), claims(comparison, CONTEXT)], ignore_index=True)
-        b = Brief(result, scenarios, money, table)
+        b = Brief(result, scenarios, money, table, key=key)
         cache.put(key, b)
     found = pd.read_csv(robustness) if robustness is not None and robustness.is_file() else None
-    return replace(b, robustness=found, files={})  # (the cached brief itself stays as computed)
+    return replace(b, robustness=found, pack=None)  # (the cached brief itself stays as computed)
 
 
 def money_by_model(result: StudyResult, scenarios: dict[str, Scenario]) -> pd.DataFrame:
@@ -322,37 +339,56 @@ def slides(b: Brief) -> dict[str, Callable[[Brief], tuple[Figure, str]]]:
     return out
 
 
-def pack_files(b: Brief) -> dict[str, bytes]:
-    """Every slide as PNG (1600 x 900) and SVG (text kept as text), and the deck as one PDF; by file name.
-    Drawn once per brief: the download and the export share it."""
-    if not b.files:
-        b.files = _render(b)
-    return b.files
+def drawn(b: Brief, cache: RunCache | None = None) -> Pack:
+    """The deck drawn once per brief: every slide as PNG (1600 x 900) and SVG (text kept as text), the deck as one
+    PDF, the takeaways as speaker notes and the numbers as CSV. Kept in the run cache by the numbers and the
+    robustness verdicts it shows, so a page opens without drawing (the cover then names when it was drawn)."""
+    if b.pack is None:
+        cache = cache if cache is not None else RunCache()
+        key = _pack_key(b)
+        found = cache.get(key) if key else None
+        b.pack = found if isinstance(found, Pack) else _render(b)
+        if key and found is None:
+            cache.put(key, b.pack)
+    return b.pack
 
 
-def _render(b: Brief) -> dict[str, bytes]:
+def _pack_key(b: Brief) -> str:
+    if not b.key:
+        return ""
+    robust = b.robustness.to_csv(index=False) if b.robustness is not None else ""
+    return "pack-" + hashlib.blake2b(f"{b.key}|{robust}".encode(), digest_size=12).hexdigest()
+
+
+def _render(b: Brief) -> Pack:
     files: dict[str, bytes] = {}
+    shown: list[Slide] = []
+    notes = ["# Investor brief: what each slide says", ""]
     pdf_buffer = io.BytesIO()
     with PdfPages(pdf_buffer) as pdf:
         for i, (name, make) in enumerate(slides(b).items(), start=1):
             fig, text = make(b)
-            if name not in ("cover", "method"):
-                fig.text(0.01, 0.035, textwrap.fill(text, 190), fontsize=9, ha="left", va="bottom")
+            takeaway = "" if name in ("cover", "method") else text
+            if takeaway:
+                fig.text(0.01, 0.035, textwrap.fill(takeaway, 190), fontsize=9, ha="left", va="bottom")
                 fig.subplots_adjust(bottom=0.2)
+                notes += [f"## Slide {i}: {name}", "", takeaway, ""]
             for ext, data in plots.chart_files(fig, dpi=SLIDE_DPI).items():
                 files[f"{i:02d}_{name}.{ext}"] = data
+            shown.append(Slide(name, files[f"{i:02d}_{name}.png"], takeaway))
             pdf.savefig(fig)
             plt.close(fig)
     files["investor_brief.pdf"] = pdf_buffer.getvalue()
+    files["speaker_notes.md"] = "\n".join(notes).encode()
     files["differences.csv"] = b.claims.to_csv(index=False).encode()
-    return files
+    return Pack(shown, files)
 
 
 def pack_zip(b: Brief) -> bytes:
     """The slide pack as one zip (for a browser download)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, data in pack_files(b).items():
+        for name, data in drawn(b).files.items():
             z.writestr(f"investor_pack/{name}", data)
     return buffer.getvalue()
 
@@ -362,7 +398,7 @@ def export_pack(b: Brief, out: Path = PACK_DIR, force: bool = False) -> list[Pat
     from sim.safe_output import write_folder
 
     def fill(tmp: Path) -> None:
-        for name, data in pack_files(b).items():
+        for name, data in drawn(b).files.items():
             (tmp / name).write_bytes(data)
 
     return [out / name for name in write_folder(out, fill, force=force)]

@@ -179,7 +179,7 @@ def cmd_dashboard(a: argparse.Namespace) -> None:
     else:
         from sim import brief
 
-        brief.build()
+        brief.drawn(brief.build())  # the numbers and the drawn deck
     print(f"Serving the {a.which} on http://127.0.0.1:{a.port}/ (Ctrl-C stops it)")
     raise SystemExit(subprocess.call(command, env=env))
 

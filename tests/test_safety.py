@@ -482,10 +482,14 @@ def test_the_investor_pack_never_touches_a_users_file(tmp_path: Path, monkeypatc
     from sim import brief
 
     monkeypatch.setenv("SIM_QUICK", "1")
-    b = brief.build(reps=2, jobs=1)
+    from sim.cache import RunCache
+
+    cache = RunCache(tmp_path / "cache")
+    b = brief.build(reps=2, jobs=1, cache=cache)
     drawn = []
     render = brief._render
     monkeypatch.setattr(brief, "_render", lambda b: drawn.append(1) or render(b))
+    pack = brief.drawn(b, cache)
     with zipfile.ZipFile(io.BytesIO(brief.pack_zip(b))) as z:
         zipped = {Path(name).name for name in z.namelist()}
     out = tmp_path / "pack"
@@ -493,11 +497,15 @@ def test_the_investor_pack_never_touches_a_users_file(tmp_path: Path, monkeypatc
     with pytest.raises(OutputError):
         brief.export_pack(b, out)  # a folder with a user's file: refused
     files = brief.export_pack(b, out, force=True)
-    assert len(drawn) == 1  # the download and the export share one drawing of the slides
+    assert len(drawn) == 1  # the page, the download and the export share one drawing of the slides
     assert {p.name for p in files} == zipped
-    assert brief.build(reps=2, jobs=1, robustness=None).files == {}  # a new build is drawn afresh
+    notes = (out / "speaker_notes.md").read_text()
+    assert [s.takeaway for s in pack.slides if s.takeaway] and all(s.takeaway in notes for s in pack.slides)
+    disk = RunCache(tmp_path / "cache")  # a new page: the numbers and the drawn deck read from the disk cache
+    assert brief.drawn(brief.build(reps=2, jobs=1, cache=disk), disk).files == pack.files
+    assert len(drawn) == 1
     assert (out / "my_slides.key").read_text() == "mine"
-    assert {p.suffix for p in files} == {".png", ".svg", ".pdf", ".csv"}
+    assert {p.suffix for p in files} == {".png", ".svg", ".pdf", ".csv", ".md"}
     svg = next(p for p in files if p.suffix == ".svg").read_text()
     assert "<text" in svg  # text stays editable in a slide tool (svg.fonttype none)
 
