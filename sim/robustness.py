@@ -123,6 +123,16 @@ def uncertain_parameters(scale: float = 1.0) -> dict[str, tuple[tuple[float, flo
     return out
 
 
+#: Platform settings that are also uncertain about the world, and vary around the platform's value (scaled to its size).
+VARIED_PLATFORM = ("demand.arrivals_per_week",)
+
+
+def set_by_platform(spec: RobustnessExperiment) -> set[str]:
+    """Parameter paths the experiment's ``platform`` fixes (its size and horizon): they never vary. Demand is the
+    exception: its plausible range, scaled to the platform, is an uncertainty about the world."""
+    return {k for k in spec.platform if k not in VARIED_PLATFORM}
+
+
 def defining(spec: RobustnessExperiment, base_dir: Path) -> set[str]:
     """Parameter paths on which a contrast's policy and reference differ: they define it, so they never vary."""
     out: set[str] = set()
@@ -149,7 +159,8 @@ def make_design(spec: RobustnessExperiment, base_dir: Path = Path(".")) -> Desig
 
     scale = float(spec.platform.get("therapists.count", 100) or 100) / 100.0  # type: ignore[arg-type]
     fixed = defining(spec, base_dir)
-    available = {k: v for k, v in uncertain_parameters(scale).items() if k not in fixed}
+    platform = set_by_platform(spec)
+    available = {k: v for k, v in uncertain_parameters(scale).items() if k not in fixed | platform}
     table = {row["path"]: row for row in parameter_table()}
     names = spec.parameters or list(available)
     bounds: list[tuple[float, float]] = []
@@ -160,6 +171,9 @@ def make_design(spec: RobustnessExperiment, base_dir: Path = Path(".")) -> Desig
         if name in fixed:
             raise InputError(f"robustness parameters: {name} defines a contrast (its policy and reference differ on "
                              "it), so it cannot vary")
+        if name in platform:
+            raise InputError(f"robustness parameters: {name} is set by the experiment's platform, so it cannot vary "
+                             f"(platform sets {', '.join(sorted(platform))})")
         if name in spec.ranges:
             lo, hi = spec.ranges[name]
             bounds.append((float(lo), float(hi)))

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from sim import robustness as rb
+from sim.errors import InputError
 from tests.conftest import ROOT
 
 SMOKE = ROOT / "experiments" / "robustness_smoke.yaml"
@@ -63,6 +64,15 @@ def test_default_parameters_are_the_uncertain_ones():
     assert {"capacity.quota_per_day", "matching.policy", "performance.ranking.enabled"} <= fixed
     design = rb.make_design(rb.RobustnessExperiment(**{**spec.model_dump(), "n": 1}), ROOT / "experiments")
     assert not set(design.names) & fixed and len(design.names) > 40
+    # the platform's size is the experiment's (50 therapists for 175 clients a week), never a 200-therapist idle one;
+    # demand varies around the platform's value, scaled to its size
+    assert "therapists.count" in spec.platform and "therapists.count" in names
+    assert "therapists.count" not in design.names
+    low, high = design.bounds[design.names.index("demand.arrivals_per_week")]
+    assert low <= spec.platform["demand.arrivals_per_week"] <= high < 2 * spec.platform["demand.arrivals_per_week"]
+    with pytest.raises(InputError, match=r"therapists\.count is set by the experiment's platform"):
+        rb.make_design(rb.RobustnessExperiment(**{**spec.model_dump(), "n": 1, "parameters": ["therapists.count"]}),
+                       ROOT / "experiments")
 
 
 def run_cli(*args: str, out: Path) -> subprocess.CompletedProcess:
