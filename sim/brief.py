@@ -347,9 +347,11 @@ def drawn(b: Brief, cache: RunCache | None = None) -> Pack:
         cache = cache if cache is not None else RunCache()
         key = _pack_key(b)
         found = cache.get(key) if key else None
-        b.pack = found if isinstance(found, Pack) else _render(b)
-        if key and found is None:
-            cache.put(key, b.pack)
+        if not isinstance(found, Pack):
+            found = _render(b)
+            if key:
+                cache.put(key, found)
+        b.pack = found
     return b.pack
 
 

@@ -408,10 +408,11 @@ def _slug(name: str) -> str:
     return "".join(ch if ch.isalnum() else "_" for ch in name.lower()).strip("_")
 
 
-def download_zip(result: StudyResult, figs: dict[str, Figure] | None = None) -> bytes:
+def download_zip(result: StudyResult, figs: dict[str, Figure] | None = None,
+                 claimed: pd.DataFrame | None = None) -> bytes:
     """The current results as one zip: KPI table, differences with verdicts, per-replication KPIs (CSV),
     and each chart as PNG and SVG (editable text)."""
-    claimed = verdicts(result)
+    claimed = verdicts(result) if claimed is None else claimed
     figs = figs if figs is not None else figures(result, claimed)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
@@ -437,6 +438,7 @@ class View:
     images: dict[str, bytes]  # chart name -> PNG
     table_html: str
     size: str
+    claims: pd.DataFrame  # the headline verdicts the chart and the table show (the download reuses them)
     archive: bytes | None = None  # the download (zip); drawn after the rest is on screen
 
 
@@ -446,7 +448,7 @@ def render(result: StudyResult, details: bool = True) -> tuple[View, dict[str, F
     claimed = verdicts(result)  # computed once for the chart and the table
     figs = figures(result, claimed) if details else {"Trade-off": tradeoff_figure(result, claimed)}
     images = {name: plots.png_bytes(fig, close=False) for name, fig in figs.items()}
-    return View(policy_names(result), images, kpi_table_html(result, claimed), run_size(result)), figs
+    return View(policy_names(result), images, kpi_table_html(result, claimed), run_size(result), claimed), figs
 
 
 def add_details(view: View, result: StudyResult, figs: dict[str, Figure]) -> None:
@@ -460,7 +462,7 @@ def add_details(view: View, result: StudyResult, figs: dict[str, Figure]) -> Non
 def finish(view: View, result: StudyResult, figs: dict[str, Figure]) -> View:
     """Add the detail charts (if missing) and the download to ``view``; close the figures."""
     add_details(view, result, figs)
-    view.archive = download_zip(result, figs)
+    view.archive = download_zip(result, figs, view.claims)
     for fig in figs.values():
         plt.close(fig)
     return view

@@ -78,8 +78,9 @@ def run_replication(task: tuple[Scenario, int, int, Sequence[str], bool]) -> Rep
     kpis = replication_kpis(sc, tables.clients, tables.sessions, tables.therapists, tables.weekly)
     row = {"scenario": sc.name, "replication": rep, **kpis, "wall_seconds": time.perf_counter() - started,
            "attended_sessions": int(tables.sessions["attended"].sum())}
-    groups = group_kpis(tables.clients, run_end(sc)) if with_groups else pd.DataFrame()
+    groups = pd.DataFrame()
     if with_groups:
+        groups = group_kpis(tables.clients, run_end(sc))
         groups.insert(0, "replication", rep)
         groups.insert(0, "scenario", sc.name)
     return row, tables.keyed(sc.name, rep, keep), groups
