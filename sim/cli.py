@@ -310,7 +310,7 @@ def cmd_calibrate(a: argparse.Namespace) -> None:
 
 def cmd_sweep(a: argparse.Namespace) -> None:
     from sim.outputs import metadata_for
-    from sim.sweep import prepare_experiment, run_experiment
+    from sim.sweep import contrast_findings, prepare_experiment, run_experiment
 
     spec, base = prepare_experiment(a.experiment)
     out = a.out or default_folder("sweeps", safe_name(a.experiment.stem))
@@ -318,8 +318,14 @@ def cmd_sweep(a: argparse.Namespace) -> None:
     started = time.perf_counter()
     kind, table = run_experiment(a.experiment, jobs=a.jobs, progress=not a.quiet)
 
+    findings = contrast_findings(table) if kind == "one_way_contrast" else []
+
     def fill(tmp: Path) -> None:
         table.to_csv(tmp / f"{kind}.csv", index=False)
+        if findings:
+            title = (f"# What {Path(spec.scenario).stem} against {Path(str(spec.compare_to)).stem} depends on "
+                     f"({spec.reps} replications per point, one assumption at a time)")
+            (tmp / "findings.md").write_text("\n".join([title, "", *(f"- {line}" for line in findings)]) + "\n")
         meta = metadata_for(None, seed=base.seed if spec.seed is None else spec.seed, replications=spec.reps,
                             wall_seconds=round(time.perf_counter() - started, 3), experiment=str(a.experiment),
                             kind=kind, points=int(table["point"].nunique()) if "point" in table else None)
@@ -327,6 +333,9 @@ def cmd_sweep(a: argparse.Namespace) -> None:
 
     write_folder(out, fill, force=a.force)
     print(f"{kind} sweep of {a.experiment}: {len(table)} rows in {out}/{kind}.csv")
+    if findings:
+        print("\n".join(findings))
+        return
     with pd.option_context("display.width", 250, "display.max_rows", 60):
         print(table.to_string(index=False))
 

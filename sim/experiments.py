@@ -71,6 +71,9 @@ class SweepExperiment(_Strict):
     grid: dict[str, list[Value]] | None = None
     one_way: list[str] | None = Field(None, min_length=1)
     two_way: TwoWay | None = None
+    compare_to: str | None = Field(None, min_length=1, description=(
+        "Reference scenario file, relative to the experiment file (one_way only): the sensitivity of the paired "
+        "difference scenario - reference, not of the scenario's own KPIs."))
 
     @model_validator(mode="after")
     def _exactly_one_design(self) -> SweepExperiment:
@@ -83,11 +86,15 @@ class SweepExperiment(_Strict):
             empty = [k for k, v in self.grid.items() if not v]
             if empty:
                 raise ValueError(f"grid.{empty[0]}: expected a non-empty list of values")
+        if self.compare_to is not None and self.one_way is None:
+            raise ValueError(f"compare_to: only with one_way (this experiment is a {given[0]})")
         return self
 
     @property
     def kind(self) -> str:
-        return next(k for k in ("grid", "one_way", "two_way") if getattr(self, k) is not None)
+        """grid, one_way, one_way_contrast (a one_way with ``compare_to``) or two_way."""
+        kind = next(k for k in ("grid", "one_way", "two_way") if getattr(self, k) is not None)
+        return "one_way_contrast" if self.compare_to is not None else kind
 
 
 class SearchSpec(_Strict):

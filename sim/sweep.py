@@ -22,11 +22,12 @@ from typing import Any
 
 import pandas as pd
 
+from sim.claims import claims
 from sim.experiments import SweepExperiment, load_sweep
-from sim.kpis import HEADLINE
+from sim.kpis import HEADLINE, KPI, format_difference
 from sim.runner import run_scenarios
 from sim.scenario import Scenario, ScenarioError, apply_overrides, load_scenario, parameter_table
-from sim.stats import t_interval
+from sim.stats import paired_differences, t_interval
 
 SENSITIVITY_KPIS = list(HEADLINE)  # the declared headline measures of the KPI registry
 
@@ -81,6 +82,77 @@ def one_way(base: Scenario, params: Sequence[str], reps: int = 3, seed: int | No
     return pd.DataFrame(rows)
 
 
+def one_way_contrast(policy: Scenario, reference: Scenario, params: Sequence[str], reps: int = 3,
+                     seed: int | None = None, jobs: int = 1, kpis: Sequence[str] = SENSITIVITY_KPIS,
+                     progress: bool = True, on_progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
+    """What a policy's answer depends on: each parameter at the low and the high end of its register range (the
+    others at their defaults), set alike under ``policy`` and ``reference``, which see the same clients.
+
+    Returns one row per (parameter, end, kpi): the paired difference policy - reference with its Holm interval and
+    verdict (:func:`sim.claims.claims`, one family per point), ``end`` being "default", "low" or "high", and
+    ``answer_changes`` where the answer is not the one at the defaults (:func:`answer_changes`).
+    """
+    points: list[tuple[str, str, Any]] = [("", "default", None)]
+    for path in params:
+        lo, hi = register_range(path)
+        points += [(path, "low", lo), (path, "high", hi)]
+    scenarios = []
+    for i, (path, _, value) in enumerate(points):
+        overrides = {path: value} if path else {}
+        scenarios += [apply_overrides(policy, overrides).model_copy(update={"name": f"policy_{i}"}),
+                      apply_overrides(reference, overrides).model_copy(update={"name": f"reference_{i}"})]
+    seed = reference.seed if seed is None else seed  # one seed for both: the same clients (common random numbers)
+    result = run_scenarios(scenarios, reps=reps, seed=seed, jobs=jobs, keep=(), progress=progress,
+                           on_progress=on_progress, groups=False)
+    by_point = result.replications["scenario"].str.split("_").str[-1].astype(int)
+    frames = []
+    for i, (path, end, value) in enumerate(points):
+        pair = result.replications[by_point == i]
+        verdicts = claims(paired_differences(pair, list(kpis), f"reference_{i}"), kpis)
+        frames.append(verdicts.drop(columns=["scenario", "baseline"]).assign(parameter=path or "(defaults)", end=end,
+                                                                             value=value))
+    table = pd.concat(frames, ignore_index=True)
+    at_default = table["kpi"].map(table[table["end"] == "default"].set_index("kpi")["verdict"])
+    table["answer_changes"] = [answer_changes(d, v) for d, v in zip(at_default, table["verdict"], strict=True)]
+    first = ["parameter", "end", "value", "kpi", "difference", "ci_low", "ci_high", "verdict", "answer_changes"]
+    return table[first + [c for c in table.columns if c not in first]]
+
+
+CLEAR = ("better", "worse", "changed")
+
+
+def answer_changes(at_default: str, elsewhere: str) -> bool:
+    """Whether a verdict away from the defaults is a different answer: a clear one lost or reversed, or a clear one
+    where the defaults had none. 'negligible' against 'no clear difference' is not (neither is an answer either way).
+
+    >>> answer_changes("better", "no clear difference"), answer_changes("negligible", "worse")
+    (True, True)
+    >>> answer_changes("negligible", "no clear difference"), answer_changes("worse", "worse")
+    (False, False)
+    """
+    return elsewhere != at_default and (at_default in CLEAR or elsewhere in CLEAR)
+
+
+def contrast_findings(table: pd.DataFrame, currency: str = "") -> list[str]:
+    """Each headline answer in words, with the ends of the parameters' ranges where it changes
+    (:func:`answer_changes`), e.g. 'therapists burned out: better at the defaults (-14.7 points); no clear difference
+    with exhaustion.light_day_recovery at 0.01 (+1.7 points)'. Answers that never change say so."""
+    lines = []
+    for kpi, rows in table.groupby("kpi", sort=False):
+        base = rows[rows["end"] == "default"].iloc[0]
+        name = KPI[kpi].label.lower() if kpi in KPI else kpi
+        said = f"{name}: {base['verdict']} at the defaults ({format_difference(kpi, base['difference'], currency)})"
+        changed = rows[rows["answer_changes"]]
+        if changed.empty:
+            lines.append(f"{said}; " + ("holds at both ends of every parameter's range" if base["verdict"] in CLEAR
+                                        else "no clear effect at either end of any parameter's range"))
+            continue
+        ends = [f"{r['verdict']} with {r['parameter']} at {r['value']:g} "
+                f"({format_difference(kpi, r['difference'], currency)})" for _, r in changed.iterrows()]
+        lines.append(f"{said}; " + "; ".join(ends))
+    return lines
+
+
 def _half_width(values: Any) -> float:
     """Half the 95% interval of a mean: the replication noise of one point."""
     mean, _, _, high, _ = t_interval(values)
@@ -105,9 +177,11 @@ def check_parameters(paths: Sequence[str]) -> None:
 
 
 def prepare_experiment(path: Path) -> tuple[SweepExperiment, Scenario]:
-    """Read and validate an experiment file and its scenario, before anything runs."""
+    """Read and validate an experiment file and its scenario (and reference scenario), before anything runs."""
     spec = load_sweep(path)
     base = load_scenario(path.parent / spec.scenario, spec.set)
+    if spec.compare_to is not None:
+        load_scenario(path.parent / spec.compare_to, spec.set)
     if spec.grid is not None:
         check_parameters(list(spec.grid))
         for key, values in spec.grid.items():  # validate every value now, not after hours of runs
@@ -127,13 +201,17 @@ def prepare_experiment(path: Path) -> tuple[SweepExperiment, Scenario]:
 
 def run_experiment(path: Path, jobs: int = 1, progress: bool = True) -> tuple[str, pd.DataFrame]:
     """Run an experiment file: ``scenario``, ``reps``, and one of ``grid`` (path: values), ``one_way``
-    (list of paths) or ``two_way`` ({x: {path: values}, y: {path: values}}); see :mod:`sim.experiments`."""
+    (list of paths; with ``compare_to``, of the difference from that scenario) or ``two_way``
+    ({x: {path: values}, y: {path: values}}); see :mod:`sim.experiments`."""
     spec, base = prepare_experiment(path)
     reps, seed = spec.reps, spec.seed
     if spec.grid is not None:
         keys = list(spec.grid)
         points = [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*(spec.grid[k] for k in keys))]
         return "grid", sweep(base, points, reps, seed, jobs, progress)
+    if spec.one_way is not None and spec.compare_to is not None:
+        reference = load_scenario(path.parent / spec.compare_to, spec.set)
+        return spec.kind, one_way_contrast(base, reference, spec.one_way, reps, seed, jobs, progress=progress)
     if spec.one_way is not None:
         return "one_way", one_way(base, spec.one_way, reps, seed, jobs, progress=progress)
     assert spec.two_way is not None

@@ -177,6 +177,10 @@ BAD_INPUTS: list[tuple[str, Setup, str]] = [
     ("sweep bad value", sweep_file(f"scenario: {SC}\ngrid: {{capacity.policy: [quota]}}\n"), "capacity.policy"),
     ("sweep no range", sweep_file(f"scenario: {SC}\none_way: [matching.policy]\n"), "no sensitivity range"),
     ("sweep top level list", sweep_file("- 1\n"), "top level"),
+    ("sweep compare_to with a grid", sweep_file(f"scenario: {SC}\ncompare_to: {SC}\ngrid: {{capacity.policy: [individual]}}\n"),
+     "compare_to: only with one_way"),
+    ("sweep compare_to missing", sweep_file(f"scenario: {SC}\ncompare_to: nowhere.yaml\none_way: [therapy.no_show_prob]\n"),
+     "nowhere.yaml"),
     # robustness experiment files
     ("robustness no contrasts", lambda tmp: ["robustness", str(write(tmp / "in" / "r.yaml", "sampler: sobol\n"))],
      "contrasts"),

@@ -56,6 +56,14 @@ def test_individual_thresholds_lower_burnout_only_with_good_load_estimates():
     assert known < -0.02 and misjudged > 0.02, (known, misjudged)
 
 
+def test_individual_thresholds_burnout_benefit_reverses_with_slow_recovery_alone():
+    """One assumption, not a combination (experiments/individual_vs_quota_sensitivity.yaml): at the low end of the
+    daily recovery rate the share of therapists over the burnout cut-off is higher under individual thresholds,
+    although their mean exhaustion barely differs."""
+    slow = {"exhaustion.recovery_rate": RANGES["exhaustion.recovery_rate"][0]}
+    assert difference("earliest_individual", "baseline", slow, "burnout_share") > 0.02
+
+
 def test_league_table_helps_or_harms_recovery_depending_on_feedback_motivation_and_gaming():
     benign = {"performance.feedback.quality_boost": 0.5, "performance.ranking.motivation_quality": 0.15,
               "performance.ranking.gaming_extra_sessions": 0, "performance.ranking.selection_share": 0.0,
