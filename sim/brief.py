@@ -5,7 +5,8 @@ and what it costs), ordered by the strength of quality first's evidence; the way
 assumptions and method. Every chart shows paired differences from the status quo on the same
 clients with their Holm-adjusted intervals, and every takeaway is generated from those numbers by
 the claims rules (:mod:`sim.claims`): "no clear difference" and "negligible" are said where they
-are the result. When a robustness run sits under ``results/``, each takeaway says how robust it is.
+are the result. When a robustness run sits under ``results/``, each takeaway says how robust it is;
+without one, the lead policy's takeaways say where one assumption at a time reverses them (if that sweep was run).
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ from sim.stats import t_interval
 ROOT = Path(__file__).resolve().parent.parent
 PACK_DIR = ROOT / "results" / "investor_pack"  # at the project root, whatever the cwd
 ROBUSTNESS_VERDICTS = ROOT / "results" / "robustness" / "robustness" / "verdicts.csv"
+#: The lead policy's answers one assumption at a time (python -m sim sweep experiments/quality_first_sensitivity.yaml).
+LEAD_SENSITIVITY = ROOT / "results" / "sweeps" / "quality_first_sensitivity" / "one_way_contrast.csv"
 CALIBRATION_TABLE = ROOT / "calibration" / "last_calibration_table.csv"
 BASELINE = "baseline"
 POLICIES = {"baseline": "Status quo", "fit_individual": "Quality first", "productivity_push": "Productivity push"}
@@ -82,6 +85,7 @@ class Brief:
     money: pd.DataFrame  # scenario, replication, revenue_model, revenue, margin, profit, client_lifetime_value
     claims: pd.DataFrame  # scenario, kpi, difference, ci_low, ci_high, verdict, ... (headline family and context)
     robustness: pd.DataFrame | None = None
+    sensitivity: pd.DataFrame | None = None  # the lead policy's one-assumption-at-a-time table (sim.sweep)
     key: str = ""  # what the numbers are (scenarios, replications, seed, code): the drawn pack is cached by it
     pack: Pack | None = field(default=None, repr=False)  # the drawn slides, once drawn (see drawn)
 
@@ -91,7 +95,7 @@ class Brief:
 
 
 def build(reps: int = 5, jobs: int = 2, robustness: Path | None = ROBUSTNESS_VERDICTS,
-          cache: RunCache | None = None) -> Brief:
+          cache: RunCache | None = None, sensitivity: Path | None = LEAD_SENSITIVITY) -> Brief:
     """Run the three policies on the same clients and compute every number the deck shows (or find them in the
     cache: the same scenarios, replications, seed and code)."""
     scenarios = {name: quick.shrink(load_scenario(scenario_path(name))) for name in POLICIES}
@@ -109,7 +113,8 @@ def build(reps: int = 5, jobs: int = 2, robustness: Path | None = ROBUSTNESS_VER
         b = Brief(result, scenarios, money, table, key=key)
         cache.put(key, b)
     found = pd.read_csv(robustness) if robustness is not None and robustness.is_file() else None
-    return replace(b, robustness=found, pack=None)  # (the cached brief itself stays as computed)
+    one_at_a_time = pd.read_csv(sensitivity) if sensitivity is not None and sensitivity.is_file() else None
+    return replace(b, robustness=found, sensitivity=one_at_a_time, pack=None)  # (the cached brief stays as computed)
 
 
 def money_by_model(result: StudyResult, scenarios: dict[str, Scenario]) -> pd.DataFrame:
@@ -162,6 +167,50 @@ def robustness_phrase(b: Brief, kpi: str, scenario: str = LEAD) -> str:
     return "" if v.empty else str(v["verdict"].iloc[0])
 
 
+def sensitivity_phrase(b: Brief, kpi: str, scenario: str = LEAD) -> str:
+    """Where one assumption at a time (each at either end of its range) reverses or blurs the lead policy's answer,
+    naming the ends of the rarer direction; '' without that table.
+
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"kpi": ["recovery_rate"] * 5, "end": ["default"] + ["low", "high"] * 2,
+    ...                   "parameter": ["(defaults)", "x", "x", "y", "y"], "value": [None, 1.0, 2.0, 3.0, 4.0],
+    ...                   "verdict": ["better", "worse", "better", "no clear difference", "better"]})
+    >>> claims = pd.DataFrame({"scenario": [LEAD], "kpi": ["recovery_rate"], "verdict": ["better"]})
+    >>> sensitivity_phrase(Brief(None, {}, None, claims, sensitivity=t), "recovery_rate")
+    'one assumption at a time: reversed at 1 of 4 ends of the ranges (x at 1), unclear at 1'
+    >>> sensitivity_phrase(Brief(None, {}, None, claims.assign(verdict="no clear difference"), sensitivity=t),
+    ...                    "recovery_rate")
+    'one assumption at a time: better at 2, worse at 1 of 4 ends of the ranges (worse: x at 1)'
+    """
+    if b.sensitivity is None or scenario != LEAD:
+        return ""
+    ends = b.sensitivity[(b.sensitivity["kpi"] == kpi) & (b.sensitivity["end"] != "default")]
+    if ends.empty:
+        return ""
+    verdict, n = claim_row(b, kpi, scenario)["verdict"], len(ends)
+    head = "one assumption at a time:"
+
+    def named(rows: pd.DataFrame, most: int = 3) -> str:
+        listed = [f"{r['parameter']} at {r['value']:g}" for _, r in rows.head(most).iterrows()]
+        return ", ".join(listed) + (", ..." if len(rows) > most else "")
+
+    clear = ends[ends["verdict"].isin(("better", "worse"))]
+    unclear = len(ends) - len(clear)
+    if verdict in ("better", "worse"):
+        reversed_ = clear[clear["verdict"] != verdict]
+        if reversed_.empty and not unclear:
+            return f"{head} holds at all {n} ends of the ranges"
+        said = (f"{head} reversed at {len(reversed_)} of {n} ends of the ranges ({named(reversed_)})" if len(reversed_)
+                else f"{head} never reversed at the {n} ends of the ranges")
+        return said + (f", unclear at {unclear}" if unclear else "")
+    if clear.empty:
+        return f"{head} no clear answer at any of the {n} ends of the ranges"
+    better, worse = (clear[clear["verdict"] == v] for v in ("better", "worse"))
+    rarer, word = (worse, "worse") if 0 < len(worse) <= len(better) or better.empty else (better, "better")
+    return (f"{head} better at {len(better)}, worse at {len(worse)} of {n} ends of the ranges "
+            f"({word}: {named(rarer)})")
+
+
 def takeaway(b: Brief, section: str) -> str:
     """The section's message in words: the lead policy's results, then the alternative's, hedged by the numbers."""
     kpis_ = SECTIONS[section][1]
@@ -172,7 +221,9 @@ def takeaway(b: Brief, section: str) -> str:
             row = claim_row(b, kpi, scenario)
             text = sentence(row, b.currency)
             sure = robustness_phrase(b, kpi, scenario)
-            said.append(text + (f"; over the plausible assumptions it {sure}" if sure else ""))
+            alone = "" if sure else sensitivity_phrase(b, kpi, scenario)
+            said.append(text + (f"; over the plausible assumptions it {sure}" if sure else "")
+                        + (f" [{alone}]" if alone else ""))
         parts.append(f"{POLICIES[scenario]}: " + "; ".join(said) + ".")
     return " ".join(parts)
 
@@ -318,7 +369,11 @@ def method_slide(b: Brief) -> tuple[Figure, str]:
         value = value_at(sc, path)
         lines.append(f"  {path} = {value} ({row['unit']}); evidence: {row['evidence']}; "
                      f"plausible range {row['range'] or 'n/a'}.")
-    if b.robustness is None:
+    if b.robustness is None and b.sensitivity is not None:
+        lines.append("How sure: no robustness run found. Quality first's takeaways say where one assumption at a time, "
+                     "at either end of its range, reverses or blurs them (experiments/quality_first_sensitivity.yaml, "
+                     "a 40-therapist platform); `python -m sim robustness experiments/robustness.yaml` says how likely.")
+    elif b.robustness is None:
         lines.append("How sure: no robustness run found. `python -m sim robustness experiments/robustness.yaml` "
                      "varies every uncertain assumption and says in what share of plausible worlds each answer holds.")
     else:
@@ -342,7 +397,7 @@ def slides(b: Brief) -> dict[str, Callable[[Brief], tuple[Figure, str]]]:
 def drawn(b: Brief, cache: RunCache | None = None) -> Pack:
     """The deck drawn once per brief: every slide as PNG (1600 x 900) and SVG (text kept as text), the deck as one
     PDF, the takeaways as speaker notes and the numbers as CSV. Kept in the run cache by the numbers and the
-    robustness verdicts it shows, so a page opens without drawing (the cover then names when it was drawn)."""
+    robustness and one-at-a-time verdicts it shows, so a page opens without drawing (the cover then names when it was drawn)."""
     if b.pack is None:
         cache = cache if cache is not None else RunCache()
         key = _pack_key(b)
@@ -358,8 +413,8 @@ def drawn(b: Brief, cache: RunCache | None = None) -> Pack:
 def _pack_key(b: Brief) -> str:
     if not b.key:
         return ""
-    robust = b.robustness.to_csv(index=False) if b.robustness is not None else ""
-    return "pack-" + hashlib.blake2b(f"{b.key}|{robust}".encode(), digest_size=12).hexdigest()
+    shown = "|".join(t.to_csv(index=False) if t is not None else "" for t in (b.robustness, b.sensitivity))
+    return "pack-" + hashlib.blake2b(f"{b.key}|{shown}".encode(), digest_size=12).hexdigest()
 
 
 def _render(b: Brief) -> Pack:
@@ -372,8 +427,10 @@ def _render(b: Brief) -> Pack:
             fig, text = make(b)
             takeaway = "" if name in ("cover", "method") else text
             if takeaway:
-                fig.text(0.01, 0.035, textwrap.fill(takeaway, 190), fontsize=9, ha="left", va="bottom")
-                fig.subplots_adjust(bottom=0.2)
+                wrapped = textwrap.fill(takeaway, 190)
+                fig.text(0.01, 0.035, wrapped, fontsize=9, ha="left", va="bottom")
+                lines = wrapped.count("\n") + 1  # 9-point lines, each about 2.1% of the slide's height
+                fig.subplots_adjust(bottom=0.035 + 0.021 * lines + 0.065)  # and room for the last axis label
                 notes += [f"## Slide {i}: {name}", "", takeaway, ""]
             for ext, data in plots.chart_files(fig, dpi=SLIDE_DPI).items():
                 files[f"{i:02d}_{name}.{ext}"] = data

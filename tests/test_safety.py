@@ -527,3 +527,27 @@ def test_the_dashboards_cache_and_test_screenshots_never_block_a_study(tmp_path:
     assert foreign_entries(results) == []
     (results / "cache" / "notes.txt").write_text("mine")  # a user's file in the cache: the folder is theirs now
     assert foreign_entries(results) == ["cache/"]
+
+
+@pytest.mark.slow
+def test_the_brief_says_where_one_assumption_at_a_time_changes_the_lead_answer(tmp_path: Path, monkeypatch):
+    """With the lead policy's one-at-a-time table (python -m sim sweep experiments/quality_first_sensitivity.yaml),
+    its takeaways name the ends that reverse or blur them; without it they say nothing of the kind."""
+    import pandas as pd
+
+    from sim import brief
+    from sim.cache import RunCache
+
+    monkeypatch.setenv("SIM_QUICK", "1")
+    cache = RunCache(tmp_path / "cache")
+    plain = brief.build(reps=2, jobs=1, cache=cache, sensitivity=None)
+    opposite = {"better": "worse", "worse": "better"}.get(brief.claim_row(plain, "burnout_share")["verdict"], "worse")
+    table = tmp_path / "one_way_contrast.csv"
+    pd.DataFrame({"parameter": ["(defaults)", "exhaustion.recovery_rate", "exhaustion.recovery_rate"],
+                  "end": ["default", "low", "high"], "value": [None, 0.015, 0.04], "kpi": "burnout_share",
+                  "verdict": ["better", opposite, "better"]}).to_csv(table, index=False)
+    with_table = brief.build(reps=2, jobs=1, cache=cache, sensitivity=table)
+    said = brief.takeaway(with_table, "therapists")
+    assert "exhaustion.recovery_rate at 0.015" in said and "of 2 ends of the ranges" in said
+    assert "one assumption at a time" not in brief.takeaway(plain, "therapists")
+    assert brief._pack_key(with_table) != brief._pack_key(plain)  # a drawn deck is never shown with other verdicts
