@@ -16,6 +16,7 @@ import functools
 import hashlib
 import os
 import pickle
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -44,20 +45,27 @@ def run_key(sc: Scenario, reps: int) -> str:
 
 
 MAX_BYTES = 1 << 30  # the disk cache keeps its newest files within about 1 GiB
+#: Results kept in memory, the most recently used (an explorer run is about 12 MB): a long dashboard session stays
+#: within a few hundred MB, and older results are read from disk again when needed.
+MEMORY_ENTRIES = 24
 HEADER = b"fifty-minutes run cache v1\n"  # the first bytes of every file the cache writes
 
 
 class RunCache:
-    """One result per run key, in memory and (by default) on disk; files are written whole or not at all, and
-    the oldest of the cache's own files (those starting with ``HEADER``) go once they pass ``max_bytes``."""
+    """One result per run key, in memory (the ``memory_entries`` most recently used) and (by default) on disk;
+    files are written whole or not at all, and the oldest of the cache's own files (those starting with
+    ``HEADER``) go once they pass ``max_bytes``."""
 
-    def __init__(self, folder: Path | None = CACHE_DIR, max_bytes: int = MAX_BYTES):
+    def __init__(self, folder: Path | None = CACHE_DIR, max_bytes: int = MAX_BYTES,
+                 memory_entries: int = MEMORY_ENTRIES):
         self.folder = folder
         self.max_bytes = max_bytes
-        self.memory: dict[str, Any] = {}
+        self.memory_entries = memory_entries
+        self.memory: OrderedDict[str, Any] = OrderedDict()
 
     def get(self, key: str) -> Any | None:
         if key in self.memory:
+            self.memory.move_to_end(key)
             return self.memory[key]
         path = self._path(key)
         if path is not None and path.is_file():
@@ -65,14 +73,21 @@ class RunCache:
                 with path.open("rb") as f:
                     if f.read(len(HEADER)) != HEADER:  # not the cache's own file: left alone
                         return None
-                    self.memory[key] = pickle.load(f)
+                    found = pickle.load(f)
             except Exception:  # a damaged cache file is ignored (and rewritten by the next run)
                 return None
-            return self.memory[key]
+            self._remember(key, found)
+            return found
         return None
 
-    def put(self, key: str, result: Any) -> None:
+    def _remember(self, key: str, result: Any) -> None:
         self.memory[key] = result
+        self.memory.move_to_end(key)
+        while len(self.memory) > self.memory_entries:
+            self.memory.popitem(last=False)
+
+    def put(self, key: str, result: Any) -> None:
+        self._remember(key, result)
         path = self._path(key)
         if path is None:
             return
@@ -93,12 +108,22 @@ class RunCache:
             pass
 
     def _trim(self, folder: Path) -> None:
-        """Remove the oldest of the cache's own files (named by a key, starting with ``HEADER``) over the limit."""
-        files = sorted((f for f in folder.glob("run-*.pkl") if _ours(f)), key=lambda f: f.stat().st_mtime,
-                       reverse=True)
+        """Remove the oldest of the cache's own files (named by a key, starting with ``HEADER``) over the limit;
+        files are opened (to read their header) only when the folder is over it."""
+        sizes = {}
+        for f in folder.glob("run-*.pkl"):
+            try:
+                stat = f.stat()
+            except OSError:  # removed meanwhile (another page trimming)
+                continue
+            sizes[f] = (stat.st_mtime, stat.st_size)
+        if sum(size for _, size in sizes.values()) <= self.max_bytes:
+            return
         total = 0
-        for f in files:
-            total += f.stat().st_size
+        for f in sorted(sizes, key=lambda f: sizes[f][0], reverse=True):
+            if not _ours(f):
+                continue
+            total += sizes[f][1]
             if total > self.max_bytes:
                 f.unlink(missing_ok=True)
 

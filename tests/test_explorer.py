@@ -146,6 +146,17 @@ def test_the_disk_cache_keeps_its_newest_files_within_its_limit(tmp_path):
     assert RunCache(tmp_path / "cache").get("k4") == b"x" * 1_000
 
 
+def test_the_cache_keeps_only_its_most_recently_used_results_in_memory(tmp_path):
+    """A long dashboard session does not grow without bound: the oldest results leave memory (not the disk)."""
+    cache = RunCache(tmp_path / "cache", memory_entries=3)
+    for i in range(4):
+        cache.put(f"k{i}", i)
+    assert cache.get("k1") == 1  # used again: now the most recent
+    cache.put("k4", 4)
+    assert list(cache.memory) == ["k3", "k1", "k4"]
+    assert cache.get("k0") == 0 and "k0" in cache.memory  # read back from disk
+
+
 def test_the_cache_never_reads_replaces_or_removes_a_file_it_did_not_write(tmp_path):
     folder = tmp_path / "cache"
     cache = RunCache(folder, max_bytes=1_500)
