@@ -279,6 +279,40 @@ def plot_tornado(one_way: pd.DataFrame, kpi: str, top: int = 10) -> Figure:
     return fig
 
 
+def plot_contrast_tornado(table: pd.DataFrame, kpi: str, top: int = 12) -> Figure:
+    """What one answer rests on (:func:`sim.sweep.one_way_contrast`): the paired difference policy - reference with
+    its Holm interval at the low and at the high end of each parameter's range, widest swing first, against the
+    difference at the defaults (grey band: its interval) and zero. Filled dots: a clear answer (better or worse)."""
+    rows = table[table["kpi"] == kpi]
+    base = rows[rows["end"] == "default"].iloc[0]
+    ends = rows[rows["end"] != "default"].pivot(index="parameter", columns="end")
+    swing = (ends[("difference", "high")] - ends[("difference", "low")]).abs().sort_values()
+    names = list(swing.index[-top:])
+    info = KPI.get(kpi)
+    scale = 100.0 if info is not None and info.format == "share" else 1.0  # shares in percentage points
+    fig, ax = plt.subplots(figsize=(11, 0.5 * len(names) + 2.0))
+    ax.axvspan(base["ci_low"] * scale, base["ci_high"] * scale, color="lightgrey", alpha=0.6, lw=0,
+               label=f"at the defaults: {base['verdict']} (its interval)")
+    ax.axvline(0, color="black", lw=0.8)
+    for offset, end, colour in ((-0.17, "low", PALETTE[0]), (0.17, "high", PALETTE[1])):
+        for y, name in enumerate(names):
+            d, lo, hi, verdict = (ends.loc[name, (k, end)] for k in ("difference", "ci_low", "ci_high", "verdict"))
+            clear = verdict in ("better", "worse", "changed")
+            ax.plot([lo * scale, hi * scale], [y + offset] * 2, color=colour, lw=2)
+            ax.plot(d * scale, y + offset, "o", color=colour, mfc=colour if clear else "white", mew=1.5,
+                    label=f"parameter at the {end} end" if y == 0 else None)
+    ticks = [f"{n} [{ends.loc[n, ('value', 'low')]:g}, {ends.loc[n, ('value', 'high')]:g}]" for n in names]
+    ax.set_yticks(range(len(names)), ticks, fontsize=8)
+    unit = "percentage points" if scale == 100.0 else (info.unit if info is not None else "")
+    title = label(kpi) if info is not None else kpi
+    ax.set(title=f"What the difference in {title.lower()} rests on, one assumption at a time",
+           xlabel=f"difference (policy - reference), {unit}; whiskers: Holm-adjusted intervals")
+    ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
 def plot_two_way(grid: pd.DataFrame, x: str, y: str, kpi: str, reference: tuple[float, float] | None = None) -> Figure:
     """A heat map of a KPI over two parameters, as differences from a reference cell (default: the middle one)
     on a diverging scale centred at zero; each cell is labelled with the difference its colour shows."""

@@ -61,3 +61,17 @@ def test_findings_in_words_name_the_parameter_end_and_difference():
     assert burnout == ("therapists burned out: better at the defaults (-14.7 points); "
                        "worse with exhaustion.recovery_rate at 0.015 (+15.9 points)")
     assert recovery.endswith("no clear effect at either end of any parameter's range")
+
+
+def test_the_contrast_tornado_draws_each_parameter_once_widest_swing_on_top():
+    from sim.plots import plot_contrast_tornado
+
+    rows = [("(defaults)", "default", None, -0.1, "better")]
+    for name, low, high in (("a", -0.12, -0.08), ("b", 0.2, -0.3)):
+        rows += [(name, "low", 1.0, low, "better"), (name, "high", 2.0, high, "better" if high < 0 else "worse")]
+    table = pd.DataFrame(rows, columns=["parameter", "end", "value", "difference", "verdict"]).assign(
+        kpi="burnout_share")
+    table = table.assign(ci_low=table["difference"] - 0.02, ci_high=table["difference"] + 0.02)
+    fig = plot_contrast_tornado(table, "burnout_share")
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert labels == ["a [1, 2]", "b [1, 2]"]  # b swings most: drawn last, at the top
