@@ -61,7 +61,8 @@ class TwoWay(_Strict):
 
 
 class SweepExperiment(_Strict):
-    """A ``sweep`` experiment: a scenario, replications, and one of grid, one_way or two_way."""
+    """A ``sweep`` experiment: a scenario, replications, and one of grid, one_way or two_way; a one_way with
+    ``compare_to`` varies the paired difference scenario - reference instead of the scenario's own KPIs."""
 
     scenario: str = Field(min_length=1, description="Scenario file, relative to the experiment file.")
     reps: int = Field(3, ge=1, le=1000, description="Replications per point.")
