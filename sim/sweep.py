@@ -111,9 +111,7 @@ def one_way_contrast(policy: Scenario, reference: Scenario, params: Sequence[str
         verdicts = claims(paired_differences(pair, list(kpis), f"reference_{i}"), kpis)
         frames.append(verdicts.drop(columns=["scenario", "baseline"]).assign(parameter=path or "(defaults)", end=end,
                                                                              value=value))
-    table = pd.concat(frames, ignore_index=True)
-    at_default = table["kpi"].map(table[table["end"] == "default"].set_index("kpi")["verdict"])
-    table["answer_changes"] = [answer_changes(d, v) for d, v in zip(at_default, table["verdict"], strict=True)]
+    table = with_answer_changes(pd.concat(frames, ignore_index=True))
     first = ["parameter", "end", "value", "kpi", "difference", "ci_low", "ci_high", "verdict", "answer_changes"]
     return table[first + [c for c in table.columns if c not in first]]
 
@@ -131,6 +129,19 @@ def answer_changes(at_default: str, elsewhere: str) -> bool:
     (False, False)
     """
     return elsewhere != at_default and (at_default in CLEAR or elsewhere in CLEAR)
+
+
+def with_answer_changes(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` (parameter, end, kpi, verdict, ...) with ``answer_changes``: each row's verdict against the one at
+    the defaults for its KPI (:func:`answer_changes`)."""
+    at_default = table["kpi"].map(table[table["end"] == "default"].set_index("kpi")["verdict"])
+    changes = [answer_changes(d, v) for d, v in zip(at_default, table["verdict"], strict=True)]
+    return table.assign(answer_changes=changes)
+
+
+def reference_scenario(spec: SweepExperiment, path: Path) -> Scenario | None:
+    """The experiment's ``compare_to`` scenario with its ``set`` overrides, or None."""
+    return None if spec.compare_to is None else load_scenario(path.parent / spec.compare_to, spec.set)
 
 
 def contrast_findings(table: pd.DataFrame, currency: str = "") -> list[str]:
@@ -180,8 +191,7 @@ def prepare_experiment(path: Path) -> tuple[SweepExperiment, Scenario]:
     """Read and validate an experiment file and its scenario (and reference scenario), before anything runs."""
     spec = load_sweep(path)
     base = load_scenario(path.parent / spec.scenario, spec.set)
-    if spec.compare_to is not None:
-        load_scenario(path.parent / spec.compare_to, spec.set)
+    reference_scenario(spec, path)  # (a missing or bad reference fails here, before anything runs)
     if spec.grid is not None:
         check_parameters(list(spec.grid))
         for key, values in spec.grid.items():  # validate every value now, not after hours of runs
@@ -209,8 +219,8 @@ def run_experiment(path: Path, jobs: int = 1, progress: bool = True) -> tuple[st
         keys = list(spec.grid)
         points = [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*(spec.grid[k] for k in keys))]
         return "grid", sweep(base, points, reps, seed, jobs, progress)
-    if spec.one_way is not None and spec.compare_to is not None:
-        reference = load_scenario(path.parent / spec.compare_to, spec.set)
+    reference = reference_scenario(spec, path)
+    if spec.one_way is not None and reference is not None:
         return spec.kind, one_way_contrast(base, reference, spec.one_way, reps, seed, jobs, progress=progress)
     if spec.one_way is not None:
         return "one_way", one_way(base, spec.one_way, reps, seed, jobs, progress=progress)

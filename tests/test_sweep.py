@@ -7,7 +7,7 @@ import pandas as pd
 
 from sim.runner import run_scenarios
 from sim.scenario import Scenario, apply_overrides
-from sim.sweep import answer_changes, contrast_findings, one_way_contrast, register_range
+from sim.sweep import answer_changes, contrast_findings, one_way_contrast, register_range, with_answer_changes
 
 TINY = {"therapists": {"count": 6}, "demand": {"arrivals_per_week": 21.0},
         "horizon": {"warmup_weeks": 2, "measured_weeks": 8, "follow_up_weeks": 2}}
@@ -54,9 +54,9 @@ def test_findings_in_words_name_the_parameter_end_and_difference():
             ("(defaults)", "default", None, "recovery_rate", 0.0, "negligible"),
             ("exhaustion.recovery_rate", "low", 0.015, "recovery_rate", 0.01, "no clear difference"),
             ("exhaustion.recovery_rate", "high", 0.04, "recovery_rate", 0.0, "negligible")]
-    table = pd.DataFrame(rows, columns=["parameter", "end", "value", "kpi", "difference", "verdict"])
-    at_default = table["kpi"].map(table[table["end"] == "default"].set_index("kpi")["verdict"])
-    table["answer_changes"] = [answer_changes(d, v) for d, v in zip(at_default, table["verdict"], strict=True)]
+    table = with_answer_changes(pd.DataFrame(rows, columns=["parameter", "end", "value", "kpi", "difference",
+                                                             "verdict"]))
+    assert list(table["answer_changes"]) == [False, True, False, False, False, False]
     burnout, recovery = contrast_findings(table)
     assert burnout == ("therapists burned out: better at the defaults (-14.7 points); "
                        "worse with exhaustion.recovery_rate at 0.015 (+15.9 points)")
