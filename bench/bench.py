@@ -25,8 +25,8 @@ import simpy
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sim.model import PlatformModel  # noqa: E402
-from sim.safe_output import write_folder  # noqa: E402
+from sim.engine.model import PlatformModel  # noqa: E402
+from sim.runs.safe_output import write_folder  # noqa: E402
 from sim.scenario import apply_overrides, load_scenario  # noqa: E402
 
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
@@ -78,7 +78,7 @@ def bare_loop_seconds(clients, sessions) -> tuple[float, int]:
 
 def peak_memory_mib(therapists: int) -> float:
     code = (f"import resource, sys; sys.path.insert(0, {str(ROOT)!r}); from bench.bench import scaled; "
-            f"from sim.model import PlatformModel; t = PlatformModel(scaled({therapists}), 0).run(); "
+            f"from sim.engine.model import PlatformModel; t = PlatformModel(scaled({therapists}), 0).run(); "
             "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     return float(out.stdout.strip().splitlines()[-1])

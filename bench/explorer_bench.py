@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sim.safe_output import write_folder  # noqa: E402
+from sim.runs.safe_output import write_folder  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 #: Policy changes a leader might make from the opening view (quality first), none of them a preset: each is simulated.
@@ -45,8 +45,8 @@ def machine_speed() -> float:
     """Seconds for one status-quo replication of the explorer's platform (best of three): this machine's speed
     drifts by a quarter within the hour, so each run records it beside its figures (lower is faster). A pure-Python
     loop does not show the drift (it stayed at 0.25 s while the same runs took 14 to 17 s)."""
-    from sim import explore
-    from sim.runner import run_replication
+    from sim.apps import explore
+    from sim.runs.runner import run_replication
 
     sc = explore.policy_scenario(explore.default_values(), "reference")
     return min(timeit.repeat(lambda: run_replication((sc, 0, sc.seed, (), False)), number=1, repeat=3))
@@ -78,9 +78,10 @@ def first_paint(notebook: str, ready_selector: str, screenshot: Path | None = No
 
 
 def main() -> None:
-    from sim import brief, explore
-    from sim.cache import RunCache
-    from sim.explorer_app import Explorer
+    from sim.apps import explore
+    from sim.apps.explorer_app import Explorer
+    from sim.runs.cache import RunCache
+    from sim.views import brief
 
     figures: dict[str, float] = {"machine speed at the start: one status-quo replication (s, lower is faster)": machine_speed()}
     with tempfile.TemporaryDirectory() as tmp:  # a cache holding only the presets: custom runs are really run

@@ -19,8 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sim import robustness as rb  # noqa: E402
-from sim.safe_output import write_folder  # noqa: E402
+from sim.runs import robustness as rb  # noqa: E402
+from sim.runs.safe_output import write_folder  # noqa: E402
 
 SHIPPED = ROOT / "experiments" / "robustness.yaml"
 

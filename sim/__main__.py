@@ -1,5 +1,5 @@
-"""``python -m sim``: see :mod:`sim.cli`."""
+"""``python -m sim``: see :mod:`sim.apps.cli`."""
 
-from sim.cli import main
+from sim.apps.cli import main
 
 raise SystemExit(main())

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import calibration as cal
-from sim.register import DOC, render
+from sim.apps.register import DOC, render
+from sim.runs import calibration as cal
 from sim.scenario import parameter_table
 
 
@@ -76,7 +76,7 @@ def test_talking_therapies_statistics():
 
 
 def test_register_is_generated_from_the_schema():
-    assert DOC.read_text() == render(), "docs/assumptions.md is stale: run python -m sim.register"
+    assert DOC.read_text() == render(), "docs/assumptions.md is stale: run python -m sim.apps.register"
 
 
 def test_every_model_parameter_has_a_source_and_a_sensitivity_range():

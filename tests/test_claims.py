@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.claims import claims, holm, sentence
-from sim.metrics import group_kpis
-from sim.stats import paired_differences
-from sim.study import DEFAULT_STUDY
+from sim.analysis.metrics import group_kpis
+from sim.analysis.stats import paired_differences
+from sim.analysis.verdicts import claims, holm, sentence
+from sim.views.study import DEFAULT_STUDY
 
 
 def test_holm_by_hand():
@@ -85,7 +85,7 @@ def test_the_default_study_includes_the_productivity_push():
 
 
 def test_the_report_quotes_a_robustness_run_when_there_is_one():
-    from sim.study import robustness_lines
+    from sim.views.study import robustness_lines
 
     v = pd.DataFrame({"contrast": ["fit vs earliest", "fit vs earliest"], "kpi": ["recovery_rate", "no_show_rate"],
                       "verdict": ["holds in 91% of plausible worlds", "depends on assumptions"]})

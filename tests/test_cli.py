@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.metrics import KPIS
+from sim.analysis.metrics import KPIS
 from tests.conftest import ROOT, SCENARIOS
 
 REQUIRED = {

@@ -66,7 +66,7 @@ def hard_timeout():
 
 def save(shots: dict[str, bytes], name: str) -> None:
     """Screenshots into results/screenshots/NAME/ through the tool's manifest (so other commands leave them be)."""
-    from sim.safe_output import write_folder
+    from sim.runs.safe_output import write_folder
 
     def fill(tmp: Path) -> None:
         for file, data in shots.items():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.population import APPOINTMENT_DRAWS, APPOINTMENTS, DRAWS, ClientFactory
+from sim.engine.population import APPOINTMENT_DRAWS, APPOINTMENTS, DRAWS, ClientFactory
 from sim.scenario import load_scenario
 from tests.conftest import ROOT
 

@@ -8,17 +8,17 @@ import zipfile
 import pandas as pd
 import pytest
 
-from sim import explore
-from sim.cache import code_fingerprint
-from sim.errors import InputError
-from sim.explore import ACTIVE_WHEN, PRESETS, RunCache
-from sim.runner import run_scenarios
+from sim.apps import explore
+from sim.apps.explore import ACTIVE_WHEN, PRESETS, RunCache
+from sim.base.errors import InputError
+from sim.runs.cache import code_fingerprint
+from sim.runs.runner import run_scenarios
 
 
 @pytest.fixture(scope="module")
 def app():
     pytest.importorskip("ipywidgets")
-    from sim.explorer_app import Explorer
+    from sim.apps.explorer_app import Explorer
 
     return Explorer(cache=RunCache(None))
 

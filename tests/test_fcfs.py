@@ -6,7 +6,7 @@ problem domain's line (anxiety and depression waited ~40% longer than the rest).
 
 from __future__ import annotations
 
-from sim.runner import run_scenarios
+from sim.runs.runner import run_scenarios
 from sim.scenario import apply_overrides, load_scenario
 from tests.conftest import SCENARIOS
 

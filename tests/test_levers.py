@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sim.metrics import measured_clients, no_show_rate, window
-from sim.model import PlatformModel
+from sim.analysis.metrics import measured_clients, no_show_rate, window
+from sim.engine.model import PlatformModel
 from tests.conftest import small
 
 
@@ -128,10 +128,10 @@ def test_assessment_wait_separates_assessment_from_treatment():
 
 def test_nominal_capacity_is_equal_under_quota_and_individual_thresholds():
     """Quota = mean sustainable load: total booked slots agree within 0.5% over 20,000 sampled therapists."""
-    from sim.policies.capacity import IndividualThreshold, TeamQuota
-    from sim.population import draw_therapist
+    from sim.base.streams import stream
+    from sim.engine.policies.capacity import IndividualThreshold, TeamQuota
+    from sim.engine.population import draw_therapist
     from sim.scenario import DOMAINS, Scenario
-    from sim.streams import stream
 
     sc = Scenario()
     loads = [draw_therapist(stream(1, 0, "therapist", i), sc, len(DOMAINS)).load for i in range(20_000)]
@@ -174,9 +174,9 @@ def test_a_hold_runs_out_on_time_where_there_is_room():
 
 
 def test_specialty_supply_follows_prevalence_with_its_weight():
-    from sim.population import draw_therapist
+    from sim.base.streams import stream
+    from sim.engine.population import draw_therapist
     from sim.scenario import DOMAINS
-    from sim.streams import stream
 
     def declared_anxiety(weight: float) -> float:
         sc = small(f"therapists.specialty_prevalence_weight={weight}")

@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-from sim.metrics import KPIS, activity, client_kpis, money_kpis, no_show_rate, replication_kpis, therapist_kpis
+from sim.analysis.metrics import KPIS, activity, client_kpis, money_kpis, no_show_rate, replication_kpis, therapist_kpis
 from sim.scenario import Scenario
 
 END = 100.0
@@ -117,7 +117,7 @@ def test_no_show_rate_ignores_therapist_absences():
 
 
 def test_replication_kpis_has_every_contract_column(small_scenario: Scenario):
-    from sim.model import PlatformModel
+    from sim.engine.model import PlatformModel
 
     t = PlatformModel(small_scenario, 0).run()
     k = replication_kpis(small_scenario, t.clients, t.sessions, t.therapists, t.weekly)

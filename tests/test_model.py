@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.model import PlatformModel
-from sim.recorder import ENDINGS
-from sim.runner import run_scenarios
+from sim.engine.model import PlatformModel
+from sim.engine.recorder import ENDINGS
+from sim.runs.runner import run_scenarios
 from tests.conftest import small
 
 
@@ -131,7 +131,7 @@ def test_same_pair_same_chemistry():
 
 def test_one_definition_of_waiting_matched_and_in_treatment():
     """The last weekly record and the clients table agree on who is waiting, matched and in treatment."""
-    from sim.model import WEEK_RECORD
+    from sim.engine.model import WEEK_RECORD
 
     for extra in ([], ["therapy.assessment_wait_weeks=2", "rematch.enabled=true"]):
         sc = small(*extra)

@@ -6,14 +6,14 @@ import random
 
 import pytest
 
-from sim.entities import WAITING, Client, Therapist
-from sim.index import RoomIndex, WaitingQueue
-from sim.policies.capacity import IndividualThreshold, TeamQuota
-from sim.policies.information import Declared, Measured, Oracle
-from sim.policies.league import below_median
-from sim.policies.matching import Earliest, Fit, Hybrid
-from sim.policies.revenue import Activity, PerSession, Subscription, ValueBased
-from sim.population import draw_therapist
+from sim.engine.availability import RoomIndex, WaitingQueue
+from sim.engine.entities import WAITING, Client, Therapist
+from sim.engine.policies.capacity import IndividualThreshold, TeamQuota
+from sim.engine.policies.information import Declared, Measured, Oracle
+from sim.engine.policies.league import below_median
+from sim.engine.policies.matching import Earliest, Fit, Hybrid
+from sim.engine.policies.revenue import Activity, PerSession, Subscription, ValueBased
+from sim.engine.population import draw_therapist
 from sim.scenario import Capacity, Matching, Money, Scenario
 
 SC = Scenario()
@@ -218,14 +218,14 @@ def test_every_registered_policy_follows_its_protocol():
     the same parameters."""
     import inspect
 
-    from sim.policies.capacity import CapacityPolicy
-    from sim.policies.hiring import HiringPolicy
-    from sim.policies.information import Information
-    from sim.policies.load_estimate import LoadEstimate
-    from sim.policies.matching import MatchingPolicy
-    from sim.policies.rematch import RematchPolicy
-    from sim.policies.revenue import RevenueModel
-    from sim.registry import lookup, names
+    from sim.base.registry import lookup, names
+    from sim.engine.policies.capacity import CapacityPolicy
+    from sim.engine.policies.hiring import HiringPolicy
+    from sim.engine.policies.information import Information
+    from sim.engine.policies.load_estimate import LoadEstimate
+    from sim.engine.policies.matching import MatchingPolicy
+    from sim.engine.policies.rematch import RematchPolicy
+    from sim.engine.policies.revenue import RevenueModel
 
     protocols = {"matching": MatchingPolicy, "information": Information, "capacity": CapacityPolicy,
                  "load_estimate": LoadEstimate, "hiring": HiringPolicy, "rematch": RematchPolicy,

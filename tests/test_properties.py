@@ -10,10 +10,10 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.errors import InputError
-from sim.experiments import validate_sweep
+from sim.base.errors import InputError
+from sim.base.yamlio import parse_yaml
 from sim.scenario import Scenario, apply_overrides, load_scenario, parameter_table, validate
-from sim.yamlio import parse_yaml
+from sim.scenario.experiments import validate_sweep
 
 PATHS = [row["path"] for row in parameter_table()]
 SECTIONS = sorted({p.split(".")[0] for p in PATHS})

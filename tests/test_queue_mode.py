@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.metrics import measured_clients
-from sim.queueing import mmc_mean_wait
-from sim.runner import run_scenarios
+from sim.analysis.metrics import measured_clients
+from sim.analysis.queueing import mmc_mean_wait
+from sim.runs.runner import run_scenarios
 from sim.scenario import apply_overrides, load_scenario
 from tests.conftest import SCENARIOS
 

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from sim.recorder import ClientRows
+from sim.engine.recorder import ClientRows
 
 FIXED = {"arrival_day": 1.5, "domain": 2, "complexity": 3, "engagement": -0.2, "responsiveness": 0.04,
          "has_preference": True, "single_session_need": False}

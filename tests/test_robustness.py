@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import robustness as rb
-from sim.errors import InputError
+from sim.base.errors import InputError
+from sim.runs import robustness as rb
 from tests.conftest import ROOT
 
 SMOKE = ROOT / "experiments" / "robustness_smoke.yaml"

@@ -1,4 +1,4 @@
-"""The behaviour rules of sim.rules, each on its own, with answers worked out by hand."""
+"""The behaviour rules of sim.engine.rules, each on its own, with answers worked out by hand."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim import rules
-from sim.rules import DropoutEffects, EndingChances, StrainParameters
+from sim.engine import rules
+from sim.engine.rules import DropoutEffects, EndingChances, StrainParameters
 
 CHANCES = EndingChances(single=0.6, satisfied=0.4, plateau=0.2, background=0.05)
 EFFECTS = DropoutEffects(quality=1.0, gap=0.5, session1=0.3, session2=0.1, off_track=-0.4)
@@ -109,7 +109,7 @@ def test_exhaustion_against_the_mean_load_ignores_ones_own():
 def test_a_new_ending_needs_only_its_rule(monkeypatch):
     """An ending registered beside the rules is called by the model and named in the clients table (with its
     parameter in the scenario schema, that is the whole change: docs/model.md, 'How to extend')."""
-    from sim.model import PlatformModel
+    from sim.engine.model import PlatformModel
     from sim.scenario import Scenario
 
     monkeypatch.setitem(rules.EXTRA_ENDINGS, "moved_away", lambda client, session, scenario: 0.1)

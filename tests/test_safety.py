@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from sim import cli
-from sim.safe_output import MANIFEST, OutputError, clean_stale, foreign_entries, read_manifest, write_folder
+from sim.apps import cli
+from sim.runs.safe_output import MANIFEST, OutputError, clean_stale, foreign_entries, read_manifest, write_folder
 from tests.conftest import ROOT, SCENARIOS
 
 TINY = ["--set", "horizon.warmup_weeks=1", "--set", "horizon.measured_weeks=3", "--set", "therapists.count=4",
@@ -374,7 +374,7 @@ def test_stale_temporary_folders_are_cleaned_and_an_old_run_put_back(tmp_path: P
 
 
 def test_fallback_swap_without_renameat2(tmp_path: Path, monkeypatch):
-    from sim import safe_output
+    from sim.runs import safe_output
 
     monkeypatch.setattr(safe_output, "_exchange", lambda a, b: False)
     out = tmp_path / "run"
@@ -483,10 +483,10 @@ def test_workers_exit_when_their_parent_is_killed(tmp_path: Path):
 
 @pytest.mark.slow
 def test_the_investor_pack_never_touches_a_users_file(tmp_path: Path, monkeypatch):
-    from sim import brief
+    from sim.views import brief
 
     monkeypatch.setenv("SIM_QUICK", "1")
-    from sim.cache import RunCache
+    from sim.runs.cache import RunCache
 
     cache = RunCache(tmp_path / "cache")
     b = brief.build(reps=2, jobs=1, cache=cache)
@@ -517,8 +517,8 @@ def test_the_investor_pack_never_touches_a_users_file(tmp_path: Path, monkeypatc
 def test_the_dashboards_cache_and_test_screenshots_never_block_a_study(tmp_path: Path):
     """Folders the tool writes under results/ besides runs (the dashboards' cache, benchmark figures,
     screenshots) are recognised as its own: a study writing into results/ neither refuses nor touches them."""
-    from sim.cache import RunCache
-    from sim.safe_output import foreign_entries, write_folder
+    from sim.runs.cache import RunCache
+    from sim.runs.safe_output import foreign_entries, write_folder
 
     results = tmp_path / "results"
     RunCache(results / "cache").put("k", {"a": 1})
@@ -535,8 +535,8 @@ def test_the_brief_says_where_one_assumption_at_a_time_changes_the_lead_answer(t
     its takeaways name the ends that reverse or blur them; without it they say nothing of the kind."""
     import pandas as pd
 
-    from sim import brief
-    from sim.cache import RunCache
+    from sim.runs.cache import RunCache
+    from sim.views import brief
 
     monkeypatch.setenv("SIM_QUICK", "1")
     cache = RunCache(tmp_path / "cache")

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from sim.runner import run_scenarios
+from sim.runs.runner import run_scenarios
 from sim.scenario import apply_overrides, load_scenario, parameter_table
 from tests.conftest import SCENARIOS
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from sim.metrics import OPEN_ENDINGS, measured_clients
-from sim.model import PlatformModel
-from sim.runner import run_scenarios
+from sim.analysis.metrics import OPEN_ENDINGS, measured_clients
+from sim.engine.model import PlatformModel
+from sim.runs.runner import run_scenarios
 from sim.scenario import apply_overrides, load_scenario
 from tests.conftest import SCENARIOS
 
@@ -55,7 +55,7 @@ def test_the_baseline_waiting_list_does_not_trend():
 def test_auto_warmup_is_chosen_by_the_documented_method_and_recorded(tmp_path):
     import json
 
-    from sim.outputs import write_run
+    from sim.runs.outputs import write_run
     from tests.conftest import small
 
     sc = apply_overrides(small(), {"horizon.warmup_weeks": "auto", "horizon.measured_weeks": 8, "therapists.count": 40,
@@ -74,7 +74,7 @@ def test_auto_warmup_is_chosen_by_the_documented_method_and_recorded(tmp_path):
 def test_welch_and_mser5_on_known_series():
     import numpy as np
 
-    from sim.warmup import mser5, welch_settle
+    from sim.runs.warmup import mser5, welch_settle
 
     rng = np.random.default_rng(1)
     ramp = np.r_[np.linspace(0, 1, 30), np.ones(170)] + rng.normal(0, 0.01, 200)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from sim.runner import run_scenarios
+from sim.runs.runner import run_scenarios
+from sim.runs.sweep import answer_changes, contrast_findings, one_way_contrast, register_range, with_answer_changes
 from sim.scenario import Scenario, apply_overrides
-from sim.sweep import answer_changes, contrast_findings, one_way_contrast, register_range, with_answer_changes
 
 TINY = {"therapists": {"count": 6}, "demand": {"arrivals_per_week": 21.0},
         "horizon": {"warmup_weeks": 2, "measured_weeks": 8, "follow_up_weeks": 2}}
@@ -64,7 +64,7 @@ def test_findings_in_words_name_the_parameter_end_and_difference():
 
 
 def test_the_contrast_tornado_draws_each_parameter_once_widest_swing_on_top():
-    from sim.plots import plot_contrast_tornado
+    from sim.views.charts import plot_contrast_tornado
 
     rows = [("(defaults)", "default", None, -0.1, "better")]
     for name, low, high in (("a", -0.12, -0.08), ("b", 0.2, -0.3)):

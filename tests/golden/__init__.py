@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.metrics import replication_kpis
-from sim.model import PlatformModel
+from sim.analysis.metrics import replication_kpis
+from sim.engine.model import PlatformModel
 from sim.scenario import Scenario, apply_overrides, load_scenario
 
 HERE = Path(__file__).resolve().parent

@@ -1,0 +1,96 @@
+"""Claims only where they hold: Holm-adjusted verdicts in words for the declared headline KPIs.
+
+Within one comparison (a policy against its baseline) the headline KPIs of
+:data:`sim.base.kpis.HEADLINE` form one family. Each gets a paired-t p-value, Holm's step-down
+adjustment, and an interval at its Holm level (so the interval excludes zero exactly when the
+step-down test at that rank does), shown no wider than a difference of the KPI can be (a share's
+difference within +-100 points; with few replications a Holm interval can pass that). The verdict:
+
+- *better* / *worse*: Holm-significant and at least the smallest difference that matters;
+- *negligible*: significant but smaller than that, or not significant with the whole interval
+  inside +- that difference;
+- *no clear difference*: otherwise (the interval spans zero and differences that matter);
+- *changed*: significant and large for a KPI with no better direction.
+
+>>> holm([0.01, 0.04, 0.03])
+[0.03, 0.06, 0.06]
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import pandas as pd
+from scipy import stats
+
+from sim.base.kpis import HEADLINE, KPI, clip_differences, format_difference
+
+ALPHA = 0.05
+
+
+def holm(pvalues: Sequence[float]) -> list[float]:
+    """Holm-adjusted p-values (NaN stays NaN and does not count in the family)."""
+    present = [(p, i) for i, p in enumerate(pvalues) if not math.isnan(p)]
+    m = len(present)
+    adjusted = [math.nan] * len(pvalues)
+    running = 0.0
+    for rank, (p, i) in enumerate(sorted(present)):
+        running = max(running, min(1.0, (m - rank) * p))
+        adjusted[i] = round(running, 12)
+    return adjusted
+
+
+def _verdict(kpi: str, d: float, lo: float, hi: float, rejected: bool, matters: float) -> str:
+    if math.isnan(d):
+        return "not estimable"
+    if rejected and abs(d) >= matters:
+        better = KPI[kpi].better(d) if kpi in KPI else None
+        return "changed" if better is None else "better" if better else "worse"
+    if rejected or (not math.isnan(lo) and -matters <= lo and hi <= matters):
+        return "negligible"
+    return "no clear difference"
+
+
+def claims(comparison: pd.DataFrame, kpis: Sequence[str] = HEADLINE, alpha: float = ALPHA) -> pd.DataFrame:
+    """Verdicts for ``kpis`` in each comparison of a :func:`sim.analysis.stats.paired_differences` table."""
+    rows = []
+    for scenario, group in comparison.groupby("scenario", sort=False):
+        g = group.set_index("kpi").reindex([k for k in kpis if k in set(group["kpi"])])
+        p_holm = holm(list(g["p_value"].astype(float)))
+        order = sorted((p, k) for k, p in zip(g.index, g["p_value"].astype(float), strict=True) if not math.isnan(p))
+        m = len(order)
+        level_of = {k: alpha / (m - rank) for rank, (_, k) in enumerate(order)}
+        for (kpi, row), ph in zip(g.iterrows(), p_holm, strict=True):
+            d, sd, n = float(row["difference"]), float(row["sd"]), int(row["n"])
+            level = level_of.get(kpi, alpha)
+            if n > 1 and not math.isnan(sd):
+                half = float(stats.t.ppf(1 - level / 2, n - 1)) * sd / math.sqrt(n)
+            else:
+                half = math.nan
+            lo, hi = d - half, d + half
+            matters = KPI[kpi].smallest_that_matters(float(row["baseline_mean"])) if kpi in KPI else 0.0
+            rejected = not math.isnan(ph) and ph < alpha
+            verdict = _verdict(kpi, d, lo, hi, rejected, matters)
+            rows.append({"scenario": scenario, "baseline": row["baseline"], "kpi": kpi, "difference": d,
+                         "ci_low": lo, "ci_high": hi, "interval_level": 1 - level, "p_value": float(row["p_value"]),
+                         "p_holm": ph, "smallest_that_matters": matters, "verdict": verdict})
+    return clip_differences(pd.DataFrame(rows))  # (after the verdicts: clipping never moves an interval across 0)
+
+
+def sentence(row: pd.Series, currency: str = "") -> str:
+    """One claim in plain words, e.g. 'recovery: better, +2.7 points (interval +1.1 points to +4.3 points)'."""
+    kpi = row["kpi"]
+    name = KPI[kpi].label.lower() if kpi in KPI else kpi
+    d = format_difference(kpi, row["difference"], currency)
+    interval = (f"{format_difference(kpi, row['ci_low'], currency)} to {format_difference(kpi, row['ci_high'], currency)}"
+                if not math.isnan(row["ci_low"]) else "no interval")
+    verdict = row["verdict"]
+    if verdict == "no clear difference":
+        return f"no clear difference in {name} ({d}; interval {interval})"
+    if verdict == "negligible":
+        small = format_difference(kpi, row["smallest_that_matters"], currency).lstrip("+")
+        return f"a negligible difference in {name} ({d}; smaller than the {small} that matters)"
+    if verdict == "not estimable":
+        return f"{name}: not estimable"
+    return f"{name}: {verdict}, {d} (interval {interval})"

@@ -1,0 +1,501 @@
+"""The policy explorer's logic, apart from its widgets (:mod:`sim.apps.explorer_app`): presets, controls from the
+schema, which controls matter under which policy, cached runs, the comparison, its charts and downloads.
+
+Every run is one scenario at explorer size; runs are cached by what they simulate (the scenario's
+settings, replications, seed and the code), in memory and under ``results/explorer_cache/``, so
+the status quo and pinned policies are never recomputed, and the page opens on results computed
+earlier (``python -m sim explore --precompute`` fills the cache for the opening view).
+
+>>> sorted(PRESETS)[:3]
+['feedback only', 'fit only', 'individual only']
+>>> relevant("capacity.safety_margin", {"capacity.policy": "team_quota"})
+False
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from sim.analysis.verdicts import claims
+from sim.base import kpis
+from sim.base.errors import InputError
+from sim.base.registry import describe, names
+from sim.runs import quick
+from sim.runs.cache import RunCache, code_fingerprint, run_key
+from sim.runs.outputs import git_commit
+from sim.runs.runner import StudyResult, merge_results, part_of, run_scenarios
+from sim.scenario import Scenario, apply_overrides, load_scenario, parameter_table, scenario_path, value_at
+from sim.views import charts
+
+# (path, label): the explorer's controls, in order; ranges, units and help come from the schema
+POLICY_CONTROLS = [
+    ("matching.policy", "Matching"),
+    ("matching.information", "Matcher sees"),
+    ("matching.profile_clarity", "Profile clarity"),
+    ("matching.profile_validity", "Profile validity"),
+    ("matching.hold_weeks", "Fit: hold up to (weeks)"),
+    ("therapists.specialty_prevalence_weight", "Specialties follow demand"),
+    ("capacity.policy", "Capacity"),
+    ("capacity.quota_per_day", "Team quota (sessions/day)"),
+    ("capacity.safety_margin", "Individual margin"),
+    ("capacity.load_estimate", "Loads known from"),
+    ("performance.feedback.enabled", "Outcome feedback"),
+    ("performance.feedback.quality_boost", "Feedback benefit (off-track)"),
+    ("performance.ranking.enabled", "League table (ranking)"),
+    ("performance.ranking.gaming_extra_sessions", "Gaming: extra sessions"),
+    ("performance.ranking.selection_share", "Selection: share declining complex"),
+]
+PLATFORM_CONTROLS = [
+    ("exhaustion.absolute_share", "Exhaustion from volume (vs own load)"),
+    ("therapists.count", "Therapists"),
+    ("demand.arrivals_per_week", "New clients per week"),
+    ("horizon.measured_weeks", "Measured weeks"),
+]
+CONTROLS = POLICY_CONTROLS + PLATFORM_CONTROLS
+#: Settings shared by the status quo and every policy: the platform and the world, not a decision.
+SHARED = tuple(path for path, _ in PLATFORM_CONTROLS)
+#: A control matters only when its controlling setting has one of these values.
+ACTIVE_WHEN: dict[str, tuple[str, tuple[Any, ...]]] = {
+    "matching.information": ("matching.policy", ("fit", "hybrid")),
+    "matching.profile_clarity": ("matching.policy", ("fit", "hybrid")),
+    "matching.profile_validity": ("matching.policy", ("fit", "hybrid")),
+    "matching.hold_weeks": ("matching.policy", ("fit",)),
+    "capacity.quota_per_day": ("capacity.policy", ("team_quota",)),
+    "capacity.safety_margin": ("capacity.policy", ("individual",)),
+    "capacity.load_estimate": ("capacity.policy", ("individual",)),
+    "performance.feedback.quality_boost": ("performance.feedback.enabled", (True,)),
+    "performance.ranking.gaming_extra_sessions": ("performance.ranking.enabled", (True,)),
+    "performance.ranking.selection_share": ("performance.ranking.enabled", (True,)),
+}
+#: Slider limits where the schema's own bounds are far wider than an explorer needs.
+LIMITS = {"therapists.count": (10, 200), "demand.arrivals_per_week": (10, 1000), "horizon.measured_weeks": (13, 156),
+          "performance.ranking.gaming_extra_sessions": (0, 5)}
+# A small platform with the baseline's demand per therapist (3.5 new clients a week each, as its 350 for 100): six
+# replications of a policy refresh in about 2.5-3 s on two cores (bench/explorer_bench.py). 40 therapists rather than
+# the robustness experiment's 50 (set "Therapists" to 50 for that platform): 24% less work for intervals about 8%
+# wider (median over the presets' headline measures); bench/README.md has the comparison.
+EXPLORER_DEFAULTS = {"therapists.count": 40, "demand.arrivals_per_week": 140.0, "horizon.measured_weeks": 52,
+                     "horizon.warmup_weeks": 26, "horizon.follow_up_weeks": 13}
+TABLE_KPIS = list(kpis.HEADLINE)
+BASELINE_NAME = "status quo"
+MAX_POLICIES = 4  # policies compared with the status quo at once (pinned ones and the current one)
+DEFAULT_REPS = 6  # at least 5; on two cores 6 take as long as 5 (three rounds of two)
+
+
+def _push_quota() -> float:
+    return float(load_scenario(scenario_path("productivity_push")).capacity.quota_per_day)
+
+
+#: One click for the policies the project studies; each preset starts from the status quo's settings.
+PRESETS: dict[str, dict[str, Any]] = {
+    "status quo": {},
+    "quality first": {"matching.policy": "fit", "capacity.policy": "individual"},
+    "fit only": {"matching.policy": "fit"},
+    "individual only": {"capacity.policy": "individual"},
+    "feedback only": {"performance.feedback.enabled": True},
+    "league table": {"performance.ranking.enabled": True},
+    "productivity push": {"capacity.quota_per_day": "push"},  # resolved from scenarios/productivity_push.yaml
+}
+PRESET_HELP = {
+    "status quo": "Earliest availability, one team quota at the mean sustainable load, no feedback, no ranking.",
+    "quality first": "Matching by estimated fit and a threshold for each therapist's own sustainable load.",
+    "fit only": "Matching by estimated fit; the team quota stays.",
+    "individual only": "Each therapist's own threshold; matching stays first come, first served.",
+    "feedback only": "Session-by-session outcome feedback to each therapist, no league table.",
+    "league table": "Therapists ranked by client return rate; those below the median feel the pressure.",
+    "productivity push": "The team quota pushed above the mean sustainable load (the productivity push).",
+}
+OPENING_PRESET = "quality first"
+
+
+@dataclass
+class FieldSpec:
+    path: str
+    label: str
+    kind: str  # choice | bool | int | float
+    default: Any
+    low: float | None = None
+    high: float | None = None
+    step: float | None = None
+    options: list[str] | None = None
+    unit: str = ""
+    help: str = ""
+
+
+def _step(value: float, low: float, high: float) -> float:
+    """A slider step that can show ``value`` exactly: a round step of about a hundredth of the range that divides
+    the value's distance from the lower end."""
+    for step in (0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0):
+        if (high - low) / step <= 200 and abs(round((value - low) / step) * step + low - value) < 1e-9:
+            return step
+    return 0.001
+
+
+def field_specs(base: Scenario) -> list[FieldSpec]:
+    """Control specifications from the schema: allowed values, range, a step that shows the default exactly,
+    unit and help."""
+    table = {r["path"]: r for r in parameter_table()}
+    specs = []
+    for path, label in CONTROLS:
+        row = table[path]
+        value = value_at(base, path)
+        common = {"unit": row["unit"], "help": row["description"]}
+        if row["registry"]:
+            specs.append(FieldSpec(path, label, "choice", value, options=names(row["registry"]), **common))
+            continue
+        if isinstance(value, bool):
+            specs.append(FieldSpec(path, label, "bool", value, **common))
+            continue
+        b = row["bounds"]
+        lo, hi = b.get("ge", b.get("gt", 0)), b.get("le", b.get("lt", 1))
+        if row["range"]:
+            lo, hi = min(row["range"][0], value), max(row["range"][1], value)
+        lo, hi = LIMITS.get(path, (lo, hi))
+        if isinstance(value, int):
+            specs.append(FieldSpec(path, label, "int", value, lo, hi, 1, **common))
+        else:
+            specs.append(FieldSpec(path, label, "float", value, lo, hi, _step(value, lo, hi), **common))
+    return specs
+
+
+def option_help(path: str, option: Any) -> str:
+    """Help for one option of a choice control (the registered policy's docstring)."""
+    kind = {r["path"]: r["registry"] for r in parameter_table()}.get(path)
+    return describe(kind, option) if kind else ""
+
+
+def relevant(path: str, values: dict[str, Any]) -> bool:
+    """Does the control at ``path`` change anything, given the other settings?"""
+    if path not in ACTIVE_WHEN:
+        return True
+    controlling, allowed = ACTIVE_WHEN[path]
+    return values.get(controlling) in allowed
+
+
+def explorer_base() -> Scenario:
+    """The status-quo platform at explorer size (a refresh takes seconds)."""
+    return quick.shrink(apply_overrides(load_scenario(scenario_path("baseline")), EXPLORER_DEFAULTS))
+
+
+def default_values(base: Scenario | None = None) -> dict[str, Any]:
+    base = base or explorer_base()
+    return {path: value_at(base, path) for path, _ in CONTROLS}
+
+
+def preset_values(preset: str, base: Scenario | None = None) -> dict[str, Any]:
+    """The control values of a preset: the status quo's, changed as the preset says."""
+    if preset not in PRESETS:
+        raise InputError(f"preset: unknown {preset!r}; allowed: {', '.join(PRESETS)}")
+    values = default_values(base)
+    for path, value in PRESETS[preset].items():
+        values[path] = _push_quota() if value == "push" else value
+    return values
+
+
+def policy_scenario(values: dict[str, Any], name: str, base: Scenario | None = None) -> Scenario:
+    """The scenario the controls describe; a bad value raises InputError naming the field and what it allows."""
+    return apply_overrides(base or explorer_base(), values).model_copy(update={"name": name})
+
+
+def status_quo_values(values: dict[str, Any]) -> dict[str, Any]:
+    """The status quo on the platform the controls describe (shared settings from ``values``)."""
+    sq = default_values()
+    sq.update({k: v for k, v in values.items() if k in SHARED})
+    return sq
+
+
+# -- cached runs ------------------------------------------------------------------
+
+
+def compared_scenarios(policies: dict[str, dict[str, Any]]) -> dict[str, Scenario]:
+    """The status quo (on the first policy's platform) and each named policy, by name; a bad value raises
+    InputError naming the field before anything runs."""
+    first = next(iter(policies.values()), default_values())
+    return {BASELINE_NAME: policy_scenario(status_quo_values(first), BASELINE_NAME),
+            **{name: policy_scenario(values, name) for name, values in policies.items()}}
+
+
+def run_policies(policies: dict[str, dict[str, Any]], reps: int = DEFAULT_REPS, jobs: int = 2,
+                 cache: RunCache | None = None, on_progress: Callable[[int, int], None] | None = None,
+                 pool: Any | None = None) -> StudyResult:
+    """The status quo and each named policy (control values) on the same clients; cached runs are reused.
+
+    The status quo comes first; its platform settings are those of the first policy."""
+    cache = cache or RunCache(None)
+    wanted = compared_scenarios(policies)
+    reps = quick.reps(reps)
+    keys = {name: run_key(sc, reps) for name, sc in wanted.items()}
+    missing = [sc for name, sc in wanted.items() if cache.get(keys[name]) is None]
+    missing = list({keys[sc.name]: sc for sc in missing}.values())  # the same run twice is run once
+    if missing:
+        fresh = run_scenarios(missing, reps=reps, jobs=jobs, progress=False, keep=("clients", "therapists", "weekly"),
+                              on_progress=on_progress, pool=pool, groups=False)
+        for sc in missing:
+            cache.put(keys[sc.name], part_of(fresh, sc.name))
+    parts = []
+    for name, sc in wanted.items():
+        cached = cache.get(keys[name])
+        assert cached is not None
+        parts.append(part_of(cached, cached.scenarios[0].name, as_scenario=sc))
+    return merge_results(parts)
+
+
+# -- what the page shows -------------------------------------------------------------
+
+
+def policy_names(result: StudyResult) -> list[str]:
+    return [sc.name for sc in result.scenarios if sc.name != BASELINE_NAME]
+
+
+def verdicts(result: StudyResult) -> pd.DataFrame:
+    """Each policy's headline differences from the status quo with their verdicts (see :mod:`sim.analysis.verdicts`)."""
+    return claims(result.compare(BASELINE_NAME), TABLE_KPIS)
+
+
+def kpi_table(result: StudyResult, claimed: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Headline KPI rows: the status quo (mean [95% CI]); for each policy the paired difference
+    [Holm-adjusted interval] and its verdict in words. ``claimed``: :func:`verdicts` already computed."""
+    summ = result.summary.set_index(["scenario", "kpi"])
+    v = (verdicts(result) if claimed is None else claimed).set_index(["scenario", "kpi"])
+    currency = result.scenarios[0].money.currency
+    rows = []
+    for kpi in TABLE_KPIS:
+        s = summ.loc[(BASELINE_NAME, kpi)]
+        row = {"KPI": kpis.label(kpi, with_unit=True),
+               BASELINE_NAME: (f"{kpis.format_value(kpi, s['mean'], currency)} "
+                               f"{kpis.format_interval(kpi, s['ci_low'], s['ci_high'], currency)}")}
+        for name in policy_names(result):
+            d = v.loc[(name, kpi)]
+            row[name] = (f"{kpis.format_difference(kpi, d['difference'], currency)} "
+                         f"[{kpis.format_difference(kpi, d['ci_low'], currency)}, "
+                         f"{kpis.format_difference(kpi, d['ci_high'], currency)}]: {d['verdict']}")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+VERDICT_CLASS = {"better": "fm-better", "worse": "fm-worse"}
+
+
+def kpi_table_html(result: StudyResult, claimed: pd.DataFrame | None = None) -> str:
+    """The KPI table as HTML, each difference coloured by its verdict (better, worse, or neither)."""
+    claimed = verdicts(result) if claimed is None else claimed
+    table = kpi_table(result, claimed)
+    v = claimed.set_index(["scenario", "kpi"])
+    head = "".join(f"<th>{c}</th>" for c in table.columns)
+    body = []
+    for kpi, (_, row) in zip(TABLE_KPIS, table.iterrows(), strict=True):
+        cells = [f"<td>{row['KPI']}</td>", f"<td>{row[BASELINE_NAME]}</td>"]
+        for name in policy_names(result):
+            verdict = str(v.loc[(name, kpi), "verdict"])
+            cls = next((c for word, c in VERDICT_CLASS.items() if verdict.startswith(word)), "fm-unclear")
+            cells.append(f"<td class='{cls}'>{row[name]}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    style = ("<style>.fm-table td,.fm-table th{padding:2px 8px;text-align:left;white-space:nowrap;font-size:12px}"
+             ".fm-better{color:#006d2c;font-weight:600}.fm-worse{color:#b2182b;font-weight:600}"
+             ".fm-unclear{color:#555}</style>")
+    return (f"{style}<table class='fm-table'><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+            "<p class='fm-note' style='font-size:11px;color:#555'>Status quo: mean [95% interval] over replications. "
+            "Policies: paired difference from the status quo on the same clients [Holm-adjusted interval]; "
+            "green better, red worse, grey no clear difference or negligible.</p>")
+
+
+def run_size(result: StudyResult) -> str:
+    """One line on how big the run was and what made it: replications, platform, horizon and warm-up, seed, the
+    model code's fingerprint (what the cache keys runs by) and the git commit when there is one."""
+    sc = result.scenarios[0]
+    h = sc.horizon
+    reps = int(result.replications.groupby("scenario").size().min())
+    commit = git_commit()
+    return (f"{reps} replications per policy; {sc.therapists.count} therapists, "
+            f"{sc.demand.arrivals_per_week:,.0f} new clients a week; {h.measured_weeks} measured weeks after "
+            f"{h.warmup_weeks} weeks of warm-up, clients followed {h.follow_up_weeks} more weeks; seed {sc.seed}; "
+            f"model code {code_fingerprint()[:8]}{f', commit {commit[:7]}' if commit else ''}.")
+
+
+def tradeoff_figure(result: StudyResult, claimed: pd.DataFrame | None = None) -> Figure:
+    return charts.plot_tradeoff(verdicts(result) if claimed is None else claimed, policy_names(result),
+                               "Against the status quo, on the same clients")
+
+
+def load_figure(result: StudyResult) -> Figure:
+    """Each therapist's mean attended sessions per working day against their own sustainable load."""
+    t = result.tables["therapists"]
+    t = t[t["measured_working_days"] > 0]
+    order = [sc.name for sc in result.scenarios]
+    fig, axes = plt.subplots(1, len(order), figsize=(3.2 * len(order), 3.4), sharey=True, squeeze=False)
+    col = charts.colours(order)
+    lim = [2.5, 8.5]
+    for ax, name in zip(axes[0], order, strict=True):
+        g = t[t["scenario"] == name]
+        ax.scatter(g["sustainable_load"], g["measured_sessions"] / g["measured_working_days"], s=8, alpha=0.5,
+                   color=col[name])
+        ax.plot(lim, lim, color="grey", lw=1, ls="--")
+        ax.set(title=name, xlabel="Own sustainable load (sessions/day)", xlim=lim)
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("Attended sessions per working day")
+    fig.suptitle("Load against each therapist's own sustainable load (dashed: at their own load)", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def wait_figure(result: StudyResult) -> Figure:
+    """Share of clients who had their first session within x days (every day visible)."""
+    c = result.tables["clients"]
+    c = c[~c["in_warmup"] & (c["sessions_attended"] > 0)]
+    order = [sc.name for sc in result.scenarios]
+    col = charts.colours(order)
+    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    for name in order:
+        w = np.sort(c.loc[c["scenario"] == name, "wait_first_session_days"].to_numpy())
+        if len(w):
+            ax.step(w, np.arange(1, len(w) + 1) / len(w), where="post", color=col[name],
+                    label=f"{name} (mean {w.mean():.1f} days)")
+    ax.set(title="Wait to first session", xlabel="Days from arrival", ylabel="Share seen within that wait",
+           ylim=(0, 1.02))
+    ax.legend(frameon=False, fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def staff_figure(result: StudyResult) -> Figure:
+    weekly = result.tables["weekly"]
+    order = [sc.name for sc in result.scenarios]
+    warmup = result.scenarios[0].horizon.warmup_weeks
+    col = charts.colours(order)
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.6))
+    for name in order:
+        g = weekly[weekly["scenario"] == name].groupby("week")
+        a1.plot(g["mean_exhaustion"].mean(), color=col[name], label=name)
+        a2.plot(g["headcount"].mean(), color=col[name], label=name)
+    for ax, title, ylabel in ((a1, "Mean therapist exhaustion", "Exhaustion (0-1)"),
+                              (a2, "Therapists employed", "Headcount")):
+        ax.axvspan(0, warmup, color="grey", alpha=0.12, lw=0, label="warm-up (not measured)")
+        ax.set(title=title, xlabel="Week", ylabel=ylabel)
+        ax.grid(alpha=0.3)
+    a2.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.suptitle("Lines: mean over replications, week by week", fontsize=9, color="dimgrey")
+    fig.tight_layout()
+    return fig
+
+
+def retention_figure(result: StudyResult) -> Figure:
+    return charts.plot_retention(result.tables["clients"], [sc.name for sc in result.scenarios])
+
+
+#: The detail charts, by tab title.
+DETAIL_FIGURES: dict[str, Callable[[StudyResult], Figure]] = {
+    "Therapist load": load_figure,
+    "Waits": wait_figure,
+    "Exhaustion and headcount": staff_figure,
+    "Client return": retention_figure,
+}
+
+
+def figures(result: StudyResult, claimed: pd.DataFrame | None = None) -> dict[str, Figure]:
+    """Every chart of the page, by name: the trade-off first."""
+    return {"Trade-off": tradeoff_figure(result, claimed), **{k: f(result) for k, f in DETAIL_FIGURES.items()}}
+
+
+def _slug(name: str) -> str:
+    return "".join(ch if ch.isalnum() else "_" for ch in name.lower()).strip("_")
+
+
+def download_zip(result: StudyResult, figs: dict[str, Figure] | None = None,
+                 claimed: pd.DataFrame | None = None) -> bytes:
+    """The current results as one zip: KPI table, differences with verdicts, per-replication KPIs (CSV),
+    and each chart as PNG and SVG (editable text)."""
+    claimed = verdicts(result) if claimed is None else claimed
+    figs = figs if figs is not None else figures(result, claimed)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("kpi_table.csv", kpi_table(result, claimed).to_csv(index=False))
+        z.writestr("differences.csv", claimed.to_csv(index=False))
+        z.writestr("replications.csv", result.replications.to_csv(index=False))
+        z.writestr("run.txt", run_size(result) + "\n")
+        for name, fig in figs.items():
+            for ext, data in charts.chart_files(fig, dpi=120).items():
+                z.writestr(f"charts/{_slug(name)}.{ext}", data)
+    return buffer.getvalue()
+
+
+def caption(policies: Sequence[str]) -> str:
+    return "Compared with the status quo: " + ", ".join(policies)
+
+
+@dataclass
+class View:
+    """What the page shows for one comparison, drawn: chart images, the table, the run size, the download."""
+
+    policies: list[str]
+    images: dict[str, bytes]  # chart name -> PNG
+    table_html: str
+    size: str
+    claims: pd.DataFrame  # the headline verdicts the chart and the table show (the download reuses them)
+    archive: bytes | None = None  # the download (zip); drawn after the rest is on screen
+
+
+def render(result: StudyResult, details: bool = True) -> tuple[View, dict[str, Figure]]:
+    """The comparison drawn for the page (and its figures, for the download); without ``details`` only the
+    headline (the trade-off chart and the table), for a page that shows it first."""
+    claimed = verdicts(result)  # computed once for the chart and the table
+    figs = figures(result, claimed) if details else {"Trade-off": tradeoff_figure(result, claimed)}
+    images = {name: charts.png_bytes(fig, close=False) for name, fig in figs.items()}
+    return View(policy_names(result), images, kpi_table_html(result, claimed), run_size(result), claimed), figs
+
+
+def add_details(view: View, result: StudyResult, figs: dict[str, Figure]) -> None:
+    """Draw the detail charts into ``view`` (and ``figs``) after the headline."""
+    for name, make in DETAIL_FIGURES.items():
+        if name not in figs:
+            figs[name] = make(result)
+            view.images[name] = charts.png_bytes(figs[name], close=False)
+
+
+def finish(view: View, result: StudyResult, figs: dict[str, Figure]) -> View:
+    """Add the detail charts (if missing) and the download to ``view``; close the figures."""
+    add_details(view, result, figs)
+    view.archive = download_zip(result, figs, view.claims)
+    for fig in figs.values():
+        plt.close(fig)
+    return view
+
+
+def view_key(policies: dict[str, dict[str, Any]], reps: int) -> str:
+    """The cache key of a drawn comparison: the runs it shows (settings, replications, seed, code)."""
+    wanted = compared_scenarios(policies)
+    reps = quick.reps(reps)
+    return "view-" + "-".join(f"{_slug(name)}.{run_key(sc, reps)[:10]}" for name, sc in wanted.items())
+
+
+def opening_view(reps: int = DEFAULT_REPS, jobs: int = 2, cache: RunCache | None = None) -> View:
+    """The page's opening comparison (the opening preset against the status quo), drawn, from the cache or
+    computed now and cached."""
+    cache = cache or RunCache()
+    policies = {OPENING_PRESET: preset_values(OPENING_PRESET)}
+    key = view_key(policies, reps)
+    view = cache.get(key)
+    if view is None:
+        result = run_policies(policies, reps=reps, jobs=jobs, cache=cache)
+        drawn, figs = render(result)
+        view = finish(drawn, result, figs)
+        cache.put(key, view)
+    return view
+
+
+def precompute(reps: int = DEFAULT_REPS, jobs: int = 2, cache: RunCache | None = None) -> View:
+    """Compute (or find) every preset's runs and the drawn opening view into the cache: the page then opens
+    without simulating or drawing, and a preset's Run only draws."""
+    cache = cache or RunCache()
+    run_policies({name: preset_values(name) for name in PRESETS if name != BASELINE_NAME}, reps=reps, jobs=jobs,
+                 cache=cache)
+    return opening_view(reps, jobs, cache)

@@ -1,0 +1,318 @@
+"""The policy explorer's widgets (ipywidgets; shown by notebook 01 in JupyterLab or Voila).
+
+Layout, top to bottom: presets and Run; the trade-off panel (chart and KPI table) beside the
+controls; detail charts in tabs; downloads. All numbers come from :mod:`sim.apps.explore`.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import time
+from typing import Any
+
+from sim.apps import explore
+from sim.apps.explore import BASELINE_NAME, MAX_POLICIES, PRESET_HELP, PRESETS, FieldSpec, RunCache
+from sim.base.errors import InputError
+from sim.runs.runner import worker_pool
+
+CUSTOM = "custom"
+STYLE = """<style>
+.fm-stale { opacity: 0.35; }
+.fm-help { font-size: 11px; color: #555; margin: -4px 0 4px 4px; max-width: 400px; }
+.fm-error { color: #b2182b; font-weight: 600; }
+.fm-size { font-size: 11px; color: #555; }
+</style>"""
+
+
+class Explorer:
+    """Presets, controls from the schema, Run, the trade-off panel, detail tabs, pins and downloads."""
+
+    def __init__(self, reps: int = explore.DEFAULT_REPS, jobs: int = 2, cache: RunCache | None = None):
+        import ipywidgets as w
+
+        self.w = w
+        self.jobs = jobs
+        self.pool = worker_pool(jobs) if jobs > 1 else None  # started once, while this process is still small
+        self.cache = cache if cache is not None else RunCache()
+        self.base = explore.explorer_base()
+        self.specs = explore.field_specs(self.base)
+        self.controls = {s.path: self._widget(s) for s in self.specs}
+        self.help = {s.path: w.HTML(self._help_text(s, s.default)) for s in self.specs}
+        for path, h in self.help.items():
+            h.add_class("fm-help")
+            h.add_class("fm-help-" + _css(path))
+        self.pinned: dict[str, dict[str, Any]] = {}
+        self.result: explore.View | None = None  # what the page shows
+        self.runs = 0
+        self.last_refresh_seconds = float("nan")  # from Run to the trade-off and table on screen
+
+        self.presets = w.ToggleButtons(options=[*PRESETS, CUSTOM], value=explore.OPENING_PRESET,
+                                       tooltips=[*PRESET_HELP.values(), "Your own settings"],
+                                       style={"button_width": "118px"})
+        self.presets.add_class("fm-presets")
+        self.reps_widget = w.IntSlider(value=max(5, reps), min=5, max=20, description="Replications",
+                                       style={"description_width": "initial"}, layout=w.Layout(width="300px"))
+        self.reps_widget.add_class("fm-reps")
+        self.button = w.Button(description="Run", button_style="primary", tooltip="Simulate the settings shown")
+        self.button.add_class("fm-run")
+        self.pin_button = w.Button(description="Pin this policy", tooltip=f"Keep it on the page (up to {MAX_POLICIES})")
+        self.pin_button.add_class("fm-pin")
+        self.clear_button = w.Button(description="Clear pins")
+        self.clear_button.add_class("fm-clear-pins")
+        self.progress = w.IntProgress(value=0, min=0, max=1, layout=w.Layout(width="200px"))
+        self.stage = w.HTML("")
+        self.stage.add_class("fm-stage")
+        self.status = w.HTML("")
+        self.status.add_class("fm-status")
+        self.size = w.HTML("")
+        self.size.add_class("fm-size")
+        self.tradeoff = w.Image(format="png", layout=w.Layout(max_width="100%"))
+        self.tradeoff.add_class("fm-chart")
+        self.tradeoff.add_class("fm-tradeoff")
+        self.table = w.HTML("")
+        self.table.add_class("fm-kpi-table")
+        self.detail_images = {name: w.Image(format="png", layout=w.Layout(max_width="100%"))
+                              for name in explore.DETAIL_FIGURES}
+        for image in self.detail_images.values():
+            image.add_class("fm-chart")
+        self.tabs = w.Tab(children=list(self.detail_images.values()))
+        for i, name in enumerate(self.detail_images):
+            self.tabs.set_title(i, name)
+        self.downloads = w.HTML("")
+        self.downloads.add_class("fm-downloads")
+        self.results_box = w.VBox([self.size, self.tradeoff, self.table, self.tabs, self.downloads])
+        self.results_box.add_class("fm-results")
+
+        self._applying_preset = False
+        self.presets.observe(self._on_preset, names="value")
+        for widget in self.controls.values():
+            widget.observe(self._on_control, names="value")
+        self.button.on_click(lambda _b: self.refresh())
+        self.pin_button.on_click(lambda _b: self.pin())
+        self.clear_button.on_click(lambda _b: self.clear_pins())
+        self.apply_preset(explore.OPENING_PRESET)
+
+    # -- controls --------------------------------------------------------------------
+    def _widget(self, s: FieldSpec) -> Any:
+        w = self.w
+        common = {"description": s.label, "tooltip": f"{s.help} ({s.unit})" if s.unit else s.help,
+                  "style": {"description_width": "170px"}, "layout": w.Layout(width="430px")}
+        if s.kind == "choice":
+            widget = w.Dropdown(options=s.options, value=s.default, **common)
+        elif s.kind == "bool":
+            widget = w.Checkbox(value=s.default, indent=False, **common)
+        elif s.kind == "int":
+            widget = w.IntSlider(value=s.default, min=int(s.low or 0), max=int(s.high or 100), step=1, **common)
+        else:
+            decimals = max(0, len(f"{s.step:g}".split(".")[1]) if "." in f"{s.step:g}" else 0)
+            widget = w.FloatSlider(value=s.default, min=s.low, max=s.high, step=s.step,
+                                   readout_format=f".{decimals}f", **common)
+        widget.add_class("fm-" + _css(s.path))
+        return widget
+
+    def _help_text(self, s: FieldSpec, value: Any) -> str:
+        text = s.help + (f" ({s.unit})" if s.unit and s.kind != "choice" else "")
+        if s.kind == "choice":
+            text = f"<b>{html.escape(str(value))}</b>: {html.escape(explore.option_help(s.path, value))}"
+            return text
+        return html.escape(text)
+
+    def values(self) -> dict[str, Any]:
+        return {path: widget.value for path, widget in self.controls.items()}
+
+    def set_values(self, values: dict[str, Any]) -> None:
+        for path, value in values.items():
+            if path in self.controls:
+                self.controls[path].value = value
+        self._update_relevance()
+
+    def apply_preset(self, preset: str) -> None:
+        self._applying_preset = True
+        try:
+            shared = {k: v for k, v in self.values().items() if k in explore.SHARED}
+            self.set_values({**explore.preset_values(preset, self.base), **shared})
+            if self.presets.value != preset:
+                self.presets.value = preset
+        finally:
+            self._applying_preset = False
+
+    def _on_preset(self, change: dict) -> None:
+        if change["new"] != CUSTOM and not self._applying_preset:
+            self.apply_preset(change["new"])
+            self._mark_stale("Preset chosen: press Run.")
+
+    def _on_control(self, change: dict) -> None:
+        if _same(change["old"], change["new"]):  # a browser's float rounding of the same value: not a change
+            return
+        self._update_relevance()
+        if not self._applying_preset:
+            if self.presets.value != CUSTOM:
+                self._applying_preset = True
+                self.presets.value = CUSTOM
+                self._applying_preset = False
+            self._mark_stale("Settings changed: press Run.")
+
+    def _update_relevance(self) -> None:
+        values = self.values()
+        for s in self.specs:
+            active = explore.relevant(s.path, values)
+            self.controls[s.path].disabled = not active
+            help_text = self._help_text(s, values[s.path])
+            if not active:
+                controlling = explore.ACTIVE_WHEN[s.path][0]
+                help_text += f" <i>(not used with this {self._label(controlling).lower()} setting)</i>"
+            self.help[s.path].value = help_text
+
+    def _label(self, path: str) -> str:
+        return next(s.label for s in self.specs if s.path == path)
+
+    def _mark_stale(self, message: str) -> None:
+        if self.result is not None:
+            self.results_box.add_class("fm-stale")
+        self.status.value = message
+
+    # -- pins --------------------------------------------------------------------------
+    def _policy_name(self) -> str:
+        preset = self.presets.value
+        return "your policy" if preset in (CUSTOM, BASELINE_NAME) else preset
+
+    def pin(self) -> None:
+        name = self._policy_name()
+        base, i = name, 2
+        while name in self.pinned:
+            name, i = f"{base} ({i})", i + 1
+        if len(self.pinned) >= MAX_POLICIES - 1:
+            self.status.value = f"At most {MAX_POLICIES} policies side by side: clear the pins first."
+            return
+        self.pinned[name] = self.values()
+        self.status.value = f"Pinned '{html.escape(name)}'. Choose another policy and press Run to compare."
+
+    def clear_pins(self) -> None:
+        self.pinned.clear()
+        self._mark_stale("Pins cleared: press Run.")
+
+    def policies(self) -> dict[str, dict[str, Any]]:
+        """What Run compares with the status quo: the pinned policies, then the current settings."""
+        current = self.values()
+        shared = {k: v for k, v in current.items() if k in explore.SHARED}
+        out = {name: {**values, **shared} for name, values in self.pinned.items()}
+        name = self._policy_name()
+        if name in out and out[name] != current:
+            name = "your policy"
+        out[name] = current
+        return out
+
+    # -- running -----------------------------------------------------------------------
+    def refresh(self) -> None:
+        self.button.disabled = True
+        self.progress.max, self.progress.value = 1, 0
+        self.stage.value = "Checking the settings..."
+        self._mark_stale("Running... (the results shown are from the previous run until this one finishes)")
+        started = time.perf_counter()
+
+        def on_progress(done: int, total: int) -> None:
+            self.progress.max, self.progress.value = total, done
+            self.stage.value = f"Simulating: {done} of {total} replications"
+
+        try:
+            policies = self.policies()
+            self.stage.value = "Simulating (runs already done are reused)..."
+            # (a bad value stops run_policies before anything runs, naming the field)
+            result = explore.run_policies(policies, reps=self.reps_widget.value, jobs=self.jobs, cache=self.cache,
+                                          on_progress=on_progress, pool=self.pool)
+            self.stage.value = "Drawing the trade-off..."
+            view, figs = explore.render(result, details=False)  # the headline first; the detail tabs follow
+            for image in self.detail_images.values():
+                image.value = b""
+            self.show(view)
+            self.progress.max = self.progress.value = 1
+            self.runs += 1
+            self.last_refresh_seconds = time.perf_counter() - started
+            self.status.value = (f"Done in {self.last_refresh_seconds:.1f} s (run {self.runs}): "
+                                 f"{html.escape(explore.caption(view.policies))}.")
+            self.stage.value = "Drawing the detail charts..."
+            explore.finish(view, result, figs)
+            for name, image in self.detail_images.items():
+                image.value = view.images[name]
+            self.offer_download(view.archive or b"")
+            self.stage.value = ""
+        except InputError as exc:
+            self.results_box.add_class("fm-stale")
+            self.stage.value = ""
+            self.status.value = f"<span class='fm-error'>Not run: {html.escape(str(exc))}</span>"
+        except Exception as exc:  # shown to the user, not swallowed
+            self.stage.value = ""
+            self.status.value = f"<span class='fm-error'>Could not run: {html.escape(str(exc))}</span>"
+            raise
+        finally:
+            self.button.disabled = False
+
+    def show(self, view: explore.View) -> None:
+        """Put a drawn comparison on the page: size line, trade-off chart, table, detail tabs, download."""
+        self.size.value = "Run size: " + html.escape(view.size)
+        self.table.value = (f"<p class='fm-caption'>{html.escape(explore.caption(view.policies))}</p>"
+                            + view.table_html)
+        self.tradeoff.value = view.images["Trade-off"]
+        for name, image in self.detail_images.items():
+            if name in view.images:
+                image.value = view.images[name]
+        self.downloads.value = "<i>Preparing the download...</i>"
+        self.result = view
+        self.results_box.remove_class("fm-stale")
+        if view.archive is not None:
+            self.offer_download(view.archive)
+
+    def offer_download(self, archive: bytes) -> None:
+        """The current results as a browser download: CSV tables and PNG and SVG charts in one zip."""
+        encoded = base64.b64encode(archive).decode()
+        self.downloads.value = (
+            f"<a class='fm-download' download='fifty_minutes_explorer.zip' "
+            f"href='data:application/zip;base64,{encoded}'>Download these results (zip: CSV tables, PNG and SVG "
+            f"charts)</a>")
+
+    def open(self) -> None:
+        """Show the opening view: drawn earlier and cached (instant), else computed and drawn now."""
+        started = time.perf_counter()
+        if self.presets.value != explore.OPENING_PRESET or self.reps_widget.value != explore.DEFAULT_REPS:
+            self.refresh()
+            return
+        self.status.value = "Loading the opening comparison..."
+        view = explore.opening_view(reps=self.reps_widget.value, jobs=self.jobs, cache=self.cache)
+        self.show(view)
+        self.runs += 1
+        self.status.value = (f"Done in {time.perf_counter() - started:.1f} s (run {self.runs}; the opening comparison "
+                             f"is computed once and cached): {html.escape(explore.caption(view.policies))}.")
+
+    def display(self) -> None:
+        from IPython.display import display
+
+        w = self.w
+        policy = [w.HTML("<b>Policy</b>")]
+        for path, _ in explore.POLICY_CONTROLS:
+            policy += [self.controls[path], self.help[path]]
+        platform = [w.HTML("<b>Platform and run</b> (shared by the status quo and every policy)")]
+        for path, _ in explore.PLATFORM_CONTROLS:
+            platform += [self.controls[path], self.help[path]]
+        settings = w.Accordion(children=[w.VBox(policy), w.VBox([*platform, self.reps_widget])])
+        settings.set_title(0, "Policy settings")
+        settings.set_title(1, "Platform and run")
+        settings.selected_index = 0
+        settings.layout = w.Layout(width="470px")
+        header = w.VBox([
+            w.HTML(STYLE + "<b>Presets</b> (each against the status quo, on the same simulated clients)"),
+            self.presets,
+            w.HBox([self.button, self.pin_button, self.clear_button, self.progress, self.stage]),
+            self.status,
+        ])
+        display(w.VBox([header, w.HBox([self.results_box, settings])]))
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return abs(a - b) <= 1e-9 * max(1.0, abs(a))
+    return bool(a == b)
+
+
+def _css(path: str) -> str:
+    return path.replace(".", "-").replace("_", "-")

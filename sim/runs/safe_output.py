@@ -1,0 +1,331 @@
+"""Output folders that never lose a user's files.
+
+The tool deletes or replaces only files it wrote itself. Each folder it writes holds a
+manifest (``MANIFEST``) listing those files with their size and modification time; a file
+that is not listed, or that changed since (a user edited it), is *foreign* and never touched.
+
+A target folder is accepted if it is new, empty, or holds only the tool's own files and
+folders. A folder with foreign files is refused (``OutputError`` naming them) unless
+``force`` is given; then the new files are written beside the foreign ones, and a foreign
+file with the name of a file the tool writes is still refused.
+
+Writing is all-or-nothing:
+
+- *swap* (a folder with only the tool's files, or none yet): everything is written into a
+  temporary folder beside the target, which then takes the target's place in one atomic
+  exchange (``renameat2(RENAME_EXCHANGE)`` on Linux; elsewhere two renames, and an old run
+  left aside by a kill between them is put back on the next run). A kill at any moment leaves
+  the complete old run or the complete new one.
+- *merge* (a folder that also holds other tool folders, such as ``results/``, or foreign files
+  under ``force``): the files are written into a temporary folder inside the target and moved
+  in one by one with ``os.replace``; the manifest is written first, accepting the old or the
+  new version of each file, so a kill half-way leaves no file that looks foreign.
+
+Temporary folders of the tool left by a kill are removed on the next write beside them.
+
+>>> import tempfile, pathlib
+>>> out = pathlib.Path(tempfile.mkdtemp()) / "run"
+>>> write_folder(out, lambda tmp: (tmp / "a.csv").write_text("x\\n"))
+['a.csv']
+>>> (out / "my_notes.md").write_text("mine")
+4
+>>> foreign_entries(out)
+['my_notes.md']
+>>> write_folder(out, lambda tmp: (tmp / "a.csv").write_text("y\\n"))
+Traceback (most recent call last):
+sim.runs.safe_output.OutputError: --out ...run holds 1 file the tool did not write: my_notes.md; choose a new ...
+>>> write_folder(out, lambda tmp: (tmp / "a.csv").write_text("y\\n"), force=True)
+['a.csv']
+>>> sorted(p.name for p in out.iterdir()), (out / "my_notes.md").read_text()
+(['.fifty-minutes-manifest.json', 'a.csv', 'my_notes.md'], 'mine')
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from sim.base.errors import InputError
+
+MANIFEST = ".fifty-minutes-manifest.json"
+PARTIAL = ".fifty-minutes-partial"
+STORE_MARKER = ".fifty-minutes-store"  # a results store the tool appends to (robustness draws)
+CACHE_MARKER = ".fifty-minutes-cache"  # the dashboards' cache of runs (sim/runs/cache.py): files run-*.pkl
+TMP_TAG = ".fm-tmp-"
+OLD_TAG = ".fm-old-"
+TRASH_TAG = ".fm-trash-"  # a run being deleted after a swap: renamed first (atomic), so a kill never strands it
+RESULTS = Path("results")
+SHOW = 8
+
+
+class OutputError(InputError):
+    """The output folder cannot be used; the message says why and what to do."""
+
+
+# ---------------------------------------------------------------------------------------
+# What belongs to the tool
+
+
+def _signature(path: Path) -> list[int]:
+    info = path.stat()
+    return [info.st_size, info.st_mtime_ns]
+
+
+def read_manifest(folder: Path) -> dict[str, list[list[int]]]:
+    """File name -> accepted [size, mtime_ns] signatures; empty if there is no valid manifest."""
+    try:
+        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        files = data["files"]
+        return {str(k): [list(map(int, s)) for s in v] for k, v in files.items()} if data.get("tool") == "fifty-minutes" else {}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
+def _write_manifest(folder: Path, files: dict[str, list[list[int]]]) -> None:
+    text = json.dumps({"tool": "fifty-minutes", "note": "files this tool wrote here; it touches no other file",
+                       "files": files}, indent=1, sort_keys=True)
+    tmp = folder / (MANIFEST + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, folder / MANIFEST)
+
+
+def _is_tool_temp(entry: Path) -> bool:
+    return entry.name.startswith(".") and any(tag in entry.name for tag in (TMP_TAG, OLD_TAG, TRASH_TAG)) \
+        and entry.is_dir()
+
+
+def _is_own_file(entry: Path, manifest: dict[str, list[list[int]]]) -> bool:
+    if entry.name not in manifest or entry.is_symlink() or not entry.is_file():
+        return False
+    return _signature(entry) in manifest[entry.name]
+
+
+def is_tool_tree(folder: Path) -> bool:
+    """True if every entry below ``folder`` was written by the tool (a run folder, or a container of them)."""
+    if folder.is_symlink() or not folder.is_dir():
+        return False
+    if (folder / STORE_MARKER).is_file():
+        return all(e.name == STORE_MARKER or (e.is_file() and e.name.startswith("draw-")) for e in folder.iterdir())
+    if (folder / CACHE_MARKER).is_file():
+        return all(e.name == CACHE_MARKER or (e.is_file() and e.name.startswith("run-")) for e in folder.iterdir())
+    entries = [e for e in folder.iterdir() if e.name != MANIFEST]
+    has_manifest = (folder / MANIFEST).is_file()
+    return (has_manifest or bool(entries)) and not foreign_entries(folder)
+
+
+def foreign_entries(folder: Path) -> list[str]:
+    """Names of the entries in ``folder`` that the tool did not write (or that changed since)."""
+    if not folder.is_dir():
+        return []
+    manifest = read_manifest(folder)
+    foreign = []
+    for entry in sorted(folder.iterdir()):
+        if entry.name in (MANIFEST, MANIFEST + ".tmp") or _is_tool_temp(entry):
+            continue
+        if _is_own_file(entry, manifest) or (entry.is_dir() and not entry.is_symlink() and is_tool_tree(entry)):
+            continue
+        foreign.append(entry.name + ("/" if entry.is_dir() else ""))
+    return foreign
+
+
+def _listing(names: list[str]) -> str:
+    shown = ", ".join(names[:SHOW])
+    return shown + (f" and {len(names) - SHOW} more" if len(names) > SHOW else "")
+
+
+# ---------------------------------------------------------------------------------------
+# Checks before any work
+
+
+def default_folder(*parts: str) -> Path:
+    """A default output folder under ``results/``; refuses any path that would leave it."""
+    path = RESULTS.joinpath(*parts)
+    if any(p in ("", ".", "..") or "/" in p or "\\" in p for p in parts) or not path.resolve().is_relative_to(
+            RESULTS.resolve()):
+        raise OutputError(f"default output folder {path} would leave {RESULTS}/; set --out or a safe scenario name")
+    return path
+
+
+def prepare(out: Path, force: bool = False, writes: Iterable[str] = ()) -> None:
+    """Check, before any simulation, that ``out`` can be written without touching a user's file.
+
+    ``writes`` names files the command will write (a foreign file of that name is refused even with ``force``).
+    """
+    label = f"--out {out}"
+    try:
+        if (out.exists() or out.is_symlink()) and (out.is_symlink() or not out.is_dir()):
+            raise OutputError(f"{label}: exists and is not a folder; choose a folder path")
+        ancestor = out
+        while not ancestor.exists():
+            ancestor = ancestor.parent
+        if not ancestor.is_dir():
+            raise OutputError(f"{label}: {ancestor} is a file, so the folder cannot be created there")
+        if not os.access(ancestor, os.W_OK | os.X_OK):
+            raise OutputError(f"{label}: {ancestor} is not writable")
+        with tempfile.TemporaryDirectory(prefix=".fm-probe-", dir=ancestor):
+            pass
+    except OutputError:
+        raise
+    except (OSError, ValueError) as exc:
+        raise OutputError(f"{label}: cannot be written ({getattr(exc, 'strerror', None) or exc})") from None
+    if not out.is_dir():
+        return
+    foreign = foreign_entries(out)
+    if foreign and not force:
+        raise OutputError(f"{label} holds {len(foreign)} file{'s' if len(foreign) != 1 else ''} the tool did not write: "
+                          f"{_listing(foreign)}; choose a new or empty folder, move them, or pass --force to write "
+                          "beside them")
+    clash = sorted(set(foreign) & set(writes))
+    if clash:
+        raise OutputError(f"{label}: would replace {_listing(clash)}, which the tool did not write; move "
+                          f"{'them' if len(clash) > 1 else 'it'} or choose another folder (--force never replaces a "
+                          "file the tool did not write)")
+
+
+# ---------------------------------------------------------------------------------------
+# Writing
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _follow_umask(path: Path) -> None:
+    mode = (0o777 if path.is_dir() else 0o666) & ~_umask()
+    with contextlib.suppress(OSError):
+        os.chmod(path, mode)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths (Linux renameat2); False where the system cannot."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+
+
+def clean_stale(out: Path) -> None:
+    """Remove the tool's temporary folders left beside or inside ``out`` by a killed run; restore an old
+    run folder that a kill left aside when ``out`` itself is missing."""
+    places = [(out.parent, f".{out.name}{OLD_TAG}"), (out.parent, f".{out.name}{TMP_TAG}"),
+              (out.parent, f".{out.name}{TRASH_TAG}"), (out, TMP_TAG)]  # an old run is restored before tmp is judged
+    for parent, prefix in places:
+        if not parent.is_dir():
+            continue
+        for entry in parent.iterdir():
+            if not (entry.name.startswith(prefix) or entry.name.startswith("." + prefix)) or not entry.is_dir():
+                continue
+            if TRASH_TAG in entry.name or (entry / PARTIAL).exists() or not any(entry.iterdir()):
+                shutil.rmtree(entry, ignore_errors=True)  # being deleted, half-written, or just created
+            elif TMP_TAG in entry.name and out.exists() and (entry / MANIFEST).exists() and not foreign_entries(entry):
+                shutil.rmtree(entry, ignore_errors=True)  # a complete run that a kill left beside the swapped-in one
+            elif OLD_TAG in entry.name and not foreign_entries(entry) and (entry / MANIFEST).exists():
+                if not out.exists():
+                    os.replace(entry, out)
+                else:
+                    shutil.rmtree(entry, ignore_errors=True)
+
+
+def _only_own_files(out: Path) -> bool:
+    manifest = read_manifest(out)
+    return all(e.name in (MANIFEST,) or _is_own_file(e, manifest) for e in out.iterdir())
+
+
+def write_folder(out: Path, fill: Callable[[Path], Any], force: bool = False) -> list[str]:
+    """Let ``fill`` write files into a fresh folder, then put them at ``out`` all at once; return their names."""
+    clean_stale(out)
+    swap = not out.exists() or _only_own_files(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if swap:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}{TMP_TAG}", dir=out.parent))
+    else:
+        tmp = Path(tempfile.mkdtemp(prefix=TMP_TAG, dir=out))
+    try:
+        (tmp / PARTIAL).write_text("a run of the tool is writing here; removed on the next run if left behind\n")
+        fill(tmp)
+        names = sorted(e.name for e in tmp.iterdir() if e.name != PARTIAL)
+        if any((tmp / n).is_dir() for n in names):
+            raise RuntimeError("write_folder: fill() may write files only")  # a programming error, not input
+        prepare(out, force=force, writes=names)  # the folder may have changed while we simulated
+        for name in names:
+            _follow_umask(tmp / name)
+        if swap:
+            _swap_in(tmp, out, names)
+        else:
+            _merge_in(tmp, out, names)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return names
+
+
+def _swap_in(tmp: Path, out: Path, names: list[str]) -> None:
+    _write_manifest(tmp, {n: [_signature(tmp / n)] for n in names})
+    (tmp / PARTIAL).unlink()
+    _follow_umask(tmp)
+    _follow_umask(tmp / MANIFEST)
+    if not out.exists():
+        os.replace(tmp, out)
+        return
+    if _exchange(tmp, out):
+        _discard(tmp)  # now the old run: only the tool's own files
+        return
+    old = tmp.with_name(tmp.name.replace(TMP_TAG, OLD_TAG))
+    os.replace(out, old)
+    os.replace(tmp, out)
+    _discard(old)
+
+
+def _discard(run: Path) -> None:
+    """Delete a run folder of the tool's: renamed aside first, so a kill mid-way leaves nothing a rerun keeps."""
+    trash = run.with_name(run.name.replace(TMP_TAG, TRASH_TAG).replace(OLD_TAG, TRASH_TAG))
+    os.replace(run, trash)
+    shutil.rmtree(trash)
+
+
+def _merge_in(tmp: Path, out: Path, names: list[str]) -> None:
+    old = read_manifest(out)
+    kept = {n: sigs for n, sigs in old.items() if n not in names and (out / n).is_file()
+            and _is_own_file(out / n, old)}
+    fresh = {n: [_signature(tmp / n)] for n in names}
+    during = {**kept, **{n: fresh[n] + [s for s in old.get(n, []) if (out / n).is_file()
+                                        and _signature(out / n) == s] for n in names}}
+    _write_manifest(out, during)  # accepts old or new version of each file while they move
+    for name in names:
+        os.replace(tmp / name, out / name)
+    _write_manifest(out, {**kept, **fresh})
+    _follow_umask(out / MANIFEST)
+    shutil.rmtree(tmp)
+
+
+def written_size(out: Path, names: Iterable[str]) -> int:
+    """Total bytes of the named files in ``out``."""
+    return sum((out / n).stat().st_size for n in names if (out / n).is_file())
+
+
+def human_size(n: float) -> str:
+    """Bytes in words: ``1.5 MB``."""
+    for unit in ("bytes", "kB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} GB"
+
+
+__all__ = ["MANIFEST", "OutputError", "clean_stale", "default_folder", "foreign_entries", "human_size", "is_tool_tree",
+           "prepare", "read_manifest", "write_folder", "written_size"]

@@ -1,0 +1,85 @@
+"""Calibration runs written out: the table, the charts and a short report (``python -m sim calibrate``).
+
+The statistics and targets live in :mod:`sim.runs.calibration` (below the charts); this module draws
+them. :func:`charts` is what notebook 04 shows too.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from sim.analysis.metrics import ended_starters, measured_clients
+from sim.runs.calibration import (
+    SETTINGS,
+    RunTables,
+    alliance_outcome_r,
+    calibration_markdown,
+    calibration_runs,
+    dropout_by_session,
+    evaluate,
+    improvement_curve,
+    probe_runs,
+    sessions_histogram,
+)
+from sim.runs.outputs import metadata_for
+from sim.runs.safe_output import write_folder
+from sim.scenario import load_scenario, scenario_path
+from sim.views import charts
+
+
+def calibration_charts(runs: list[RunTables]) -> dict[str, Figure]:
+    """The calibration charts of one setting's runs: dropout by session, dose-effect, sessions, alliance, burnout."""
+    clients = pd.concat([measured_clients(r.clients) for r in runs])
+    done = ended_starters(clients)
+    curves = [improvement_curve(r.sessions, measured_clients(r.clients).query("sessions_attended >= 1")["client_id"])
+              for r in runs]
+    r_mean = float(np.nanmean([alliance_outcome_r(measured_clients(r.clients)) for r in runs]))
+    weekly = pd.concat([r.weekly for r in runs])
+    name = runs[0].made_by.name
+    return {
+        "dropout_by_session.png": charts.plot_dropout_by_session(dropout_by_session(clients)),
+        "dose_effect.png": charts.plot_dose_effect(curves),
+        "sessions_histogram.png": charts.plot_sessions_histogram(sessions_histogram(clients)),
+        "alliance_outcome.png": charts.plot_alliance_outcome(done[done["sessions_attended"] >= 3], r_mean),
+        "burnout_over_time.png": charts.plot_weekly(
+            weekly, "burnout_share", [name], "Therapists in high exhaustion (target 30-50%)",
+            "Share of employed therapists", runs[0].made_by.horizon.warmup_weeks),
+    }
+
+
+def run_calibration(out: Path, reps: int = 5, seed: int | None = None, jobs: int = 1,
+                    progress: bool = True, force: bool = False) -> pd.DataFrame:
+    """Run both settings against their targets; write the table, charts and a short report to ``out``."""
+    started = time.perf_counter()
+    tables, seeds = [], {}
+    figures: dict[str, Figure] = {}
+    for setting, scenario_name in SETTINGS.items():
+        scenario = load_scenario(scenario_path(scenario_name))
+        seeds[scenario_name] = scenario.seed if seed is None else seed
+        runs = calibration_runs(scenario, reps, seed, jobs, progress)
+        table = evaluate(setting, runs, probes=probe_runs(setting, scenario, reps, seed, jobs, progress))
+        table.insert(1, "scenario", scenario_name)
+        tables.append(table)
+        if setting == "us_platform":
+            figures.update(calibration_charts(runs))
+    result = pd.concat(tables, ignore_index=True)
+
+    def fill(tmp: Path) -> None:
+        result.to_csv(tmp / "calibration_table.csv", index=False)
+        (tmp / "calibration.md").write_text(calibration_markdown(result, reps))
+        for name, fig in figures.items():
+            fig.savefig(tmp / name, dpi=130)
+            plt.close(fig)
+        meta = metadata_for(None, seed=seeds, replications=reps, wall_seconds=round(time.perf_counter() - started, 3),
+                            settings=SETTINGS, inside=int(result["inside"].sum()), targets=len(result))
+        (tmp / "metadata.json").write_text(json.dumps(meta, indent=2, default=str))
+
+    write_folder(out, fill, force=force)
+    return result

@@ -1,0 +1,243 @@
+"""The default study: the four headline policy cells and the league table on the baseline platform."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from sim.analysis.metrics import KPIS
+from sim.analysis.verdicts import claims, sentence
+from sim.base import kpis
+from sim.runs.outputs import MARKER, metadata_for
+from sim.runs.runner import StudyResult, run_scenarios
+from sim.runs.safe_output import write_folder
+from sim.scenario import Scenario, dump_scenario, load_scenario, scenario_path
+from sim.views import charts
+
+DEFAULT_STUDY = ("baseline", "fit_quota", "earliest_individual", "fit_individual", "feedback_only", "league_table",
+                 "productivity_push")
+TABLE_KPIS = list(kpis.TABLE)
+#: One line per scenario name, for readers of the report and charts.
+SCENARIO_WORDS = {
+    "baseline": "status quo: first free slot (earliest), team quota of 5 sessions a day",
+    "fit_quota": "matching by estimated fit, team quota",
+    "earliest_individual": "earliest matching, each therapist booked to their own sustainable load",
+    "fit_individual": "quality first: fit matching and individual thresholds",
+    "league_table": "status quo plus outcome feedback and a league table of client return rates (ranking)",
+    "feedback_only": "status quo plus outcome feedback to therapists, no ranking",
+    "productivity_push": "status quo with the team quota pushed to 6 sessions a day",
+}
+
+
+def default_scenarios(overrides: list[str] | None = None) -> list[Scenario]:
+    return [load_scenario(scenario_path(n), overrides) for n in DEFAULT_STUDY]
+
+
+def fmt(value: float, kpi: str) -> str:
+    """A KPI value as people read it (see :mod:`sim.base.kpis`)."""
+    return kpis.format_value(kpi, value)
+
+
+def comparison_table(result: StudyResult, baseline: str, table_kpis: list[str] = TABLE_KPIS) -> pd.DataFrame:
+    """KPI rows x scenario columns: 'mean [95% CI]', and for non-baseline cells the paired difference
+    with its verdict mark for headline KPIs (+ better, - worse, ~ negligible or no clear difference)."""
+    comp = result.compare(baseline)
+    verdicts = claims(comp).set_index(["scenario", "kpi"])["verdict"] if len(comp) else pd.Series(dtype=str)
+    comp = comp.set_index(["scenario", "kpi"])
+    summ = result.summary.set_index(["scenario", "kpi"])
+    currency = result.scenarios[0].money.currency
+    table = {}
+    for sc in result.scenarios:
+        col = []
+        for kpi in table_kpis:
+            s = summ.loc[(sc.name, kpi)]
+            cell = (f"{kpis.format_value(kpi, s['mean'], currency)} "
+                    f"{kpis.format_interval(kpi, s['ci_low'], s['ci_high'], currency)}")
+            if sc.name != baseline:
+                d = comp.loc[(sc.name, kpi)]
+                verdict = verdicts.get((sc.name, kpi), "")
+                mark = {"better": " +", "worse": " -", "changed": " !"}.get(verdict, " ~" if verdict else "")
+                cell += f" ({kpis.format_difference(kpi, d['difference'], currency)}{mark})"
+            col.append(cell)
+        table[sc.name] = col
+    return pd.DataFrame(table, index=[kpis.label(k) for k in table_kpis])
+
+
+def difference_table(comparison: pd.DataFrame, kpi_names: list[str], currency: str = "") -> pd.DataFrame:
+    """Paired differences in readable form: policy, measure (with unit), difference and 95% interval, each in the
+    measure's own format (percentage points for shares, days, currency)."""
+    rows = []
+    for _, row in comparison[comparison["kpi"].isin(kpi_names)].iterrows():
+        kpi = row["kpi"]
+        rows.append({"policy": row["scenario"], "measure": kpis.label(kpi, with_unit=True),
+                     "difference": kpis.format_difference(kpi, row["difference"], currency),
+                     "95% interval": f"{kpis.format_difference(kpi, row['ci_low'], currency)} to "
+                                     f"{kpis.format_difference(kpi, row['ci_high'], currency)}"})
+    return pd.DataFrame(rows)
+
+
+def run_facts(result: StudyResult) -> list[str]:
+    """What a reader needs to judge the numbers: run size, warm-up, measurement, utilisation."""
+    sc = result.scenarios[0]
+    n = int(result.replications.groupby("scenario").size().min())
+    reps = result.replications
+    lines = [
+        f"Run size: {len(result.scenarios)} scenarios x {n} replications; {sc.therapists.count} therapists at the start; "
+        f"{sc.demand.arrivals_per_week:,.0f} new clients a week; warm-up {sc.horizon.warmup_weeks} weeks, then "
+        f"{sc.horizon.measured_weeks} measured weeks, then {sc.horizon.follow_up_weeks} weeks of follow-up.",
+        f"Warm-up: {(result.meta.get('warmup') or {}).get('method', 'as set in the scenario')} (see docs/model.md).",
+        "Client measures: the arrival cohort of the measured weeks, followed until each client ends or the "
+        "follow-up ends; therapist and money measures: the measured weeks.",
+    ]
+    if "utilisation" in reps:
+        u = reps.groupby("scenario", sort=False)["utilisation"].mean()
+        lines.append("Utilisation (booked slots over bookable slots, weekly, measured weeks): "
+                     + ", ".join(f"{name} {100 * v:.0f}%" for name, v in u.items()) + ".")
+    return lines
+
+
+def find_robustness(out: Path) -> pd.DataFrame | None:
+    """Verdicts of a finished robustness run of the shipped experiment, if one sits under ``out``."""
+    path = out / "robustness" / "robustness" / "verdicts.csv"
+    return pd.read_csv(path) if path.is_file() else None
+
+
+def robustness_lines(verdicts: pd.DataFrame | None) -> list[str]:
+    """'How sure are we?': one line per contrast and headline measure from a robustness run."""
+    if verdicts is None or verdicts.empty:
+        return []
+    v = verdicts[verdicts["kpi"].isin(kpis.HEADLINE)]
+    lines = ["## How sure are we?", "", "Over the plausible ranges of the assumptions (`python -m sim robustness "
+             "experiments/robustness.yaml`; share of parameter draws):", ""]
+    lines += [f"- {row['contrast']}, {kpis.label(row['kpi']).lower()}: {row['verdict']}." for _, row in v.iterrows()]
+    return [*lines, ""]
+
+
+def report_markdown(result: StudyResult, baseline: str, table: pd.DataFrame,
+                    robustness: pd.DataFrame | None = None) -> str:
+    comp = result.compare(baseline)
+    verdicts = claims(comp)
+    currency = result.scenarios[0].money.currency
+    lines = [
+        "# Fifty Minutes: default study",
+        "",
+        *[f"- {line}" for line in run_facts(result)],
+        "",
+        "Scenarios:",
+        "",
+        *[f"- `{s.name}`: {SCENARIO_WORDS.get(s.name, s.description)}" for s in result.scenarios],
+        "",
+        "Each cell: mean [95% interval over replications]; after it, in brackets, the paired difference from "
+        f"`{baseline}` (replication r of every scenario sees the same clients). For the headline measures a mark "
+        "gives the verdict below: + better, - worse, ~ negligible or no clear difference.",
+        "",
+        table.to_markdown() if _has_tabulate() else "```\n" + table.to_string() + "\n```",
+        "",
+        "## In plain words",
+        "",
+        "Only the declared headline measures become sentences. Within each comparison their p-values are "
+        "adjusted for multiple comparisons (Holm); each interval is at its Holm-adjusted level. A difference "
+        "smaller than the smallest that matters (docs/model.md) is called negligible; an interval that spans zero "
+        "and differences that matter is \"no clear difference\".",
+        "",
+    ]
+    for sc in result.scenarios:
+        if sc.name == baseline:
+            continue
+        v = verdicts[verdicts["scenario"] == sc.name]
+        clear = v[v["verdict"].isin(("better", "worse", "changed"))]
+        unclear = v[~v.index.isin(clear.index)]
+        lines.append(f"**{sc.name}** against {baseline}:")
+        lines.append("")
+        for _, row in clear.iterrows():
+            lines.append(f"- {sentence(row, currency)}")
+        if len(unclear):
+            lines.append("- " + "; ".join(sentence(row, currency) for _, row in unclear.iterrows()))
+        lines.append("")
+    lines += _who_waits(result, baseline)
+    lines += robustness_lines(robustness)
+    lines += ["Charts: `tradeoff.png` (every policy's headline differences on one axis), `headline.png`, "
+              "`differences.png`, `who_waits.png`, `retention.png`, `burnout_over_time.png`, "
+              "`waiting_over_time.png`.", "", "Tables: `replications.csv`, `summary.csv`, `comparison.csv`, "
+              "`claims.csv` (the verdicts above), `groups.csv` and `group_comparison.csv` (by problem domain and "
+              "intake severity), `weekly.csv`; scenario files: `scenarios/*.yaml`."]
+    return "\n".join(lines) + "\n"
+
+
+def _who_waits(result: StudyResult, baseline: str) -> list[str]:
+    """One line per policy: the group whose wait to a first session rises most (if its interval excludes 0)."""
+    g = result.compare_groups(baseline)
+    if g.empty:
+        return []
+    g = g[(g["kpi"] == "wait_first_session_days_mean") & (g["group_kind"] == "domain")]
+    lines = ["## Who pays", "", "Wait to a first session by problem domain, paired difference from "
+             f"`{baseline}` (chart `who_waits.png`; all groups in `group_comparison.csv`):", ""]
+    for name, rows in g.groupby("scenario", sort=False):
+        worst = rows.loc[rows["difference"].idxmax()]
+        spread = rows["difference"].max() - rows["difference"].min()
+        clear = worst["ci_low"] > 0
+        lines.append(f"- `{name}`: {worst['group']} {kpis.format_difference('wait_first_session_days_mean', worst['difference'])}"
+                     f" ({'interval excludes zero' if clear else 'no clear difference'}); spread across domains "
+                     f"{spread:.1f} days.")
+    return [*lines, ""]
+
+
+def _has_tabulate() -> bool:
+    try:
+        import tabulate  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def run_default_study(out: Path, reps: int | None = None, seed: int | None = None, jobs: int = 1,
+                      overrides: list[str] | None = None, progress: bool = True,
+                      force: bool = False) -> tuple[StudyResult, pd.DataFrame]:
+    """Run the default study, write charts, tables and report to ``out``; return the result and table."""
+    scenarios = default_scenarios(overrides)
+    result = run_scenarios(scenarios, reps=reps, seed=seed, jobs=jobs, keep=("clients", "weekly"), progress=progress)
+    baseline = scenarios[0].name
+    table = comparison_table(result, baseline)
+    order = [s.name for s in scenarios]
+
+    def fill(tmp: Path) -> None:
+        result.replications.to_csv(tmp / "replications.csv", index=False)
+        result.summary.to_csv(tmp / "summary.csv", index=False)
+        comparison, by_group = result.compare(baseline), result.compare_groups(baseline)  # each computed once
+        verdicts = claims(comparison)
+        comparison.to_csv(tmp / "comparison.csv", index=False)
+        verdicts.to_csv(tmp / "claims.csv", index=False)
+        result.groups.to_csv(tmp / "groups.csv", index=False)
+        by_group.to_csv(tmp / "group_comparison.csv", index=False)
+        table.to_csv(tmp / "comparison_table.csv")
+        result.tables["weekly"].to_csv(tmp / "weekly.csv", index=False)
+        (tmp / "scenario.yaml").write_text("\n---\n".join(dump_scenario(s) for s in scenarios))
+        figures = {
+            "tradeoff.png": charts.plot_tradeoff(verdicts, order[1:],
+                                                f"Each policy against {baseline}: the trade-off at a glance"),
+            "headline.png": charts.plot_kpi_bars(result.summary, order),
+            "differences.png": charts.plot_forest(comparison, order),
+            "retention.png": charts.plot_retention(result.tables["clients"], order),
+            "who_waits.png": charts.plot_group_differences(by_group, order),
+            "burnout_over_time.png": charts.plot_weekly(
+                result.tables["weekly"], "burnout_share", order, "Therapists burned out over time",
+                "Share of employed therapists", scenarios[0].horizon.warmup_weeks),
+            "waiting_over_time.png": charts.plot_weekly(
+                result.tables["weekly"], "waiting", order, "Clients on the waiting list", "Clients",
+                scenarios[0].horizon.warmup_weeks),
+        }
+        for name, fig in figures.items():
+            fig.savefig(tmp / name, dpi=130)
+            plt.close(fig)
+        (tmp / "report.md").write_text(report_markdown(result, baseline, table, find_robustness(out)))
+        meta = metadata_for(None, seed=result.meta.get("seed"), replications=result.meta.get("replications"),
+                            wall_seconds=result.meta.get("wall_seconds"), jobs=result.meta.get("jobs"),
+                            scenarios=order, kpis=list(KPIS), overrides=list(overrides or []),
+                            warmup=result.meta.get("warmup"))
+        (tmp / MARKER).write_text(json.dumps(meta, indent=2, default=str))
+
+    write_folder(out, fill, force=force)
+    return result, table
