@@ -123,3 +123,26 @@ def test_replication_kpis_has_every_contract_column(small_scenario: Scenario):
     k = replication_kpis(small_scenario, t.clients, t.sessions, t.therapists, t.weekly)
     assert list(k)[: len(KPIS)] == list(KPIS)
     assert all(not math.isnan(k[name]) for name in KPIS)
+    # one list: what a replication computes is exactly the registry, main table first, and the
+    # contract of MODEL.md section 5 leads it
+    from sim.base.kpis import KPI
+
+    assert sorted(k) == sorted(KPI)
+    contract = ["clients_arrived", "clients_started", "pretreatment_dropout_rate", "wait_first_session_days_mean",
+                "wait_first_session_days_p90", "return_after_first_rate", "dropout_rate", "sessions_per_client_mean",
+                "single_session_share", "recovery_rate", "reliable_improvement_rate", "reliable_deterioration_rate",
+                "therapist_sessions_per_day_mean", "therapist_over_threshold_day_share", "burnout_share",
+                "therapist_turnover_per_year", "revenue", "margin"]
+    assert list(KPIS)[: len(contract)] == contract
+
+
+def test_an_unregistered_kpi_is_refused(monkeypatch, small_scenario: Scenario):
+    from sim.analysis import metrics
+    from sim.engine.model import PlatformModel
+
+    t = PlatformModel(small_scenario, 0).run()
+    monkeypatch.setattr(metrics, "no_show_rate", lambda *a: 0.0)
+    real = metrics.money_kpis
+    monkeypatch.setattr(metrics, "money_kpis", lambda *a: {**real(*a), "shiny_new_kpi": 1.0})
+    with pytest.raises(KeyError, match="shiny_new_kpi"):
+        metrics.replication_kpis(small_scenario, t.clients, t.sessions, t.therapists, t.weekly)

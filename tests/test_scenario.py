@@ -96,3 +96,17 @@ def test_every_parameter_has_unit_description_source_and_evidence():
         if row["path"] in ("name", "description", "seed", "replications"):
             continue
         assert row["unit"] and row["description"] and row["source"] and row["evidence"], row["path"]
+
+
+def test_every_registered_choice_field_refuses_an_unknown_name_and_names_the_allowed():
+    """Choice fields are declared once (``registry=`` in the schema); one validator reads that metadata."""
+    from sim.base.registry import names
+
+    rows = [r for r in parameter_table() if r["registry"]]
+    assert len(rows) >= 7
+    for row in rows:
+        with pytest.raises(ScenarioError, match=f"{row['path']}: unknown {row['registry']} 'nope'; allowed: "
+                                                f"{', '.join(names(row['registry']))}"):
+            apply_overrides(Scenario(), [f"{row['path']}=nope"])
+        for name in names(row["registry"]):
+            assert apply_overrides(Scenario(), [f"{row['path']}={name}"]) is not None

@@ -32,7 +32,12 @@ class Kpi:
     minimal: float  # smallest difference that matters, in the KPI's own units (0: none declared)
     minimal_relative: float = 0.0  # or as a share of the baseline value (for totals such as revenue)
     basis: str = ""  # why that difference matters (an assumption unless a source is named)
-    headline: bool = False
+    extra: bool = False  # outside the main KPI table (MODEL.md section 5 and its extensions)
+
+    @property
+    def headline(self) -> bool:
+        """One of the declared headline KPIs (:data:`HEADLINE`)."""
+        return self.name in HEADLINE
 
     def better(self, difference: float) -> bool | None:
         """Whether a difference is an improvement (None when the KPI has no direction)."""
@@ -71,18 +76,18 @@ _REGISTRY = [
     Kpi("pretreatment_dropout_rate", "Left before a first session", "share of arrivals", -1, "share", "access", 0.01,
         basis="assumption: 1 point of arrivals"),
     Kpi("wait_first_session_days_mean", "Wait to first session", "days", -1, "days", "access", 1.0,
-        basis="assumption: a day's difference in waiting is noticeable to a client", headline=True),
+        basis="assumption: a day's difference in waiting is noticeable to a client"),
     Kpi("wait_first_session_days_p90", "Wait to first session, 90th percentile", "days", -1, "days", "access", 2.0,
         basis="assumption: two days at the long tail"),
     Kpi("return_after_first_rate", "Clients returning after session 1", "share of starters", +1, "share", "clients",
-        0.02, basis=_SHARE_BASIS, headline=True),
+        0.02, basis=_SHARE_BASIS),
     Kpi("dropout_rate", "Dropout", "share of starters who ended", -1, "share", "clients", 0.02, basis=_SHARE_BASIS,
-        headline=True),
+        ),
     Kpi("sessions_per_client_mean", "Sessions per client", "sessions", 0, "number", "clients", 0.25,
         basis="assumption: a quarter of a session per course"),
     Kpi("single_session_share", "Single-session clients", "share of starters who ended", 0, "share", "clients", 0.02,
         basis=_SHARE_BASIS),
-    Kpi("recovery_rate", "Recovery", "share of cases", +1, "share", "clients", 0.02, basis=_SHARE_BASIS, headline=True),
+    Kpi("recovery_rate", "Recovery", "share of cases", +1, "share", "clients", 0.02, basis=_SHARE_BASIS),
     Kpi("reliable_improvement_rate", "Reliable improvement", "share of cases", +1, "share", "clients", 0.02,
         basis=_SHARE_BASIS),
     Kpi("reliable_deterioration_rate", "Reliable deterioration", "share of cases", -1, "share", "clients", 0.01,
@@ -92,43 +97,47 @@ _REGISTRY = [
     Kpi("therapist_over_threshold_day_share", "Days a whole session above own load", "share of working days", -1,
         "share", "therapists", 0.02, basis=_SHARE_BASIS),
     Kpi("burnout_share", "Therapists burned out", "share of therapist working days", -1, "share", "therapists", 0.02,
-        basis=_SHARE_BASIS, headline=True),
+        basis=_SHARE_BASIS),
     Kpi("therapist_turnover_per_year", "Therapist turnover", "leavers per therapist-year", -1, "share", "therapists",
-        0.02, basis="assumption: 2 leavers a year per 100 therapists", headline=True),
+        0.02, basis="assumption: 2 leavers a year per 100 therapists"),
     Kpi("revenue", "Revenue", "currency, measured period", +1, "money", "money", 0, 0.01,
-        "assumption: 1% of revenue", headline=True),
+        "assumption: 1% of revenue"),
     Kpi("margin", "Operating margin", "share of revenue", +1, "share", "money", 0.01,
-        basis="assumption: 1 point of margin", headline=True),
+        basis="assumption: 1 point of margin"),
     Kpi("mean_exhaustion", "Mean therapist exhaustion", "0-1 scale, end of working days", -1, "number", "therapists",
-        0.02, basis="assumption: 0.02 on the 0-1 scale (a tenth of its sd across therapists)", headline=True),
+        0.02, basis="assumption: 0.02 on the 0-1 scale (a tenth of its sd across therapists)"),
     Kpi("therapist_over_threshold_week_share", "Weeks a whole session above own weekly load", "share of weeks", -1,
         "share", "therapists", 0.02, basis=_SHARE_BASIS),
     # extras
-    Kpi("no_show_rate", "No-shows", "share of booked sessions", -1, "share", "clients", 0.01),
-    Kpi("profit", "Profit", "currency, measured period", +1, "money", "money", 0, 0.01, "assumption: 1% of profit"),
+    Kpi("no_show_rate", "No-shows", "share of booked sessions", -1, "share", "clients", 0.01, extra=True),
+    Kpi("profit", "Profit", "currency, measured period", +1, "money", "money", 0, 0.01, "assumption: 1% of profit", extra=True),
     Kpi("client_lifetime_value", "Revenue per arriving client", "currency", +1, "money", "money", 0, 0.01,
-        "assumption: 1%"),
+        "assumption: 1%", extra=True),
     Kpi("revenue_per_started_client", "Revenue per client who started", "currency", 0, "money", "money", 0, 0.01,
-        "assumption: 1%"),
+        "assumption: 1%", extra=True),
     Kpi("therapist_cost_of_turnover", "Cost of therapist turnover", "currency, measured period", -1, "money", "money",
-        0, 0.05, "assumption: 5%"),
+        0, 0.05, "assumption: 5%", extra=True),
     Kpi("mean_true_fit", "True client-therapist fit", "sd units", +1, "number", "clients", 0.05,
-        basis="assumption: a twentieth of a standard deviation"),
-    Kpi("utilisation", "Slots booked", "share of bookable slots, weekly", 0, "share", "access", 0.01,
-        basis="assumption: 1 point"),
-    Kpi("waiting_mean", "Clients on the waiting list", "clients", -1, "count", "access", 0, 0.05, "assumption: 5%"),
+        basis="assumption: a twentieth of a standard deviation", extra=True),
+    Kpi("waiting_mean", "Clients on the waiting list", "clients", -1, "count", "access", 0, 0.05, "assumption: 5%", extra=True),
     Kpi("paired_recovery_rate", "Recovery on both scales", "share of cases", +1, "share", "clients", 0.02,
-        basis=_SHARE_BASIS),
+        basis=_SHARE_BASIS, extra=True),
     Kpi("paired_reliable_improvement_rate", "Reliable improvement, either scale", "share of cases", +1, "share",
-        "clients", 0.02, basis=_SHARE_BASIS),
+        "clients", 0.02, basis=_SHARE_BASIS, extra=True),
     Kpi("paired_reliable_deterioration_rate", "Reliable deterioration, either scale", "share of cases", -1, "share",
-        "clients", 0.01),
+        "clients", 0.01, extra=True),
     Kpi("burnout_share_cutoff_low", "Therapists burned out (cut-off 0.1 lower)", "share of working days", -1, "share",
-        "therapists", 0.02, basis=_SHARE_BASIS),
+        "therapists", 0.02, basis=_SHARE_BASIS, extra=True),
     Kpi("burnout_share_cutoff_high", "Therapists burned out (cut-off 0.1 higher)", "share of working days", -1,
-        "share", "therapists", 0.02, basis=_SHARE_BASIS),
+        "share", "therapists", 0.02, basis=_SHARE_BASIS, extra=True),
+    Kpi("utilisation", "Slots booked", "share of bookable slots, weekly", 0, "share", "access", 0.01,
+        basis="assumption: 1 point", extra=True),
 ]
 KPI: dict[str, Kpi] = {k.name: k for k in _REGISTRY}
+#: The main KPI table of every run (MODEL.md section 5, then its extensions), in this order.
+MAIN = tuple(k.name for k in _REGISTRY if not k.extra)
+#: Further KPIs every replication also computes.
+EXTRA = tuple(k.name for k in _REGISTRY if k.extra)
 #: The declared headline KPIs: the only ones the reports turn into sentences (Holm-adjusted within a comparison).
 HEADLINE = ("return_after_first_rate", "recovery_rate", "dropout_rate", "wait_first_session_days_mean",
             "mean_exhaustion", "burnout_share", "therapist_turnover_per_year", "revenue", "margin")

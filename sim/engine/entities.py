@@ -166,7 +166,6 @@ class Therapist:
         "measured_weeks",
         "measured_working_days",
         "occupied",
-        "over_days",
         "pressured",
         "recent_days",
         "recent_exhaustion",
@@ -211,7 +210,6 @@ class Therapist:
         self.room = 0
         self.target_slots = 0
         self.sessions_today = 0
-        self.over_days = 0
         self.burnout_days = 0
         self.exhaustion_sum = 0.0
         self.days_employed = 0

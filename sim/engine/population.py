@@ -19,6 +19,7 @@ from collections import OrderedDict
 
 import numpy as np
 
+from sim.base.scales import ANXIETY_MAX, DEPRESSION_MAX
 from sim.base.streams import stream_seed
 from sim.engine.entities import Client, TherapistTraits
 from sim.scenario import Scenario
@@ -66,7 +67,7 @@ class ClientFactory:
         z = rng.standard_normal((6, n))
         complexity = np.where(u[1] < cl.complexity_3_share, 3,
                               np.where(u[1] < cl.complexity_3_share + cl.complexity_2_share, 2, 1))
-        severity = np.clip(cl.severity_mean + cl.severity_sd * z[0], 0.0, 27.0)
+        severity = np.clip(cl.severity_mean + cl.severity_sd * z[0], 0.0, DEPRESSION_MAX)
         responsiveness = (cl.responsiveness_median * np.exp(cl.responsiveness_log_sd * z[1])
                           * cl.complexity_responsiveness_factor ** (complexity - 1))
         anxiety_ratio = cl.anxiety_ratio_mean * np.exp(cl.anxiety_ratio_log_sd * z[4])
@@ -90,9 +91,9 @@ class ClientFactory:
             "goal": (cl.goal_improvement_min + (cl.goal_improvement_max - cl.goal_improvement_min) * u[7]).tolist(),
             "first_attendance_logit": first_logit.tolist(),
             "abandon_after": abandon.tolist(),
-            "obs_intake": np.clip(np.round(severity + cl.measurement_sd * z[3]), 0, 27).tolist(),
+            "obs_intake": np.clip(np.round(severity + cl.measurement_sd * z[3]), 0, DEPRESSION_MAX).tolist(),
             "anxiety_ratio": anxiety_ratio.tolist(),
-            "anx_intake": np.clip(np.round(anxiety_ratio * severity + cl.anxiety_measurement_sd * z[5]), 0, 21).tolist(),
+            "anx_intake": np.clip(np.round(anxiety_ratio * severity + cl.anxiety_measurement_sd * z[5]), 0, ANXIETY_MAX).tolist(),
         }
         assert tuple(attrs) == Client.DRAWN
         self._rows = list(zip(*attrs.values(), strict=True))

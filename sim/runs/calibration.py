@@ -209,11 +209,6 @@ def referral_to_finished_share(clients: pd.DataFrame) -> float:
     return float((c["sessions_attended"] >= 2).mean()) if len(c) else math.nan
 
 
-def _measured_sessions(r: RunTables) -> pd.DataFrame:
-    ids = measured_clients(r.clients)["client_id"]
-    return r.sessions[r.sessions["client_id"].isin(ids)]
-
-
 STATISTICS: dict[str, Callable[[RunTables], float]] = {
     "dropout_rate": lambda r: client_kpis(r.clients, run_end(r.made_by))["dropout_rate"],
     "early_dropout_share": lambda r: early_dropout_share(measured_clients(r.clients)),

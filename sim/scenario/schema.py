@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from sim.base.errors import InputError
 from sim.base.paths import PROJECT_DIR
@@ -71,6 +71,14 @@ def _choice(kind: str, value: str) -> str:
 
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, strict=True, allow_inf_nan=False)
+
+    @field_validator("*")
+    @classmethod
+    def _registered_choice(cls, value: Any, info: ValidationInfo) -> Any:
+        """A field declared with ``registry=`` takes only the names registered for that lever kind."""
+        extra = cls.model_fields[info.field_name].json_schema_extra if info.field_name else None
+        kind = extra.get("registry") if isinstance(extra, dict) else None
+        return _choice(str(kind), value) if kind else value
 
 
 class Horizon(Section):
@@ -531,11 +539,6 @@ class Matching(Section):
               "with room; while held, any therapist within this of the best is accepted."),
         source="assumption: half a declared specialty (declared) or about two sd of domain skill (oracle)",
         evidence="assumption")
-
-    @field_validator("policy")
-    @classmethod
-    def check_policy(cls, v: str) -> str:
-        return _choice("matching", v)
     @field_validator("information")
     @classmethod
     def check_information(cls, v: str) -> str:
@@ -590,15 +593,6 @@ class Capacity(Section):
         desc="Extra daily recovery from protected non-session time (scaled by admin share).",
         source="assumption", evidence="assumption")
 
-    @field_validator("policy")
-    @classmethod
-    def check_policy(cls, v: str) -> str:
-        return _choice("capacity", v)
-
-    @field_validator("load_estimate")
-    @classmethod
-    def check_load_estimate(cls, v: str) -> str:
-        return _choice("load_estimate", v)
 
 
 class Feedback(Section):
@@ -709,11 +703,6 @@ class Rematch(Section):
                            desc="Probability a client accepts the rematch offer.", source="assumption",
                            evidence="assumption")
 
-    @field_validator("rule")
-    @classmethod
-    def check_rule(cls, v: str) -> str:
-        return _choice("rematch", v)
-
 
 class Hiring(Section):
     policy: str = p(
@@ -735,11 +724,6 @@ class Hiring(Section):
     max_headcount: int = p(
         1000, unit="therapists", ge=0, le=100_000, range=None,
         desc="to_demand: upper bound on headcount.", source="lever", evidence="assumption")
-
-    @field_validator("policy")
-    @classmethod
-    def check_policy(cls, v: str) -> str:
-        return _choice("hiring", v)
 
 
 class Platform(Section):
@@ -797,11 +781,6 @@ class Money(Section):
     acquisition_cost: float = p(
         100.0, unit="currency/client", ge=0, le=1e6, range=(50, 200),
         desc="Marketing cost per arriving client.", source="assumption", evidence="assumption")
-
-    @field_validator("revenue_model")
-    @classmethod
-    def check_revenue_model(cls, v: str) -> str:
-        return _choice("revenue", v)
 
 
 class QueueMode(Section):

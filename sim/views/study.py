@@ -36,11 +36,6 @@ def default_scenarios(overrides: list[str] | None = None) -> list[Scenario]:
     return [load_scenario(scenario_path(n), overrides) for n in DEFAULT_STUDY]
 
 
-def fmt(value: float, kpi: str) -> str:
-    """A KPI value as people read it (see :mod:`sim.base.kpis`)."""
-    return kpis.format_value(kpi, value)
-
-
 def comparison_table(result: StudyResult, baseline: str, table_kpis: list[str] = TABLE_KPIS) -> pd.DataFrame:
     """KPI rows x scenario columns: 'mean [95% CI]', and for non-baseline cells the paired difference
     with its verdict mark for headline KPIs (+ better, - worse, ~ negligible or no clear difference)."""

@@ -15,6 +15,7 @@ import math
 from typing import TYPE_CHECKING, Protocol
 
 from sim.base.registry import register
+from sim.engine.entities import WEEKDAYS
 
 if TYPE_CHECKING:
     from sim.scenario import Capacity
@@ -29,7 +30,7 @@ class TeamQuota:
     """Everyone is booked to the same sessions per day, whatever their own load."""
 
     def __init__(self, cfg: Capacity):
-        self.slots = round(cfg.quota_per_day * 5 * (1 - cfg.admin_share))
+        self.slots = round(cfg.quota_per_day * WEEKDAYS * (1 - cfg.admin_share))
 
     def weekly_slots(self, sustainable_load: float) -> int:
         return self.slots
@@ -41,7 +42,7 @@ class IndividualThreshold:
     session, so total nominal capacity equals the team quota's when the quota is the mean load."""
 
     def __init__(self, cfg: Capacity):
-        self.factor = 5 * (1 - cfg.safety_margin) * (1 - cfg.admin_share)
+        self.factor = WEEKDAYS * (1 - cfg.safety_margin) * (1 - cfg.admin_share)
 
     def weekly_slots(self, sustainable_load: float) -> int:
         return math.floor(sustainable_load * self.factor + 0.5)

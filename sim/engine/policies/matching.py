@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from sim.base.registry import register
 from sim.engine.availability import RoomIndex, WaitingQueue
-from sim.engine.entities import Client, Therapist
+from sim.engine.entities import WEEKDAYS, Client, Therapist
 
 if TYPE_CHECKING:
     from sim.scenario import Matching
@@ -115,6 +115,6 @@ def _days_to_free_slot(t: Therapist, today: int) -> int:
     """Days from ``today`` to ``t``'s next weekday with a free slot (8 if none)."""
     for offset in range(1, 8):
         wd = (today + offset) % 7
-        if wd < 5 and t.free(wd):
+        if wd < WEEKDAYS and t.free(wd):
             return offset
     return 8
