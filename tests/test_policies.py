@@ -245,3 +245,52 @@ def test_every_registered_policy_follows_its_protocol():
                     assert have == list(inspect.signature(wanted).parameters), f"{kind} {name}.{member}: {have}"
             checked += 1
     assert checked >= 18
+
+
+def test_a_hold_that_runs_out_is_decided_by_the_matching_policy_not_the_model():
+    """on_hold_expired: fit gives the held client the best fit with room; policies that never hold give no one."""
+    good, poor = therapist(0, [0.9, 0.0]), therapist(1, [0.1, 0.0])
+    rooms = index([good, poor])
+    held = client(5)
+    held.hold_until = 14.0
+    assert Fit(Matching(policy="fit")).on_hold_expired(held, rooms) is good
+    good.set_capacity(0)  # no room with the best any more: the best with room
+    rooms.update(good)
+    assert Fit(Matching(policy="fit")).on_hold_expired(held, rooms) is poor
+    assert Earliest(Matching()).on_hold_expired(held, rooms) is None
+    assert Hybrid(Matching(policy="hybrid")).on_hold_expired(held, rooms) is None
+
+
+class Watcher:
+    def __init__(self) -> None:
+        self.calls: list[tuple[int, int | None]] = []
+
+    def update(self, t: Therapist, weekday: int | None = None) -> None:
+        self.calls.append((t.id, weekday))
+
+
+def test_a_therapists_free_slots_change_only_through_its_methods_and_keep_the_invariant():
+    rng = random.Random(3)
+    t = therapist(7, [0.0, 0.0])
+    watcher = Watcher()
+    t.availability = watcher
+    for _ in range(400):
+        move = rng.random()
+        if move < 0.1:
+            t.set_capacity(rng.randint(0, 30))
+            assert watcher.calls[-1] == (7, None)
+        elif move < 0.6:
+            free = [wd for wd in range(5) if t.free(wd)]
+            if free:
+                wd = rng.choice(free)
+                t.book(wd)
+                assert watcher.calls[-1] == (7, wd)
+        else:
+            busy = [wd for wd in range(5) if t.occupied[wd] > 0]
+            if busy:
+                wd = rng.choice(busy)
+                t.unbook(wd)
+                assert watcher.calls[-1] == (7, wd)
+        assert t.room == sum(max(0, s - o) for s, o in zip(t.slots, t.occupied, strict=True))
+    t.leave(100.0)
+    assert (t.active, t.room, t.left_day, watcher.calls[-1]) == (False, 0, 100.0, (7, None))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import random
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 if TYPE_CHECKING:
     pass
@@ -26,6 +26,12 @@ def logit(p: float) -> float:
     if p >= 1.0:
         return math.inf
     return math.log(p / (1.0 - p))
+
+
+class SlotWatcher(Protocol):
+    """What a therapist tells of a change of their free slots (:class:`sim.engine.availability.RoomIndex`)."""
+
+    def update(self, t: Therapist, weekday: int | None = None) -> None: ...
 
 
 class TherapistTraits(NamedTuple):
@@ -142,6 +148,7 @@ class Therapist:
 
     __slots__ = (
         "active",
+        "availability",
         "burnout_days",
         "clients",
         "days_employed",
@@ -207,7 +214,8 @@ class Therapist:
         self.exhaustion = 0.0
         self.slots = [0] * WEEKDAYS
         self.occupied = [0] * WEEKDAYS
-        self.room = 0
+        self.room = 0  # free new-client slots: sum(max(0, slots - occupied)) while active, 0 after leaving
+        self.availability: SlotWatcher | None = None  # told of every change of free slots (the room index)
         self.target_slots = 0
         self.sessions_today = 0
         self.burnout_days = 0
@@ -237,11 +245,37 @@ class Therapist:
         self.weekday_burnout_high = 0  # above the cut-off plus CUTOFF_STEP
         self.clients = 0
 
+    # Free slots change only here, and each change is passed on to ``availability``.
     def set_capacity(self, weekly_slots: int) -> None:
         """Spread ``weekly_slots`` over the five weekdays as evenly as possible."""
         base, extra = divmod(max(0, weekly_slots), WEEKDAYS)
         self.slots = [base + (1 if i < extra else 0) for i in range(WEEKDAYS)]
         self.room = sum(max(0, s - o) for s, o in zip(self.slots, self.occupied, strict=True))
+        if self.availability is not None:
+            self.availability.update(self)
+
+    def book(self, weekday: int) -> None:
+        """Take one of ``weekday``'s free slots for a new client."""
+        self.occupied[weekday] += 1
+        self.room -= 1
+        if self.availability is not None:
+            self.availability.update(self, weekday)
+
+    def unbook(self, weekday: int) -> None:
+        """Give back a client's slot on ``weekday`` (it is free again unless a lowered threshold left the day full)."""
+        self.occupied[weekday] -= 1
+        if self.occupied[weekday] < self.slots[weekday]:
+            self.room += 1
+        if self.availability is not None:
+            self.availability.update(self, weekday)
+
+    def leave(self, day: float) -> None:
+        """Leave the platform on ``day``: no slot is free any more."""
+        self.active = False
+        self.left_day = day
+        self.room = 0
+        if self.availability is not None:
+            self.availability.update(self)
 
     def free(self, weekday: int) -> bool:
         return self.occupied[weekday] < self.slots[weekday]

@@ -185,6 +185,7 @@ class PlatformModel:
         tid = len(self.therapists)
         rng = stream(self.seed, self.rep, "therapist", tid)
         t = Therapist(tid, self.env.now, rng, draw_therapist(rng, self.sc, self.n_domains), self.n_domains)
+        t.availability = self.rooms
         t.load_estimate = self.load_estimate.initial(t.load, stream(self.seed, self.rep, "load_report", tid))
         t.target_slots = self.capacity.weekly_slots(t.load_estimate)
         ramp_weeks = self.sc.hiring.ramp_weeks
@@ -195,7 +196,6 @@ class PlatformModel:
             t.set_capacity(t.target_slots)
         self.therapists.append(t)
         self.active.append(t)
-        self.rooms.update(t)
         self.week_hires += 1
         self._fill(t)
         return t
@@ -279,7 +279,7 @@ class PlatformModel:
         return False
 
     def _end_holds(self) -> Generator[simpy.Event, None, None]:
-        """Fit with holds: when a held client's hold runs out, they take the best therapist with room, if any.
+        """When a held client's hold runs out, the matching policy may give them a therapist with room at once.
         One process for all holds (not one per held client), asleep until the next hold runs out."""
         env, holds = self.env, self.holds
         while holds:
@@ -287,7 +287,7 @@ class PlatformModel:
             while holds and holds[0].hold_until <= env.now:
                 c = holds.popleft()
                 if c.state == WAITING and c.id in self.open and c.arrival + c.abandon_after > env.now:
-                    t = self.rooms.best_fit(c)[0]
+                    t = self.matching.on_hold_expired(c, self.rooms)
                     if t is not None:
                         self.queue.take(c)
                         self._assign(c, t)
@@ -341,10 +341,8 @@ class PlatformModel:
         while wd >= WEEKDAYS or t.occupied[wd] >= t.slots[wd]:
             offset += 1
             wd = (today + offset) % 7
-        t.occupied[wd] += 1
-        t.room -= 1
+        t.book(wd)
         t.clients += 1
-        self.rooms.update(t, wd)
         c.state = BOOKED
         self.matched += 1
         c.therapist = t
@@ -368,10 +366,7 @@ class PlatformModel:
         """Free ``c``'s weekly slot with their therapist (if still employed) and refill it."""
         t = c.therapist
         if t is not None and t.active:
-            t.occupied[c.weekday] -= 1
-            if t.occupied[c.weekday] < t.slots[c.weekday]:  # (a lowered threshold may leave the day still full)
-                t.room += 1
-            self.rooms.update(t, c.weekday)
+            t.unbook(c.weekday)
             if c.course_sessions:
                 mean_alliance = c.course_alliance_sum / c.course_sessions
                 if self.info.observe(t, c.domain, (mean_alliance - ALLIANCE_CENTRE) / ALLIANCE_SCALE):
@@ -694,10 +689,7 @@ class PlatformModel:
         return sum(t.exhaustion for t in therapists) / n, sum(t.exhaustion > cutoff for t in therapists) / n
 
     def _leave(self, t: Therapist) -> None:
-        t.active = False
-        t.left_day = self.env.now
-        t.room = 0
-        self.rooms.update(t)
+        t.leave(self.env.now)
         self.week_leavers += 1
         if t in self.ramping:
             self.ramping.remove(t)
@@ -751,7 +743,6 @@ class PlatformModel:
         for t in self.ramping:
             share = min(1.0, (self.env.now - t.hired_day) / 7.0 / ramp_weeks + 1.0 / (ramp_weeks + 1))
             t.set_capacity(min(t.target_slots, math.ceil(t.target_slots * share)))
-            self.rooms.update(t)
             self._fill(t)
             if sum(t.slots) < t.target_slots:
                 still.append(t)
@@ -771,7 +762,6 @@ class PlatformModel:
             t.target_slots = self.capacity.weekly_slots(t.load_estimate)
             if t not in self.ramping:
                 t.set_capacity(t.target_slots)
-                self.rooms.update(t)
                 self._fill(t)
 
     def _review_league(self) -> None:

@@ -26,6 +26,10 @@ class MatchingPolicy(Protocol):
 
     def for_slot(self, t: Therapist, queue: WaitingQueue, rooms: RoomIndex, now: float) -> Client | None: ...
 
+    def on_hold_expired(self, client: Client, rooms: RoomIndex) -> Therapist | None:
+        """A client this policy held (``client.hold_until``) is free to take anyone: whom, now (None: keep waiting)."""
+        ...
+
 
 @register("matching", "earliest")
 class Earliest:
@@ -41,6 +45,9 @@ class Earliest:
 
     def for_slot(self, t: Therapist, queue: WaitingQueue, rooms: RoomIndex, now: float) -> Client | None:
         return queue.oldest_accepted(t)
+
+    def on_hold_expired(self, client: Client, rooms: RoomIndex) -> Therapist | None:
+        return None  # holds no one
 
 
 @register("matching", "fit")
@@ -77,6 +84,10 @@ class Fit:
             return oldest
         return max(heads, key=lambda c: (rooms.estimated_fit(t, c), -c.queued_day, -c.id))
 
+    def on_hold_expired(self, client: Client, rooms: RoomIndex) -> Therapist | None:
+        """The best estimated fit with room, if anyone has room."""
+        return rooms.best_fit(client)[0]
+
 
 @register("matching", "hybrid")
 class Hybrid:
@@ -109,6 +120,9 @@ class Hybrid:
             return None
         return max(heads, key=lambda c: (self.w * rooms.estimated_fit(t, c) + (1 - self.w) * (now - c.queued_day) / 7,
                                          -c.queued_day, -c.id))
+
+    def on_hold_expired(self, client: Client, rooms: RoomIndex) -> Therapist | None:
+        return None  # holds no one
 
 
 def _days_to_free_slot(t: Therapist, today: int) -> int:
