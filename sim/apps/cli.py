@@ -24,7 +24,7 @@ from sim.base.kpis import format_interval, format_value, label
 from sim.base.paths import PROJECT_DIR
 from sim.runs.outputs import FORMATS, parse_tables, table_files, write_run
 from sim.runs.runner import run_scenarios
-from sim.runs.safe_output import RESULTS, default_folder, prepare, write_folder
+from sim.runs.safe_output import RESULTS, default_folder, prepare, unlock_all, write_folder
 from sim.runs.sizing import MAX_APPOINTMENTS, expected_appointments
 from sim.scenario import Scenario, apply_overrides, load_scenario, overridden_name, parse_overrides, safe_name
 
@@ -109,7 +109,8 @@ def parser() -> argparse.ArgumentParser:
     cal.add_argument("--seed", type=_seed, help="master seed (default: the scenarios' own)")
     cal.add_argument("--out", type=Path, help="output folder (default: results/calibration)")
     cal.add_argument("--search", type=Path, metavar="SPEC",
-                     help="instead, run the recorded parameter search in SPEC (YAML); log beside it")
+                     help="instead, run the recorded parameter search in SPEC (YAML); its log goes to --out "
+                          "(default: results/calibration/search-<SPEC name>/log.csv)")
     _jobs_force_quiet(cal)
     rb = sub.add_parser("robustness", help="every contrast over the plausible ranges of the assumptions (Sobol, "
                                            "Morris or LHS; locally or on a Dask cluster; resumable)")
@@ -258,6 +259,9 @@ def cmd_compare(a: argparse.Namespace) -> None:
     overrides = parse_overrides(a.overrides)
     scenarios = [_load(p, overrides, rename=False) for p in a.scenarios]
     names = [s.name for s in scenarios]
+    if len(names) < 2:
+        raise BadInput(f"compare needs at least two scenario files, got {len(names)}; to run one, use: python -m sim run "
+                       f"{a.scenarios[0]}")
     if len(set(names)) != len(names):
         raise BadInput(f"scenario names must be distinct, got {names} (set `name:` in each file)")
     baseline = a.baseline or names[0]
@@ -295,7 +299,8 @@ def cmd_calibrate(a: argparse.Namespace) -> None:
     if a.search is not None:
         from sim.runs.calibration_search import search
 
-        search(a.search, a.search.with_name(a.search.stem + "_log.csv"), jobs=a.jobs)
+        search(a.search, a.out or default_folder("calibration", "search-" + safe_name(a.search.stem)), jobs=a.jobs,
+               force=a.force)
         return
     from sim.runs.calibration import format_table
     from sim.views.calibration_report import run_calibration
@@ -362,4 +367,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted: nothing was written (any earlier results are as they were)", file=sys.stderr)
         return EXIT_INTERRUPTED
+    finally:
+        unlock_all()
     return 0

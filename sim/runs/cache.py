@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
 import pickle
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
 from sim.base.paths import PACKAGE_DIR, PROJECT_DIR
-from sim.runs.safe_output import CACHE_MARKER
+from sim.runs.safe_output import CACHE_MARKER, atomic_write
 from sim.scenario import Scenario
 
 ROOT = PROJECT_DIR
@@ -96,14 +95,10 @@ class RunCache:
             path.parent.mkdir(parents=True, exist_ok=True)
             marker = path.parent / CACHE_MARKER
             if not marker.exists():  # says the folder is the tool's: other commands leave it alone, never refuse
-                marker.write_text("the dashboards' cache of runs (python -m sim explorer); safe to delete\n")
-            tmp = path.with_suffix(f".tmp{os.getpid()}")
-            if path.exists() and not _ours(path):
-                return  # a file the cache did not write: never replaced
-            with tmp.open("wb") as f:
-                f.write(HEADER)
-                pickle.dump(result, f, protocol=pickle.HIGHEST_PROTOCOL)
-            tmp.replace(path)
+                atomic_write(marker, b"the dashboards' cache of runs (python -m sim explorer); safe to delete\n")
+            if (path.exists() or path.is_symlink()) and (path.is_symlink() or not _ours(path)):
+                return  # a file (or link) the cache did not write: never replaced
+            atomic_write(path, HEADER + pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
             self._trim(path.parent)
         except OSError:  # a read-only checkout: the memory cache still works
             pass

@@ -15,16 +15,19 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from sim.runs.calibration import calibration_runs, evaluate, load_targets, probe_runs
-from sim.scenario import ScenarioError, apply_overrides, load_scenario
-from sim.scenario.experiments import load_search_spec
+from sim.runs.safe_output import OutputError, prepare, write_folder
+from sim.scenario import Scenario, ScenarioError, apply_overrides, load_scenario
+from sim.scenario.experiments import SearchSpec, load_search_spec
 
 CENTRE_WEIGHT = 0.05
+LOG_FILES = ("log.csv", "metadata.json")
 
 
 def band_loss(value: float, band: tuple[float, float]) -> float:
@@ -42,21 +45,44 @@ def loss(table: pd.DataFrame) -> float:
     return float(sum(band_loss(m, (lo, hi)) for m, lo, hi in bands))
 
 
-def search(spec_path: Path, log_path: Path, jobs: int = 1) -> dict[str, Any]:
-    """Run the coordinate search of ``spec_path``; append every evaluation to ``log_path`` (CSV)."""
+def checked_spec(spec_path: Path) -> tuple[SearchSpec, Scenario, dict[str, Any]]:
+    """The search spec, its scenario and the targets, every candidate value checked before the first run."""
     spec = load_search_spec(spec_path)
-    scenario_file = (spec_path.parent / spec.scenario).resolve()
-    base = load_scenario(scenario_file)
-    for path, values in spec.params.items():  # every candidate valid before the first run
+    base = load_scenario((spec_path.parent / spec.scenario).resolve())
+    for path, values in spec.params.items():
         for value in values:
             apply_overrides(base, {path: value})
     targets = load_targets()
     if spec.setting not in targets:
         raise ScenarioError(f"search spec {spec_path}: setting: {spec.setting!r} has no targets; allowed: "
                             f"{', '.join(targets)}")
+    return spec, base, targets
+
+
+def search(spec_path: Path, out: Path, jobs: int = 1, force: bool = False) -> dict[str, Any]:
+    """Run the coordinate search of ``spec_path``; log every evaluation to ``out/log.csv`` as it is made.
+
+    The log goes through the safe writer (a folder of the tool's own, rewritten whole after each evaluation, with
+    ``metadata.json`` saying whether the search finished). An earlier search's log in ``out`` is replaced only
+    with ``force``; Ctrl-C keeps the evaluations made so far and says so (exit 130)."""
+    spec, base, targets = checked_spec(spec_path)
+    prepare(out, force, writes=LOG_FILES)
+    if (out / "log.csv").exists() and not force:
+        raise OutputError(f"--out {out}: holds the log of an earlier search; pass --force to replace it, or choose "
+                          "another folder with --out")
     current: dict[str, Any] = {path: spec.start.get(path, values[0]) for path, values in spec.params.items()}
     cache: dict[str, float] = {}
     rows: list[dict[str, Any]] = []
+
+    def save(finished: bool, best: dict[str, Any] | None = None) -> None:
+        meta = {"spec": str(spec_path), "setting": spec.setting, "reps": spec.reps, "seed": spec.seed,
+                "evaluations": len(rows), "finished": finished, "best": best}
+
+        def fill(tmp: Path) -> None:
+            pd.DataFrame(rows).to_csv(tmp / "log.csv", index=False)
+            (tmp / "metadata.json").write_text(json.dumps(meta, indent=2, default=str) + "\n")
+
+        write_folder(out, fill, force=True)  # our own folder by now (checked above)
 
     def evaluate_at(params: dict[str, Any]) -> float:
         key = json.dumps(params, sort_keys=True)
@@ -72,17 +98,23 @@ def search(spec_path: Path, log_path: Path, jobs: int = 1) -> dict[str, Any]:
                "inside": int(table["inside"].sum()), "targets": len(table),
                **{f"stat:{t}": m for t, m in zip(table["target"], table["mean"], strict=True)}}
         rows.append(row)
-        pd.DataFrame(rows).to_csv(log_path, index=False)
+        save(finished=False)
         print(f"[{len(rows):3d}] loss {value:8.4f} inside {row['inside']}/{len(table)}  {params}", flush=True)
         return value
 
-    best = evaluate_at(current)
-    for _ in range(spec.passes):
-        for path, values in spec.params.items():
-            for value in values:
-                trial = {**current, path: value}
-                score = evaluate_at(trial)
-                if score < best:
-                    best, current = score, trial
-    print(f"best loss {best:.4f}: {current}")
+    try:
+        best = evaluate_at(current)
+        for _ in range(spec.passes):
+            for path, values in spec.params.items():
+                for value in values:
+                    trial = {**current, path: value}
+                    score = evaluate_at(trial)
+                    if score < best:
+                        best, current = score, trial
+    except KeyboardInterrupt:
+        where = f"logged in {out}/log.csv (metadata.json: finished false)" if rows else "nothing was written"
+        print(f"\ninterrupted after {len(rows)} evaluations: {where}", file=sys.stderr)
+        raise SystemExit(130) from None
+    save(finished=True, best={**current, "loss": best})
+    print(f"best loss {best:.4f}: {current}; log in {out}/log.csv")
     return {"best": current, "loss": best}

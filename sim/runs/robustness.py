@@ -42,7 +42,7 @@ from pydantic import Field, model_validator
 from sim.base.errors import InputError
 from sim.base.kpis import HEADLINE, KPI
 from sim.base.yamlio import read_yaml
-from sim.runs.safe_output import STORE_MARKER
+from sim.runs.safe_output import STORE_MARKER, atomic_write
 from sim.scenario import Scenario, apply_overrides, load_scenario, parameter_table
 from sim.scenario.experiments import Value, _Strict, _validate
 
@@ -273,10 +273,8 @@ def save_draw(out: Path, frame: pd.DataFrame) -> None:
     path = store_path(out, int(frame["draw"].iloc[0]))
     if not path.parent.is_dir():
         path.parent.mkdir(parents=True, exist_ok=True)
-        (path.parent / STORE_MARKER).write_text("draws of a robustness run, one file each; rerunning skips them\n")
-    tmp = path.with_suffix(".parquet.tmp")
-    frame.to_parquet(tmp, index=False)
-    os.replace(tmp, path)
+        atomic_write(path.parent / STORE_MARKER, b"draws of a robustness run, one file each; rerunning skips them\n")
+    atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False))
 
 
 def execute(tasks: Sequence[DrawTask], out: Path, jobs: int = 1, dask: str | None = None,

@@ -42,6 +42,7 @@ sim.runs.safe_output.OutputError: --out ...run holds 1 file the tool did not wri
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import ctypes
 import json
@@ -62,6 +63,7 @@ CACHE_MARKER = ".fifty-minutes-cache"  # the dashboards' cache of runs (sim/runs
 TMP_TAG = ".fm-tmp-"
 OLD_TAG = ".fm-old-"
 TRASH_TAG = ".fm-trash-"  # a run being deleted after a swap: renamed first (atomic), so a kill never strands it
+LOCK_TAG = ".fm-lock"  # an empty file beside an output folder, locked while a run of the tool writes there
 RESULTS = Path("results")
 SHOW = 8
 
@@ -89,17 +91,43 @@ def read_manifest(folder: Path) -> dict[str, list[list[int]]]:
         return {}
 
 
+def atomic_write(path: Path, data: bytes | Callable[[Path], Any]) -> None:
+    """Put ``data`` (bytes, or a function writing to the path it is given) at ``path`` all at once.
+
+    The temporary file is created exclusively with a fresh random name beside ``path`` (``O_EXCL``: it never
+    opens an existing file or follows a link planted there), then renamed over ``path`` (a link of that name
+    is replaced, not followed). A failure removes the temporary file."""
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}{TMP_TAG}", dir=path.parent)
+    tmp = Path(name)
+    try:
+        if callable(data):
+            os.close(fd)
+            data(tmp)
+        else:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+        _follow_umask(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+
+
 def _write_manifest(folder: Path, files: dict[str, list[list[int]]]) -> None:
     text = json.dumps({"tool": "fifty-minutes", "note": "files this tool wrote here; it touches no other file",
                        "files": files}, indent=1, sort_keys=True)
-    tmp = folder / (MANIFEST + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, folder / MANIFEST)
+    atomic_write(folder / MANIFEST, text.encode("utf-8"))
 
 
 def _is_tool_temp(entry: Path) -> bool:
-    return entry.name.startswith(".") and any(tag in entry.name for tag in (TMP_TAG, OLD_TAG, TRASH_TAG)) \
-        and entry.is_dir()
+    """A temporary entry of the tool's (never counted as the user's; deleted only when proven the tool's)."""
+    name = entry.name
+    if not name.startswith(".") or entry.is_symlink():
+        return False
+    if name.endswith(LOCK_TAG):
+        return entry.is_file()
+    return any(tag in name for tag in (TMP_TAG, OLD_TAG, TRASH_TAG)) and (entry.is_dir() or entry.is_file())
 
 
 def _is_own_file(entry: Path, manifest: dict[str, list[list[int]]]) -> bool:
@@ -112,10 +140,10 @@ def is_tool_tree(folder: Path) -> bool:
     """True if every entry below ``folder`` was written by the tool (a run folder, or a container of them)."""
     if folder.is_symlink() or not folder.is_dir():
         return False
-    if (folder / STORE_MARKER).is_file():
-        return all(e.name == STORE_MARKER or (e.is_file() and e.name.startswith("draw-")) for e in folder.iterdir())
-    if (folder / CACHE_MARKER).is_file():
-        return all(e.name == CACHE_MARKER or (e.is_file() and e.name.startswith("run-")) for e in folder.iterdir())
+    for marker, prefix in ((STORE_MARKER, "draw-"), (CACHE_MARKER, "run-")):
+        if (folder / marker).is_file():
+            return all(e.name == marker or _is_tool_temp(e) or (e.is_file() and not e.is_symlink()
+                                                                and e.name.startswith(prefix)) for e in folder.iterdir())
     entries = [e for e in folder.iterdir() if e.name != MANIFEST]
     has_manifest = (folder / MANIFEST).is_file()
     return (has_manifest or bool(entries)) and not foreign_entries(folder)
@@ -159,8 +187,11 @@ def prepare(out: Path, force: bool = False, writes: Iterable[str] = ()) -> None:
 
     ``writes`` names files the command will write (a foreign file of that name is refused even with ``force``).
     """
-    label = f"--out {out}"
+    label = f"--out {str(out)[:200]}"
     try:
+        if out.resolve() == Path(out.resolve().anchor) or out.resolve() == Path.home().resolve():
+            raise OutputError(f"{label}: is the {'root' if out.resolve() == Path(out.resolve().anchor) else 'home'} "
+                              "folder; choose a folder of its own for the run")
         if (out.exists() or out.is_symlink()) and (out.is_symlink() or not out.is_dir()):
             raise OutputError(f"{label}: exists and is not a folder; choose a folder path")
         ancestor = out
@@ -177,8 +208,13 @@ def prepare(out: Path, force: bool = False, writes: Iterable[str] = ()) -> None:
     except (OSError, ValueError) as exc:
         raise OutputError(f"{label}: cannot be written ({getattr(exc, 'strerror', None) or exc})") from None
     if not out.is_dir():
+        lock(out)
         return
-    foreign = foreign_entries(out)
+    try:
+        foreign = foreign_entries(out)
+    except (OSError, RecursionError) as exc:
+        raise OutputError(f"{label}: cannot be read ({getattr(exc, 'strerror', None) or 'nested too deep'}); choose "
+                          "a new or empty folder") from None
     if foreign and not force:
         raise OutputError(f"{label} holds {len(foreign)} file{'s' if len(foreign) != 1 else ''} the tool did not write: "
                           f"{_listing(foreign)}; choose a new or empty folder, move them, or pass --force to write "
@@ -188,6 +224,65 @@ def prepare(out: Path, force: bool = False, writes: Iterable[str] = ()) -> None:
         raise OutputError(f"{label}: would replace {_listing(clash)}, which the tool did not write; move "
                           f"{'them' if len(clash) > 1 else 'it'} or choose another folder (--force never replaces a "
                           "file the tool did not write)")
+    lock(out)  # held until the run has written (or the process ends)
+
+
+# ---------------------------------------------------------------------------------------
+# One run at a time per folder
+
+_LOCKS: dict[Path, int] = {}  # output folder -> descriptor of its locked lock file, held until the process ends
+
+
+def lock_path(out: Path) -> Path:
+    return out.parent / f".{out.name}{LOCK_TAG}"
+
+
+def lock(out: Path) -> None:
+    """Hold the lock of ``out`` for the rest of this process, or refuse: another run of the tool writes there.
+
+    The lock is an empty file beside ``out`` (created exclusively, links not followed), locked with ``flock``;
+    the system releases it when the process ends, however it ends."""
+    key = out.resolve()
+    if key in _LOCKS:
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    path = lock_path(out)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0), 0o644)
+    except OSError as exc:
+        raise OutputError(f"--out {out}: its lock file {path.name} cannot be opened ({exc.strerror}); is it a link?") \
+            from None
+    try:
+        import fcntl
+
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if os.stat(path, follow_symlinks=False).st_ino != os.fstat(fd).st_ino:  # removed by its holder meanwhile
+            raise OSError("lock file replaced")
+    except ImportError:  # no flock (Windows): no lock, as before
+        pass
+    except OSError:
+        os.close(fd)
+        raise OutputError(f"--out {out}: in use by another run of the tool writing there now; wait for it to finish or "
+                          "choose another folder") from None
+    if not _LOCKS:
+        atexit.register(unlock_all)
+    _LOCKS[key] = fd
+
+
+def unlock_all() -> None:
+    """Release every lock this process holds (at exit, however the command ended)."""
+    for key in list(_LOCKS):
+        unlock(key)
+
+
+def unlock(out: Path) -> None:
+    """Release the lock of ``out`` taken by :func:`lock` and remove its file (removed while still locked; a run
+    that opened it meanwhile sees it replaced and refuses, so two runs never both hold a lock)."""
+    fd = _LOCKS.pop(out.resolve(), None)
+    if fd is not None:
+        with contextlib.suppress(OSError):
+            lock_path(out).unlink()
+        os.close(fd)
 
 
 # ---------------------------------------------------------------------------------------
@@ -230,8 +325,11 @@ def clean_stale(out: Path) -> None:
         for entry in parent.iterdir():
             if not (entry.name.startswith(prefix) or entry.name.startswith("." + prefix)) or not entry.is_dir():
                 continue
-            if TRASH_TAG in entry.name or (entry / PARTIAL).exists() or not any(entry.iterdir()):
-                shutil.rmtree(entry, ignore_errors=True)  # being deleted, half-written, or just created
+            if entry.is_symlink():
+                continue
+            if (entry / PARTIAL).is_file() or not any(entry.iterdir()) or (
+                    TRASH_TAG in entry.name and (entry / MANIFEST).is_file() and not foreign_entries(entry)):
+                shutil.rmtree(entry, ignore_errors=True)  # half-written, just created, or a run of ours being deleted
             elif TMP_TAG in entry.name and out.exists() and (entry / MANIFEST).exists() and not foreign_entries(entry):
                 shutil.rmtree(entry, ignore_errors=True)  # a complete run that a kill left beside the swapped-in one
             elif OLD_TAG in entry.name and not foreign_entries(entry) and (entry / MANIFEST).exists():
@@ -248,6 +346,14 @@ def _only_own_files(out: Path) -> bool:
 
 def write_folder(out: Path, fill: Callable[[Path], Any], force: bool = False) -> list[str]:
     """Let ``fill`` write files into a fresh folder, then put them at ``out`` all at once; return their names."""
+    lock(out)
+    try:
+        return _write_folder(out, fill, force)
+    finally:
+        unlock(out)
+
+
+def _write_folder(out: Path, fill: Callable[[Path], Any], force: bool) -> list[str]:
     clean_stale(out)
     swap = not out.exists() or _only_own_files(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -292,10 +398,16 @@ def _swap_in(tmp: Path, out: Path, names: list[str]) -> None:
 
 
 def _discard(run: Path) -> None:
-    """Delete a run folder of the tool's: renamed aside first, so a kill mid-way leaves nothing a rerun keeps."""
+    """Delete a run folder of the tool's: renamed aside first, its manifest last, so a kill mid-way leaves a
+    folder the next run can still prove is its own (or an empty one)."""
     trash = run.with_name(run.name.replace(TMP_TAG, TRASH_TAG).replace(OLD_TAG, TRASH_TAG))
     os.replace(run, trash)
-    shutil.rmtree(trash)
+    for entry in trash.iterdir():
+        if entry.name != MANIFEST:
+            entry.unlink()
+    with contextlib.suppress(FileNotFoundError):
+        (trash / MANIFEST).unlink()
+    trash.rmdir()
 
 
 def _merge_in(tmp: Path, out: Path, names: list[str]) -> None:
@@ -327,5 +439,5 @@ def human_size(n: float) -> str:
     return f"{n:.1f} GB"
 
 
-__all__ = ["MANIFEST", "OutputError", "clean_stale", "default_folder", "foreign_entries", "human_size", "is_tool_tree",
-           "prepare", "read_manifest", "write_folder", "written_size"]
+__all__ = ["MANIFEST", "OutputError", "atomic_write", "clean_stale", "default_folder", "foreign_entries", "human_size",
+           "is_tool_tree", "lock", "prepare", "read_manifest", "unlock", "write_folder", "written_size"]
