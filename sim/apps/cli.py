@@ -22,11 +22,11 @@ from sim.analysis.metrics import KPIS
 from sim.base.errors import InputError
 from sim.base.kpis import format_interval, format_value, label
 from sim.base.paths import PROJECT_DIR
+from sim.runs import sizing
 from sim.runs.outputs import FORMATS, parse_tables, table_files, write_run
 from sim.runs.runner import run_scenarios
 from sim.runs.safe_output import RESULTS, default_folder, prepare, unlock_all, write_folder
-from sim.runs.sizing import MAX_APPOINTMENTS, expected_appointments
-from sim.scenario import Scenario, apply_overrides, load_scenario, overridden_name, parse_overrides, safe_name
+from sim.scenario import Scenario, apply_overrides, load_scenario, overridden_name, parse_overrides, safe_name, scenario_path
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
@@ -131,6 +131,7 @@ def parser() -> argparse.ArgumentParser:
     wu.add_argument("scenarios", type=Path, nargs="+", help="scenario YAML files compared together")
     wu.add_argument("--reps", type=_positive_int, default=5, help="pilot replications per scenario (default 5)")
     wu.add_argument("--seed", type=_seed, help="master seed (default: the scenario's own)")
+    wu.add_argument("--force", action="store_true", help="run pilots beyond the plausibility bound of size")
     return p
 
 
@@ -187,9 +188,10 @@ def cmd_dashboard(a: argparse.Namespace) -> None:
 
 
 def cmd_warmup(a: argparse.Namespace) -> None:
-    from sim.runs.warmup import choose_warmup
+    from sim.runs.warmup import choose_warmup, pilot_scenario
 
     scenarios = [load_scenario(p) for p in a.scenarios]
+    sizing.check_size([(pilot_scenario(sc), a.reps) for sc in scenarios], a.force, "the warm-up pilots")
     choice = choose_warmup(scenarios, reps=a.reps, seed=a.seed)
     print(f"Warm-up: {choice.weeks} weeks ({choice.method}; pilots from an empty platform)")
     for key, weeks in choice.by_series.items():
@@ -214,12 +216,8 @@ def _load(path: Path, overrides: dict[str, Any], rename: bool) -> Scenario:
 
 
 def check_size(scenarios: list[Scenario], reps: int | None, force: bool) -> None:
-    """Refuse (unless ``force``) a command whose expected appointments exceed MAX_APPOINTMENTS."""
-    total = sum(expected_appointments(sc) * (reps or sc.replications) for sc in scenarios)
-    if total > MAX_APPOINTMENTS and not force:
-        raise BadInput(f"this would simulate about {total:,.0f} appointments (therapists.count, demand.arrivals_per_week,"
-                       f" horizon weeks and replications), more than the plausibility bound of {MAX_APPOINTMENTS:,} "
-                       "(about a quarter of an hour on two cores); check the values, or pass --force to run it anyway")
+    """The one size guard (:func:`sim.runs.sizing.check_size`) for scenarios run ``reps`` times each."""
+    sizing.check_size([(sc, reps or sc.replications) for sc in scenarios], force)
 
 
 def _print_summary(summary: pd.DataFrame, currency: str) -> None:
@@ -302,9 +300,12 @@ def cmd_calibrate(a: argparse.Namespace) -> None:
         search(a.search, a.out or default_folder("calibration", "search-" + safe_name(a.search.stem)), jobs=a.jobs,
                force=a.force)
         return
-    from sim.runs.calibration import format_table
+    from sim.runs.calibration import PROBES, SETTINGS, format_table
     from sim.views.calibration_report import run_calibration
 
+    settings = {name: load_scenario(scenario_path(file)) for name, file in SETTINGS.items()}
+    runs = [*settings.values(), *(apply_overrides(settings[s], o) for (s, _), o in PROBES.items() if s in settings)]
+    check_size(runs, a.reps, a.force)
     out = a.out or default_folder("calibration")
     prepare(out, a.force)
     result = run_calibration(out, reps=a.reps, seed=a.seed, jobs=a.jobs, progress=not a.quiet, force=a.force)
@@ -316,9 +317,10 @@ def cmd_calibrate(a: argparse.Namespace) -> None:
 
 def cmd_sweep(a: argparse.Namespace) -> None:
     from sim.runs.outputs import metadata_for
-    from sim.runs.sweep import contrast_findings, prepare_experiment, run_experiment
+    from sim.runs.sweep import contrast_findings, planned_runs, prepare_experiment, run_experiment
 
     spec, base = prepare_experiment(a.experiment)
+    sizing.check_size(planned_runs(spec, base, a.experiment), a.force, f"the sweep {a.experiment}")
     out = a.out or default_folder("sweeps", safe_name(a.experiment.stem))
     prepare(out, a.force)
     started = time.perf_counter()

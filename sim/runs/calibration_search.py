@@ -21,8 +21,9 @@ from typing import Any
 
 import pandas as pd
 
-from sim.runs.calibration import calibration_runs, evaluate, load_targets, probe_runs
+from sim.runs.calibration import PROBES, calibration_runs, evaluate, load_targets, probe_runs
 from sim.runs.safe_output import OutputError, prepare, write_folder
+from sim.runs.sizing import check_size
 from sim.scenario import Scenario, ScenarioError, apply_overrides, load_scenario
 from sim.scenario.experiments import SearchSpec, load_search_spec
 
@@ -66,6 +67,9 @@ def search(spec_path: Path, out: Path, jobs: int = 1, force: bool = False) -> di
     ``metadata.json`` saying whether the search finished). An earlier search's log in ``out`` is replaced only
     with ``force``; Ctrl-C keeps the evaluations made so far and says so (exit 130)."""
     spec, base, targets = checked_spec(spec_path)
+    evaluations = 1 + spec.passes * sum(len(values) for values in spec.params.values())
+    probes = [apply_overrides(base, o) for (setting, _), o in PROBES.items() if setting == spec.setting]
+    check_size([(sc, spec.reps * evaluations) for sc in (base, *probes)], force, f"the search {spec_path}")
     prepare(out, force, writes=LOG_FILES)
     if (out / "log.csv").exists() and not force:
         raise OutputError(f"--out {out}: holds the log of an earlier search; pass --force to replace it, or choose "

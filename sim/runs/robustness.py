@@ -43,6 +43,7 @@ from sim.base.errors import InputError
 from sim.base.kpis import HEADLINE, KPI
 from sim.base.yamlio import read_yaml
 from sim.runs.safe_output import STORE_MARKER, atomic_write
+from sim.runs.sizing import check_size
 from sim.scenario import Scenario, apply_overrides, load_scenario, parameter_table
 from sim.scenario.experiments import Value, _Strict, _validate
 
@@ -249,11 +250,11 @@ def tasks_of(spec: RobustnessExperiment, design: Design, scenarios: dict[str, Sc
     return tasks
 
 
-def check_tasks(tasks: Sequence[DrawTask]) -> None:
-    """Validate every draw's overrides before anything runs (a bad range fails now, not in hour three)."""
-    for task in tasks:
-        for sc in task.scenarios:
-            apply_overrides(sc, task.values)
+def check_tasks(tasks: Sequence[DrawTask], force: bool = False) -> None:
+    """Validate every draw's overrides before anything runs (a bad range fails now, not in hour three), and refuse
+    (unless ``force``) a design beyond the size bound (:func:`sim.runs.sizing.check_size`)."""
+    runs = [(apply_overrides(sc, task.values), task.reps) for task in tasks for sc in task.scenarios]
+    check_size(runs, force, "this robustness design")
 
 
 # ---------------------------------------------------------------------------------------

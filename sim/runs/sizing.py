@@ -10,6 +10,9 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from sim.base.errors import InputError
 from sim.scenario import Scenario
 
 #: Above this many appointments in one command (all scenarios and replications), ask for --force.
@@ -27,3 +30,17 @@ def expected_appointments(sc: Scenario) -> float:
     demand = sc.demand.arrivals_per_week * max(growth, 1.0) * APPOINTMENTS_PER_CLIENT
     capacity = sc.therapists.count * sc.capacity.quota_per_day * WORKING_DAYS_PER_WEEK
     return weeks * max(demand, capacity)
+
+
+def check_size(runs: Iterable[tuple[Scenario, int]], force: bool, what: str = "this") -> float:
+    """Refuse (unless ``force``) work whose expected appointments exceed MAX_APPOINTMENTS; return the estimate.
+
+    ``runs``: each scenario the command will simulate with its number of replications. Every command that runs the
+    model calls this before the first run, so one estimate and one bound govern them all."""
+    total = sum(expected_appointments(sc) * reps for sc, reps in runs)
+    if total > MAX_APPOINTMENTS and not force:
+        raise InputError(f"{what} would simulate about {total:,.0f} appointments (therapists.count, "
+                         "demand.arrivals_per_week, horizon weeks, replications and the number of runs), more than "
+                         f"the plausibility bound of {MAX_APPOINTMENTS:,} (about a quarter of an hour on two cores); "
+                         "check the values, or pass --force to run it anyway")
+    return total

@@ -209,6 +209,22 @@ def prepare_experiment(path: Path) -> tuple[SweepExperiment, Scenario]:
     return spec, base
 
 
+def planned_runs(spec: SweepExperiment, base: Scenario, path: Path) -> list[tuple[Scenario, int]]:
+    """Every scenario an experiment will run, with its replications (for the size guard, before anything runs)."""
+    if spec.grid is not None:
+        keys = list(spec.grid)
+        points = [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*(spec.grid[k] for k in keys))]
+    elif spec.one_way is not None:
+        points = [{}] + [{param: end} for param in spec.one_way for end in register_range(param)]
+    else:
+        assert spec.two_way is not None
+        x, y = spec.two_way.x, spec.two_way.y
+        points = [{x.path: a, y.path: b} for a, b in itertools.product(x.values, y.values)]
+    reference = reference_scenario(spec, path)
+    bases = [base] if reference is None else [base, reference]
+    return [(apply_overrides(sc, point), spec.reps) for point in points for sc in bases]
+
+
 def run_experiment(path: Path, jobs: int = 1, progress: bool = True) -> tuple[str, pd.DataFrame]:
     """Run an experiment file: ``scenario``, ``reps``, and one of ``grid`` (path: values), ``one_way``
     (list of paths; with ``compare_to``, of the difference from that scenario) or ``two_way``

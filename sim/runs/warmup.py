@@ -88,13 +88,17 @@ class WarmupChoice:
                 "mser5_by_series": self.mser5, "unsettled": self.unsettled}
 
 
+def pilot_scenario(sc: Scenario) -> Scenario:
+    """``sc`` as a pilot: from an empty platform over PILOT_WEEKS, no warm-up, no follow-up."""
+    return apply_overrides(sc, {"horizon.warmup_weeks": 0, "horizon.measured_weeks": PILOT_WEEKS,
+                                "horizon.follow_up_weeks": 0})
+
+
 def pilot_series(sc: Scenario, replication: int, seed: int | None = None) -> dict[str, np.ndarray]:
     """Weekly series of a pilot run from an empty platform (no warm-up, no follow-up)."""
     from sim.engine.model import PlatformModel  # the pilot runs the model; the statistic above needs none of it
 
-    pilot = apply_overrides(sc, {"horizon.warmup_weeks": 0, "horizon.measured_weeks": PILOT_WEEKS,
-                                 "horizon.follow_up_weeks": 0})
-    weekly = PlatformModel(pilot, replication, seed).run().weekly
+    weekly = PlatformModel(pilot_scenario(sc), replication, seed).run().weekly
     return {"in_system": (weekly["waiting"] + weekly["matched"] + weekly["active_clients"]).to_numpy(float),
             "utilisation": weekly["utilisation"].to_numpy(float),
             "mean_exhaustion": weekly["mean_exhaustion"].to_numpy(float)}

@@ -40,7 +40,7 @@ def run_robustness(path: Path, out: Path, jobs: int = 1, dask: str | None = None
     scenarios = scenarios_of(spec, path.parent)
     design = make_design(spec, path.parent)
     tasks = tasks_of(spec, design, scenarios)
-    check_tasks(tasks)
+    check_tasks(tasks, force)
     prepare(out, force)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
