@@ -157,3 +157,24 @@ def test_a_second_run_into_the_same_folder_is_told_it_is_in_use(tmp_path):
 def test_more_inputs_that_exit_2(args, message, capsys):
     assert run_cli(*args, "--reps", "1", "--jobs", "1") == 2
     assert message in capsys.readouterr().err
+
+
+def tiny_robustness(tmp_path: Path) -> Path:
+    return write(tmp_path / "rb.yaml", f"contrasts: [{{policy: {ROOT / 'scenarios' / 'fit_quota.yaml'}, reference: {BASE}}}]\n"
+                 "sampler: lhs\nn: 2\nreps: 1\nparameters: [therapy.no_show_prob]\n"
+                 "platform: {therapists.count: 4, demand.arrivals_per_week: 12.0, horizon.warmup_weeks: 1, "
+                 "horizon.measured_weeks: 3, horizon.follow_up_weeks: 1}\n")
+
+
+def test_a_robustness_run_too_small_to_estimate_an_index_still_finishes(tmp_path):
+    out = tmp_path / "r"
+    assert run_cli("robustness", str(tiny_robustness(tmp_path)), "--out", str(out), "--jobs", "1", "--quiet") == 0
+    assert (out / "verdicts.csv").exists() and (out / "verdicts.png").exists() and not (out / "drivers.png").exists()
+
+
+@pytest.mark.slow
+def test_an_unreachable_dask_scheduler_exits_2_before_anything_is_written(tmp_path, capsys):
+    out = tmp_path / "r"
+    assert run_cli("robustness", str(tiny_robustness(tmp_path)), "--out", str(out), "--dask", "tcp://127.0.0.1:9",
+                   "--quiet") == 2
+    assert "no Dask scheduler answers" in capsys.readouterr().err and not out.exists()

@@ -305,6 +305,19 @@ def execute(tasks: Sequence[DrawTask], out: Path, jobs: int = 1, dask: str | Non
     return len(pending)
 
 
+def check_scheduler(address: str | None, timeout: float = 10.0) -> None:
+    """Refuse, before anything runs or is written, a ``tcp://`` Dask scheduler that does not answer."""
+    if not address or not address.startswith("tcp://"):
+        return
+    from dask.distributed import Client
+
+    try:
+        Client(address, timeout=f"{timeout}s").close()
+    except (OSError, TimeoutError) as exc:
+        raise InputError(f"--dask {address}: no Dask scheduler answers there ({exc}); start one with "
+                         "`dask scheduler` and workers with `dask worker ADDRESS`, or use --dask local:N") from None
+
+
 def _execute_dask(pending: Sequence[DrawTask], out: Path, address: str, on_done: Callable[[int, int], None] | None) -> None:
     from dask.distributed import Client, LocalCluster, as_completed
 

@@ -15,6 +15,7 @@ import pandas as pd
 from sim.runs.outputs import metadata_for
 from sim.runs.robustness import (
     Design,
+    check_scheduler,
     check_tasks,
     collect,
     differences,
@@ -41,6 +42,7 @@ def run_robustness(path: Path, out: Path, jobs: int = 1, dask: str | None = None
     design = make_design(spec, path.parent)
     tasks = tasks_of(spec, design, scenarios)
     check_tasks(tasks, force)
+    check_scheduler(dask)
     prepare(out, force)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -76,7 +78,8 @@ def run_robustness(path: Path, out: Path, jobs: int = 1, dask: str | None = None
 def robustness_charts(verdict_table: pd.DataFrame, driver_table: pd.DataFrame, diffs: pd.DataFrame,
                       design: Design) -> dict[str, Any]:
     figures = {"verdicts.png": charts.plot_verdict_bars(verdict_table)}
-    if len(driver_table):
+    estimated = [k for k in ("ST", "mu_star", "abs_rho") if k in driver_table and driver_table[k].notna().any()]
+    if len(driver_table) and estimated:  # (too few draws estimate no index: the summary says so, no chart)
         figures["drivers.png"] = charts.plot_drivers(driver_table)
         figures["top_driver.png"] = charts.plot_top_driver(driver_table, diffs, design.X, design.names)
     return figures
