@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 
+from sim.apps.dashboard_server import voila_arguments
 from tests.conftest import ROOT
 
 CHROMIUM = "/usr/bin/chromium"
@@ -93,10 +94,8 @@ def served(notebook: str, tmp_path: Path, quick: bool = True) -> Iterator[str]:
     env = {**ENV, "JUPYTER_PATH": str(ROOT / "share" / "jupyter")}  # as `python -m sim dashboard` serves it
     if not quick:
         env.pop("SIM_QUICK")
-    voila = subprocess.Popen(
-        [sys.executable, "-m", "voila", str(copy), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
-         "--template=fifty-minutes", "--VoilaConfiguration.extension_denylist=['jupyterlab-jupytext']"],
-        cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
+    voila = subprocess.Popen([sys.executable, "-m", "sim.apps.dashboard_server", *voila_arguments(str(copy), port)],
+                             cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
     try:
         wait_for(port, time.time() + 120)
         yield f"http://127.0.0.1:{port}/"
@@ -221,3 +220,66 @@ def test_investor_brief_in_a_real_browser(tmp_path: Path, hard_timeout):
         assert {n for n in listed if n.endswith(".svg")} and {n for n in listed if n.endswith(".png")}
         save({"investor_brief.png": page.screenshot()}, "brief")
     assert not outside, f"the page asked the network for {outside[:5]}"
+
+
+def kernel_processes() -> list[int]:
+    """Kernels (and the worker processes they started) on this machine."""
+    import psutil
+
+    return [p.pid for p in psutil.process_iter(["cmdline"]) if "ipykernel_launcher" in " ".join(p.info["cmdline"] or [])]
+
+
+@pytest.mark.slow
+def test_reloads_leave_one_kernel_and_a_foreign_host_is_refused(tmp_path, hard_timeout):
+    """Ten reloads of the explorer: each page's kernel is shut down when the page goes (the _xsrf cookie lets
+    its shutdown beacon through), so one page's kernel and its workers remain. A DNS-rebinding Host is refused."""
+    import urllib.error
+    import urllib.request
+
+    need_chromium()
+    before = set(kernel_processes())
+    with served("01_policy_explorer.ipynb", tmp_path) as url, browser_page() as (page, _):
+        request = urllib.request.Request(url, headers={"Host": "attacker.example"})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=30)
+        assert refused.value.code == 403
+        counts = []
+        for _ in range(10):
+            page.goto(url, wait_until="load")
+            page.wait_for_selector(".fm-status")
+            counts.append(len(set(kernel_processes()) - before))
+        deadline = time.time() + 60
+        while time.time() < deadline and len(set(kernel_processes()) - before) > counts[0]:
+            time.sleep(1)
+        assert len(set(kernel_processes()) - before) == counts[0], counts  # one page's kernel and its workers
+        assert max(counts) <= 2 * counts[0], counts  # never more than the old and the new page's for a moment
+
+
+@pytest.mark.slow
+def test_a_killed_dashboard_command_leaves_nothing_serving(tmp_path, hard_timeout):
+    import psutil
+
+    port = free_port()
+    env = {**ENV, "JUPYTER_PATH": str(ROOT / "share" / "jupyter")}
+    proc = subprocess.Popen([sys.executable, "-m", "sim", "dashboard", "explorer", "--no-browser", "--port", str(port)],
+                            cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(port, time.time() + 300)
+        import urllib.request
+
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=120).read()  # a page: a kernel starts
+        family = [proc.pid] + [c.pid for c in psutil.Process(proc.pid).children(recursive=True)]
+        assert len(family) > 1
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        deadline = time.time() + 60
+        while time.time() < deadline and any(psutil.pid_exists(p) and psutil.Process(p).status() != "zombie"
+                                             for p in family):
+            time.sleep(1)
+        alive = [p for p in family if psutil.pid_exists(p) and psutil.Process(p).status() != "zombie"]
+        assert not alive, alive
+        with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=2):
+            pass
+    finally:
+        if proc.poll() is None:
+            proc.kill()

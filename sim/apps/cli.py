@@ -55,6 +55,14 @@ _positive_int = _whole_number(1, "a whole number of at least 1")
 _seed = _whole_number(0, "a non-negative whole number")
 
 
+def _port(text: str) -> int:
+    """An argparse type: a TCP port a user may listen on."""
+    port = _whole_number(1024, "a port from 1024 to 65535")(text)
+    if port > 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 1024 to 65535, got {port}")
+    return port
+
+
 def _common(p: argparse.ArgumentParser, out_help: str, tables: bool = True) -> None:
     p.add_argument("--reps", type=_positive_int, help="replications (default: the scenario's own)")
     p.add_argument("--seed", type=_seed, help="master seed (default: the scenario's own)")
@@ -125,7 +133,7 @@ def parser() -> argparse.ArgumentParser:
     ex.add_argument("--jobs", type=_positive_int, default=2, help="worker processes (default 2)")
     db = sub.add_parser("dashboard", help="serve a dashboard in Voila on this machine (nothing loaded from outside)")
     db.add_argument("which", choices=sorted(DASHBOARDS), help="explorer (platform leaders) or brief (advocates)")
-    db.add_argument("--port", type=_positive_int, default=8866, help="port on 127.0.0.1 (default 8866)")
+    db.add_argument("--port", type=_port, default=8866, help="port on 127.0.0.1, 1024-65535 (default 8866)")
     db.add_argument("--no-browser", action="store_true", help="do not open a browser")
     wu = sub.add_parser("warmup", help="choose a warm-up on pilot runs (Welch; MSER-5 beside it), per series")
     wu.add_argument("scenarios", type=Path, nargs="+", help="scenario YAML files compared together")
@@ -164,16 +172,15 @@ DASHBOARDS = {"explorer": "01_policy_explorer.ipynb", "brief": "05_investor_brie
 
 
 def cmd_dashboard(a: argparse.Namespace) -> None:
-    """Voila with the project's template (its lab template without CDN links), on 127.0.0.1."""
-    import subprocess
+    """Voila with the project's template on 127.0.0.1 (:mod:`sim.apps.dashboard_server`); this process becomes
+    the server, so stopping or killing it stops the dashboard."""
+    from sim.apps.dashboard_server import voila_arguments
 
     root = PROJECT_DIR
     env = {**os.environ, "JUPYTER_PATH": os.pathsep.join(
         p for p in (str(root / "share" / "jupyter"), os.environ.get("JUPYTER_PATH", "")) if p)}
-    command = [sys.executable, "-m", "voila", str(root / "notebooks" / DASHBOARDS[a.which]), "--template=fifty-minutes",
-               f"--port={a.port}", "--Voila.ip=127.0.0.1"]
-    if a.no_browser:
-        command.append("--no-browser")
+    command = [sys.executable, "-m", "sim.apps.dashboard_server",
+               *voila_arguments(str(root / "notebooks" / DASHBOARDS[a.which]), a.port, open_browser=not a.no_browser)]
     print(f"Preparing the {a.which}'s opening view (cached after the first time)...")
     if a.which == "explorer":
         from sim.apps import explore
@@ -183,8 +190,9 @@ def cmd_dashboard(a: argparse.Namespace) -> None:
         from sim.views import brief
 
         brief.drawn(brief.build())  # the numbers and the drawn deck
-    print(f"Serving the {a.which} on http://127.0.0.1:{a.port}/ (Ctrl-C stops it)")
-    raise SystemExit(subprocess.call(command, env=env))
+    print(f"Serving the {a.which} on http://127.0.0.1:{a.port}/ (Ctrl-C stops it)", flush=True)
+    unlock_all()
+    os.execve(sys.executable, command, env)
 
 
 def cmd_warmup(a: argparse.Namespace) -> None:
