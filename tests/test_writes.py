@@ -178,3 +178,53 @@ def test_an_unreachable_dask_scheduler_exits_2_before_anything_is_written(tmp_pa
     assert run_cli("robustness", str(tiny_robustness(tmp_path)), "--out", str(out), "--dask", "tcp://127.0.0.1:9",
                    "--quiet") == 2
     assert "no Dask scheduler answers" in capsys.readouterr().err and not out.exists()
+
+
+SLOW_MERGE = """
+import os, sys, time
+from pathlib import Path
+from sim.runs.safe_output import write_folder
+real = os.replace
+def slow(a, b):
+    time.sleep(0.05)
+    real(a, b)
+os.replace = slow
+out, tag = Path(sys.argv[1]), sys.argv[2]
+print("ready", flush=True)
+write_folder(out, lambda tmp: [(tmp / f"f{i:02d}.csv").write_text(tag) for i in range(20)], force=True)
+"""
+
+
+def file_set(out: Path) -> set[str]:
+    return {p.read_text() for p in out.glob("f*.csv")}
+
+
+@pytest.mark.slow
+def test_a_killed_merge_leaves_the_old_set_or_the_new_one(tmp_path):
+    """Merge mode (a folder with a user's file in it, written with --force): renames slowed to 50 ms each and the
+    writer killed at moments across the whole move. After the kill the next run of the tool finds every file of
+    the set from the old write or every file from the new one, never a mix, and the user's file untouched."""
+    from sim.runs.safe_output import clean_stale, foreign_entries
+
+    out = tmp_path / "results"
+    write(out / "my_notes.md", "mine")
+    write_folder(out, lambda tmp: [(tmp / f"f{i:02d}.csv").write_text("v0") for i in range(20)], force=True)
+    mixed_before_recovery = 0
+    for trial, delay in enumerate((0.2, 0.45, 0.7, 0.95, 1.2, 1.5)):
+        tag = f"v{trial + 1}"
+        before = file_set(out)
+        proc = subprocess.Popen([sys.executable, "-c", SLOW_MERGE, str(out), tag], cwd=ROOT, stdout=subprocess.PIPE,
+                                text=True)
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        import time
+
+        time.sleep(delay)
+        proc.kill()
+        proc.wait()
+        mixed_before_recovery += len(file_set(out)) > 1
+        clean_stale(out)  # what every later write into the folder does first
+        after = file_set(out)
+        assert len(after) == 1 and after <= before | {tag}, (delay, after)
+        assert (out / "my_notes.md").read_text() == "mine" and foreign_entries(out) == ["my_notes.md"]
+        assert len(list(out.glob("f*.csv"))) == 20
+    assert mixed_before_recovery, "no kill landed inside the move: the test did not exercise the journal"

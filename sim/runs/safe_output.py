@@ -17,9 +17,12 @@ Writing is all-or-nothing:
   left aside by a kill between them is put back on the next run). A kill at any moment leaves
   the complete old run or the complete new one.
 - *merge* (a folder that also holds other tool folders, such as ``results/``, or foreign files
-  under ``force``): the files are written into a temporary folder inside the target and moved
-  in one by one with ``os.replace``; the manifest is written first, accepting the old or the
-  new version of each file, so a kill half-way leaves no file that looks foreign.
+  under ``force``): the files are written into a temporary folder inside the target; a journal
+  (``JOURNAL``), written atomically once they are all complete, is the commit point; then they
+  are moved in one by one. Killed before the journal, the old set stands; after it, the next
+  write into the folder (or the rest of this one) moves the remaining files in first, so the
+  folder holds the complete old set or the complete new one. The manifest accepts the old or
+  the new version of each file meanwhile, so no file looks foreign.
 
 Temporary folders of the tool left by a kill are removed on the next write beside them.
 
@@ -57,6 +60,7 @@ from typing import Any
 from sim.base.errors import InputError
 
 MANIFEST = ".fifty-minutes-manifest.json"
+JOURNAL = ".fifty-minutes-journal.json"  # a merge being committed: which staged files go in, and the manifest after
 PARTIAL = ".fifty-minutes-partial"
 STORE_MARKER = ".fifty-minutes-store"  # a results store the tool appends to (robustness draws)
 CACHE_MARKER = ".fifty-minutes-cache"  # the dashboards' cache of runs (sim/runs/cache.py): files run-*.pkl
@@ -156,7 +160,7 @@ def foreign_entries(folder: Path) -> list[str]:
     manifest = read_manifest(folder)
     foreign = []
     for entry in sorted(folder.iterdir()):
-        if entry.name in (MANIFEST, MANIFEST + ".tmp") or _is_tool_temp(entry):
+        if entry.name in (MANIFEST, MANIFEST + ".tmp", JOURNAL) or _is_tool_temp(entry):
             continue
         if _is_own_file(entry, manifest) or (entry.is_dir() and not entry.is_symlink() and is_tool_tree(entry)):
             continue
@@ -315,8 +319,11 @@ def _exchange(a: Path, b: Path) -> bool:
 
 
 def clean_stale(out: Path) -> None:
-    """Remove the tool's temporary folders left beside or inside ``out`` by a killed run; restore an old
-    run folder that a kill left aside when ``out`` itself is missing."""
+    """Finish a merge into ``out`` that a kill interrupted after its commit point; remove the tool's temporary
+    folders left beside or inside ``out`` by a killed run; restore an old run folder that a kill left aside when
+    ``out`` itself is missing."""
+    if (out / JOURNAL).is_file():
+        _complete_merge(out)
     places = [(out.parent, f".{out.name}{OLD_TAG}"), (out.parent, f".{out.name}{TMP_TAG}"),
               (out.parent, f".{out.name}{TRASH_TAG}"), (out, TMP_TAG)]  # an old run is restored before tmp is judged
     for parent, prefix in places:
@@ -375,6 +382,8 @@ def _write_folder(out: Path, fill: Callable[[Path], Any], force: bool) -> list[s
         else:
             _merge_in(tmp, out, names)
     except BaseException:
+        if not swap and (out / JOURNAL).is_file():
+            _complete_merge(out)  # past the commit point: the new set goes in whole
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return names
@@ -411,6 +420,9 @@ def _discard(run: Path) -> None:
 
 
 def _merge_in(tmp: Path, out: Path, names: list[str]) -> None:
+    """Move the staged files in as one set: a journal, written atomically once every new file is complete in
+    ``tmp``, is the commit point. Killed before it, the old set stands (the staged folder is removed on the next
+    run); killed after it, the next run of the tool (or the rest of this one) moves the remaining files in."""
     old = read_manifest(out)
     kept = {n: sigs for n, sigs in old.items() if n not in names and (out / n).is_file()
             and _is_own_file(out / n, old)}
@@ -418,11 +430,30 @@ def _merge_in(tmp: Path, out: Path, names: list[str]) -> None:
     during = {**kept, **{n: fresh[n] + [s for s in old.get(n, []) if (out / n).is_file()
                                         and _signature(out / n) == s] for n in names}}
     _write_manifest(out, during)  # accepts old or new version of each file while they move
+    journal = {"tool": "fifty-minutes", "staged": tmp.name, "names": names, "manifest": {**kept, **fresh}}
+    atomic_write(out / JOURNAL, json.dumps(journal, indent=1).encode("utf-8"))
+    _complete_merge(out)
+
+
+def _complete_merge(out: Path) -> None:
+    """Finish a merge whose journal was written: move in every staged file still there, then the manifest."""
+    try:
+        journal = json.loads((out / JOURNAL).read_text(encoding="utf-8"))
+        staged = out / str(journal["staged"])
+        names = [str(n) for n in journal["names"]]
+        manifest = {str(k): [list(map(int, sig)) for sig in v] for k, v in journal["manifest"].items()}
+    except (OSError, ValueError, KeyError, TypeError):
+        return  # no journal (or not one of ours): nothing to finish
+    if journal.get("tool") != "fifty-minutes" or "/" in journal["staged"] or not staged.name.startswith(TMP_TAG):
+        return
     for name in names:
-        os.replace(tmp / name, out / name)
-    _write_manifest(out, {**kept, **fresh})
+        if "/" not in name and (staged / name).is_file() and not (staged / name).is_symlink():
+            os.replace(staged / name, out / name)
+    _write_manifest(out, manifest)
     _follow_umask(out / MANIFEST)
-    shutil.rmtree(tmp)
+    (out / JOURNAL).unlink()
+    if staged.is_dir():
+        shutil.rmtree(staged)
 
 
 def written_size(out: Path, names: Iterable[str]) -> int:
