@@ -105,3 +105,32 @@ def test_mutated_valid_scenarios(changes: list[tuple[str, Any]]):
         assert any(path in str(exc) for path, _ in changes), str(exc)
         return
     _assert_valid(sc)
+
+
+@CI
+@given(st.dictionaries(st.sampled_from(["setting", "scenario", "reps", "seed", "passes", "params", "start", "x"]),
+                       trees, max_size=6))
+def test_random_search_specs(spec: dict[str, Any]):
+    from sim.scenario.experiments import SearchSpec, _validate
+
+    with contextlib.suppress(InputError):
+        _validate(SearchSpec, spec, "(random)", "search spec")
+
+
+@CI
+@given(st.dictionaries(st.sampled_from(["contrasts", "parameters", "ranges", "sampler", "n", "reps", "seed", "kpis",
+                                        "platform", "x"]), trees, max_size=6))
+def test_random_robustness_experiments(spec: dict[str, Any]):
+    from sim.runs.robustness import RobustnessExperiment
+    from sim.scenario.experiments import _validate
+
+    with contextlib.suppress(InputError):
+        _validate(RobustnessExperiment, spec, "(random)", "experiment")
+
+
+@CI
+@given(st.text(alphabet="&*ab:[]{}, \n-!", max_size=120))
+def test_random_anchor_and_alias_soup_never_hangs_or_crashes(text: str):
+    """Anchors, aliases, tags and flow collections in any arrangement: a value or an InputError, at once."""
+    with contextlib.suppress(InputError):
+        parse_yaml(text, "(soup)")
