@@ -152,8 +152,9 @@ def cmd_robustness(a: argparse.Namespace) -> None:
         raise BadInput(f"--dask {a.dask!r}: expected local:N (N >= 1 workers) or tcp://HOST:PORT")
     out = a.out or default_folder("robustness", safe_name(a.experiment.stem))
     result = run_robustness(a.experiment, out, jobs=a.jobs, dask=a.dask, progress=not a.quiet, force=a.force)
-    print(f"Robustness: {result['draws']} parameter draws ({result['ran']} run now, the rest already in {out}/store); "
-          f"verdicts, drivers and charts in {out}/")
+    print(f"Robustness: {result['worlds']} worlds, {result['plausible']} of them plausible; {result['draws']} world runs "
+          f"({result['ran']} run now, the rest already in {out}/store); verdicts, drivers, plausibility and charts in "
+          f"{out}/")
     for line in summary_lines(result["verdicts"], result["drivers"], result["verdicts"]["kpi"].unique()):
         print("  " + line)
 

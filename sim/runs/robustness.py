@@ -1,94 +1,66 @@
-"""How sure are we? Every headline contrast over the plausible ranges of the assumptions.
+"""How sure are we? Every headline contrast over a sample of plausible worlds.
 
-An experiment file names *contrasts* (a policy scenario against a reference), the register
-parameters to vary (default: every numeric parameter whose evidence is not "strong", over its
-register range), a *sampler* (``sobol``: the Saltelli scheme for variance-based indices;
-``morris``: elementary-effects screening; ``lhs``: Latin hypercube), the design size ``n``,
-``reps`` per point and a small ``platform``. For each parameter draw every scenario of the
-contrasts runs on the same clients (replication r uses the same random streams in every
-scenario and every draw: common random numbers), and the paired differences are stored.
+An experiment file (:class:`~sim.scenario.experiments.RobustnessExperiment`) names *contrasts* (a policy
+scenario against a reference), the register parameters to vary (default: every numeric parameter whose
+evidence is not "strong", over its register range), a *sampler* and the number of worlds ``n``, ``reps`` per
+world, ``repeats`` (worlds run a second time with other random numbers) and a small ``platform``. In each
+world every scenario of the contrasts runs on the same clients (replication r uses the same random streams
+in every scenario and every world: common random numbers), the paired differences are kept, and the status
+quo's calibration statistics are computed, so that each world can be judged against the published figures
+(:mod:`sim.analysis.plausibility`).
 
-Each draw is one task; its rows are written to ``store/`` as soon as it finishes, so a run
-that is interrupted (Ctrl-C, a lost machine) loses at most the draws under way, and running
-the same experiment into the same folder again skips the finished ones. Tasks run in local
-worker processes (``--jobs``) or on a Dask cluster (``--dask local:N`` or
-``--dask tcp://host:8786``); seeds come from the draw and replication, never the worker, so
-the tables are identical whichever runs them.
+Each world is one task; its rows are written to ``store/`` as soon as it finishes, so a run that is
+interrupted loses at most the worlds under way, and running the same experiment into the same folder again
+skips the finished ones. The store is keyed by a fingerprint of the experiment (its design and scenarios) and
+of the model code; a changed experiment is refused (or, with ``--force``, started in a fresh store), never
+mixed. Tasks run in local worker processes (``--jobs``) or on a Dask cluster (``--dask local:N`` or
+``--dask tcp://host:8786``); seeds come from the world and replication, never the worker, so the tables are
+identical whichever runs them.
 
-Verdicts (documented cut-offs, :func:`verdict`): over the draws, the share in which the policy
-is better by at least the smallest difference that matters (``sim/base/kpis.py``), worse by at
-least that, or within it. "holds in 93% of plausible worlds" when one side has at least
-``HOLDS`` of the draws, "no clear difference" when at least ``HOLDS`` are within the smallest
-difference that matters, otherwise "depends on assumptions". Each draw's difference is a mean
-over ``reps`` replications, so its sampling noise widens the spread a little.
-
->>> verdict(pd.Series([0.03, 0.04, 0.05, 0.02, 0.03, 0.04, 0.05, 0.06, 0.03, -0.01]), "recovery_rate")["verdict"]
-'holds in 90% of plausible worlds'
+Verdicts (:func:`~sim.analysis.plausibility.verdict_shares`) are given over the plausible worlds, with the
+unconditioned ones beside them, and drivers come from a surrogate (:mod:`sim.analysis.surrogate`) for a
+Latin hypercube, or from the runs themselves for a Sobol or Morris design.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import os
+import shutil
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, model_validator
 
+from sim.analysis.plausibility import CUTOFF, judge_worlds, noise_from_repeats, posterior_ranges, target_summary, verdict_shares
 from sim.base.errors import InputError
-from sim.base.kpis import HEADLINE, KPI
-from sim.base.yamlio import read_yaml
+from sim.base.paths import PACKAGE_DIR
 from sim.runs.safe_output import STORE_MARKER, atomic_write
 from sim.runs.sizing import check_size
 from sim.scenario import Scenario, apply_overrides, load_scenario, parameter_table
-from sim.scenario.experiments import Value, _Strict, _validate
+from sim.scenario.experiments import SMALL_PLATFORM, Contrast, RobustnessExperiment, load_robustness
 
-SMALL_PLATFORM: dict[str, Value] = {"therapists.count": 50, "demand.arrivals_per_week": 175.0, "horizon.warmup_weeks": 26,
-                                   "horizon.measured_weeks": 52, "horizon.follow_up_weeks": 13}
-HOLDS = 0.9  # share of draws that makes a verdict "hold" (or "no clear difference")
+__all__ = ["SMALL_PLATFORM", "Contrast", "RobustnessExperiment"]
+
 FLIP_BINS = 10
 TOP_DRIVERS = 3
+DRIVERS_KEPT = 10  # parameters per contrast, KPI and set of worlds in drivers.csv
 EXCLUDED_SOURCES = ("lever", "verification", "platform setting")
 EXCLUDED_SECTIONS = ("horizon.", "queue_mode.")
+#: the layout of a store's rows: a store of another version is never mixed with this one
+STORE_VERSION = 2
+#: the code whose change changes what a world's runs give (the runs, their KPIs and calibration statistics)
+MODEL_CODE = ("base", "scenario", "engine", "analysis/metrics.py", "runs/calibration.py")
+SEED_OF_REPEATS = 1_000_003  # a repeated world's replications use seed + this: other random numbers, same world
 
 
-class Contrast(_Strict):
-    policy: str = Field(min_length=1, description="Scenario file of the policy (relative to the experiment file).")
-    reference: str = Field(min_length=1, description="Scenario file it is compared with.")
-    name: str = ""
-
-    @property
-    def label(self) -> str:
-        return self.name or f"{Path(self.policy).stem} vs {Path(self.reference).stem}"
-
-
-class RobustnessExperiment(_Strict):
-    """A robustness experiment file (see experiments/robustness.yaml)."""
-
-    description: str = ""
-    contrasts: list[Contrast] = Field(min_length=1)
-    parameters: list[str] | None = Field(None, min_length=1)
-    ranges: dict[str, tuple[float, float]] = Field(default_factory=dict)
-    sampler: Literal["sobol", "lhs", "morris"] = "sobol"
-    n: int = Field(8, ge=1, le=100_000)
-    reps: int = Field(2, ge=1, le=100)
-    seed: int = Field(20261127, ge=0)
-    kpis: list[str] = Field(default_factory=lambda: list(HEADLINE), min_length=1)
-    platform: dict[str, Value] = Field(default_factory=lambda: dict(SMALL_PLATFORM))
-
-    @model_validator(mode="after")
-    def _known(self) -> RobustnessExperiment:
-        unknown = [k for k in self.kpis if k not in KPI]
-        if unknown:
-            raise ValueError(f"kpis: unknown KPI {unknown[0]!r}; see sim/base/kpis.py")
-        for path, (lo, hi) in self.ranges.items():
-            if not lo < hi:
-                raise ValueError(f"ranges.{path}: expected [low, high] with low < high, got [{lo}, {hi}]")
-        return self
+def load_experiment(path: Path) -> RobustnessExperiment:
+    return load_robustness(path)
 
 
 @dataclass
@@ -100,6 +72,18 @@ class Design:
     integer: list[bool]
     sampler: str
     X: np.ndarray
+    prior_worlds: int = -1  # the first this many worlds sample the prior (the first wave); -1: all of them
+
+    @property
+    def prior(self) -> np.ndarray:
+        """Which worlds are the prior sample (the second wave, drawn where the first did not rule out, is not)."""
+        n = len(self.X) if self.prior_worlds < 0 else self.prior_worlds
+        return np.arange(len(self.X)) < n
+
+    def extended(self, more: np.ndarray) -> Design:
+        """This design with the worlds of a second wave appended."""
+        return Design(self.names, self.bounds, self.integer, self.sampler, np.vstack([self.X, more]),
+                      int(self.prior.sum()))
 
     @property
     def problem(self) -> dict[str, Any]:
@@ -196,28 +180,32 @@ def make_design(spec: RobustnessExperiment, base_dir: Path = Path(".")) -> Desig
     return Design(names=names, bounds=bounds, integer=integer, sampler=spec.sampler, X=np.asarray(X, float))
 
 
-def load_experiment(path: Path) -> RobustnessExperiment:
-    return _validate(RobustnessExperiment, read_yaml(path, "experiment"), str(path), "experiment")  # type: ignore[no-any-return]
 
 
 # ---------------------------------------------------------------------------------------
-# Tasks: one draw = every scenario of the contrasts x every replication
+# Tasks: one world = every scenario of the contrasts x every replication
 
 
 @dataclass(frozen=True)
 class DrawTask:
-    draw: int
+    draw: int  # the task's number in the store: worlds 0..n-1, then the repeats
+    world: int  # the design row
+    repeat: int  # 0, or 1 for a world's second run with other random numbers
     values: dict[str, float | int]
     scenarios: tuple[Scenario, ...]
     reps: int
     seed: int
     kpis: tuple[str, ...]
+    status_quo: str  # the scenario whose runs are judged against the targets
+    statistics: tuple[str, ...]  # the calibration statistics computed on its runs
 
 
 def run_draw(task: DrawTask) -> pd.DataFrame:
-    """KPIs of every scenario and replication at one parameter draw (rows: draw, scenario, replication)."""
+    """KPIs of every scenario and replication in one world, and the status quo's calibration statistics
+    (rows: draw, world, repeat, scenario, replication, the parameter values, KPIs, ``stat:`` columns)."""
     from sim.analysis.metrics import replication_kpis
     from sim.engine.model import PlatformModel
+    from sim.runs.calibration import STATISTICS
 
     rows = []
     for sc in task.scenarios:
@@ -225,29 +213,88 @@ def run_draw(task: DrawTask) -> pd.DataFrame:
         for rep in range(task.reps):
             tables = PlatformModel(at, rep, task.seed).run()
             kpis = replication_kpis(at, tables.clients, tables.sessions, tables.therapists, tables.weekly)
-            rows.append({"draw": task.draw, "scenario": sc.name, "replication": rep, **task.values,
-                         **{k: float(kpis[k]) for k in task.kpis}})
+            stats = ({f"stat:{name}": float(STATISTICS[name](tables)) for name in task.statistics}
+                     if sc.name == task.status_quo else {})
+            rows.append({"draw": task.draw, "world": task.world, "repeat": task.repeat, "scenario": sc.name,
+                         "replication": rep, **task.values, **{k: float(kpis[k]) for k in task.kpis}, **stats})
     return pd.DataFrame(rows)
 
 
 def scenarios_of(spec: RobustnessExperiment, base_dir: Path) -> dict[str, Scenario]:
-    """Each scenario file of the contrasts, on the experiment's platform, by name."""
+    """Each scenario file of the contrasts (and the status quo), on the experiment's platform, by name."""
     out: dict[str, Scenario] = {}
-    for contrast in spec.contrasts:
-        for file in (contrast.policy, contrast.reference):
-            sc = apply_overrides(load_scenario(base_dir / file), dict(spec.platform))
-            out.setdefault(sc.name, sc)
+    for file in [spec.status_quo_file] + [f for c in spec.contrasts for f in (c.policy, c.reference)]:
+        sc = apply_overrides(load_scenario(base_dir / file), dict(spec.platform))
+        out.setdefault(sc.name, sc)
     return out
 
 
-def tasks_of(spec: RobustnessExperiment, design: Design, scenarios: dict[str, Scenario]) -> list[DrawTask]:
+def status_quo_name(spec: RobustnessExperiment, base_dir: Path) -> str:
+    return load_scenario(base_dir / spec.status_quo_file).name
+
+
+def judged_targets(spec: RobustnessExperiment) -> dict[str, tuple[float, float]]:
+    """The setting's calibration targets a world is judged on: those computed from the status quo's own runs
+    (a target read from a probe run, PROBES, is left out: a world would need that extra run)."""
+    from sim.runs.calibration import PROBES, STATISTICS, load_targets
+
+    targets = load_targets()
+    if spec.setting not in targets:
+        raise InputError(f"experiment setting: {spec.setting!r} has no calibration targets; allowed: "
+                         f"{', '.join(targets)}")
+    return {name: (float(t["band"][0]), float(t["band"][1])) for name, t in targets[spec.setting].items()
+            if name in STATISTICS and (spec.setting, name) not in PROBES}
+
+
+def tasks_of(spec: RobustnessExperiment, design: Design, scenarios: dict[str, Scenario],
+             status_quo: str = "", statistics: Sequence[str] = (), worlds: range | None = None,
+             first_draw: int = 0, repeats: int | None = None) -> list[DrawTask]:
+    """One task per world (``worlds``: default all of the design's), then one per repeated world (the first
+    ``repeats`` of them, default the experiment's, run again with other random numbers); numbered from
+    ``first_draw``."""
+    worlds = range(len(design.X)) if worlds is None else worlds
+    count = (spec.repeats if spec.sampler == "lhs" else 0) if repeats is None else repeats
+    runs = [(w, 0) for w in worlds] + [(w, 1) for w in list(worlds)[:count]]
     tasks = []
-    for i, row in enumerate(design.X):
+    for draw, (world, repeat) in enumerate(runs, start=first_draw):
         values: dict[str, float | int] = {}
-        for name, x, whole in zip(design.names, row, design.integer, strict=True):
+        for name, x, whole in zip(design.names, design.X[world], design.integer, strict=True):
             values[name] = round(float(x)) if whole else float(x)
-        tasks.append(DrawTask(i, values, tuple(scenarios.values()), spec.reps, spec.seed, tuple(spec.kpis)))
+        seed = spec.seed + (SEED_OF_REPEATS if repeat else 0)
+        tasks.append(DrawTask(draw, world, repeat, values, tuple(scenarios.values()), spec.reps, seed, tuple(spec.kpis),
+                              status_quo, tuple(statistics)))
     return tasks
+
+
+def refocus(spec: RobustnessExperiment, design: Design, means: pd.DataFrame, targets: dict[str, tuple[float, float]],
+            noise: pd.Series) -> np.ndarray:
+    """History matching's second wave: ``spec.refocused`` worlds from the region the first wave does not rule out.
+
+    Each target statistic gets an emulator fitted to the first wave's worlds (:func:`sim.analysis.surrogate.emulator`);
+    a Latin hypercube of ``spec.candidates`` points over the same ranges is screened with the implausibility of the
+    emulated values (the emulator's out-of-fold error added to the observation's and the replication's), and the
+    first ``refocused`` candidates within the cut-off are the new worlds (the least implausible ones, if too few
+    pass). Deterministic for the experiment's seed."""
+    from SALib.sample import latin
+
+    from sim.analysis.plausibility import implausibility
+    from sim.analysis.surrogate import emulator
+
+    first = means.xs(0, level="repeat").reindex(range(len(design.X)))
+    pool = np.asarray(latin.sample(design.problem, spec.candidates, seed=spec.seed + 1), float)
+    worst = np.zeros(len(pool))
+    for name, band in targets.items():
+        if name not in first or first[name].notna().sum() < 10:
+            continue
+        model, error = emulator(design.X, first[name].to_numpy(float), spec.seed)
+        sd = math.hypot(float(noise.get(name, 0.0)) if not math.isnan(float(noise.get(name, 0.0))) else 0.0, error)
+        predicted = model.predict(pool)
+        worst = np.maximum(worst, [implausibility(float(m), band, sd) for m in predicted])
+    chosen = np.flatnonzero(worst <= spec.cutoff)[: spec.refocused]
+    if len(chosen) < spec.refocused:
+        rest = [i for i in np.argsort(worst, kind="stable") if i not in set(chosen)]
+        chosen = np.concatenate([chosen, rest[: spec.refocused - len(chosen)]]).astype(int)
+    return pool[np.sort(chosen)]
 
 
 def check_tasks(tasks: Sequence[DrawTask], force: bool = False) -> None:
@@ -258,11 +305,64 @@ def check_tasks(tasks: Sequence[DrawTask], force: bool = False) -> None:
 
 
 # ---------------------------------------------------------------------------------------
-# The store: one Parquet file per finished draw
+# The store: one Parquet file per finished world, under a fingerprint of what made them
+
+
+def model_fingerprint() -> str:
+    """A hash of the code that decides what a world's runs give (MODEL_CODE): the store is kept only for it."""
+    h = hashlib.blake2b(f"store v{STORE_VERSION}".encode(), digest_size=8)
+    for part in MODEL_CODE:
+        target = PACKAGE_DIR / part
+        for path in sorted(target.rglob("*.py")) if target.is_dir() else [target]:
+            h.update(path.relative_to(PACKAGE_DIR).as_posix().encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def store_fingerprint(tasks: Sequence[DrawTask], extra: Any = None) -> str:
+    """What the stored worlds are: each task's values, seed, replications, scenarios and KPIs, the model code, and
+    ``extra`` (what decides any later wave: its size, the candidates, the targets and cut-off)."""
+    h = hashlib.blake2b(model_fingerprint().encode(), digest_size=12)
+    h.update(json.dumps(extra, sort_keys=True, default=str).encode())
+    for task in tasks:
+        h.update(json.dumps([task.draw, task.world, task.repeat, task.values, task.reps, task.seed, task.kpis,
+                             task.status_quo, task.statistics], sort_keys=True, default=str).encode())
+    for sc in tasks[0].scenarios if tasks else ():
+        h.update(sc.model_dump_json().encode())
+    return h.hexdigest()
 
 
 def store_path(out: Path, draw: int) -> Path:
     return out / "store" / f"draw-{draw:06d}.parquet"
+
+
+def stored_fingerprint(out: Path) -> str | None:
+    """The fingerprint a store was made under ('' for a store from before fingerprints; None: no store)."""
+    marker = out / "store" / STORE_MARKER
+    if not marker.is_file():
+        return None
+    for line in marker.read_text(errors="replace").splitlines():
+        if line.startswith("fingerprint: "):
+            return line.removeprefix("fingerprint: ").strip()
+    return ""
+
+
+def open_store(out: Path, fingerprint: str, force: bool) -> None:
+    """Use the store in ``out`` for an experiment with ``fingerprint``: create it, keep it (same fingerprint), or
+    refuse a store of another experiment or model code (with ``force``: delete its draws and start afresh)."""
+    store = out / "store"
+    found = stored_fingerprint(out)
+    if found is not None and found != fingerprint:
+        if not force:
+            raise InputError(f"--out {out}: its store/ holds worlds of a different experiment or model code "
+                             f"(fingerprint {found or 'none'}, this run {fingerprint}); they are never mixed: pass "
+                             "--force to start a fresh store there, or choose another --out")
+        for entry in store.iterdir():
+            if entry.name.startswith("draw-") and entry.is_file() and not entry.is_symlink():
+                entry.unlink()
+    store.mkdir(parents=True, exist_ok=True)
+    atomic_write(store / STORE_MARKER, ("worlds of a robustness run, one file each; rerunning skips them\n"
+                                        f"fingerprint: {fingerprint}\n").encode())
 
 
 def finished(out: Path) -> set[int]:
@@ -274,7 +374,7 @@ def save_draw(out: Path, frame: pd.DataFrame) -> None:
     path = store_path(out, int(frame["draw"].iloc[0]))
     if not path.parent.is_dir():
         path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(path.parent / STORE_MARKER, b"draws of a robustness run, one file each; rerunning skips them\n")
+        atomic_write(path.parent / STORE_MARKER, b"worlds of a robustness run, one file each; rerunning skips them\n")
     atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False))
 
 
@@ -355,59 +455,153 @@ def collect(out: Path, tasks: Sequence[DrawTask]) -> pd.DataFrame:
                                                            ignore_index=True)
 
 
+def discard_store(out: Path) -> None:
+    """Remove a store whose worlds are all summarised (not used by default: reruns need it)."""
+    if (out / "store" / STORE_MARKER).is_file():
+        shutil.rmtree(out / "store")
+
+
 # ---------------------------------------------------------------------------------------
-# Differences, verdicts, drivers, flip points (pure functions)
+# Differences, plausibility, verdicts, drivers (pure functions of the stored rows)
 
 
-def differences(draws: pd.DataFrame, spec: RobustnessExperiment, scenarios: dict[str, Scenario],
-                base_dir: Path) -> pd.DataFrame:
-    """One row per draw x contrast x KPI: the mean over replications of the paired difference."""
-    names = {file: sc.name for file, sc in ((f, apply_overrides(load_scenario(base_dir / f), {}))
-                                            for c in spec.contrasts for f in (c.policy, c.reference))}
+def differences(draws: pd.DataFrame, spec: RobustnessExperiment, base_dir: Path) -> pd.DataFrame:
+    """One row per world x repeat x contrast x KPI: the mean over replications of the paired difference."""
+    names = {file: load_scenario(base_dir / file).name for c in spec.contrasts for file in (c.policy, c.reference)}
     rows = []
-    by = draws.set_index(["scenario", "draw", "replication"]).sort_index()
+    by = draws.set_index(["scenario", "world", "repeat", "replication"]).sort_index()
     for contrast in spec.contrasts:
         policy, reference = names[contrast.policy], names[contrast.reference]
         p, r = by.loc[policy], by.loc[reference]
         common = p.index.intersection(r.index)
-        d = (p.loc[common, spec.kpis] - r.loc[common, spec.kpis]).groupby(level="draw").mean()
-        long = d.reset_index().melt(id_vars="draw", var_name="kpi", value_name="difference")
-        long.insert(1, "contrast", contrast.label)
+        d = (p.loc[common, spec.kpis] - r.loc[common, spec.kpis]).groupby(level=["world", "repeat"]).mean()
+        long = d.reset_index().melt(id_vars=["world", "repeat"], var_name="kpi", value_name="difference")
+        long.insert(2, "contrast", contrast.label)
         rows.append(long)
     out = pd.concat(rows, ignore_index=True)
-    return out.sort_values(["contrast", "kpi", "draw"], kind="stable", ignore_index=True)
+    return out.sort_values(["contrast", "kpi", "repeat", "world"], kind="stable", ignore_index=True)
 
 
-def verdict(diffs: pd.Series, kpi: str, holds: float = HOLDS) -> dict[str, Any]:
-    """Median, 5-95% range, shares better / worse / within the smallest difference that matters, and words."""
-    d = diffs.dropna().to_numpy(float)
-    info = KPI.get(kpi)
-    matters = info.smallest_that_matters() if info else 0.0
-    if not len(d):
-        return {"median": math.nan, "p5": math.nan, "p95": math.nan, "share_better": math.nan,
-                "share_worse": math.nan, "share_negligible": math.nan, "draws": 0, "verdict": "not estimable"}
-    direction = info.direction if info and info.direction else 1
-    signed = d * direction
-    better = float(np.mean(signed > 0))
-    worse = float(np.mean(signed < 0))
-    negligible = float(np.mean(np.abs(d) < matters)) if matters else 0.0
-    if better >= holds:
-        words = f"holds in {better:.0%} of plausible worlds"
-    elif worse >= holds:
-        words = f"worse in {worse:.0%} of plausible worlds"
-    elif negligible >= holds:
-        words = f"no clear difference (negligible in {negligible:.0%} of plausible worlds)"
-    else:
-        words = f"depends on assumptions (better in {better:.0%}, worse in {worse:.0%})"
-    return {"median": float(np.median(d)), "p5": float(np.percentile(d, 5)), "p95": float(np.percentile(d, 95)),
-            "share_better": better, "share_worse": worse, "share_negligible": negligible, "draws": len(d),
-            "verdict": words}
+def world_statistics(draws: pd.DataFrame, status_quo: str) -> pd.DataFrame:
+    """The status quo's calibration statistics per world and repeat: the mean over replications."""
+    stats = [c for c in draws.columns if c.startswith("stat:")]
+    sq = draws[draws["scenario"] == status_quo]
+    means = sq.groupby(["world", "repeat"])[stats].mean()
+    means.columns = [c.removeprefix("stat:") for c in means.columns]
+    return means
 
 
-def verdicts(diffs: pd.DataFrame) -> pd.DataFrame:
-    rows = [{"contrast": c, "kpi": k, **verdict(g["difference"], k)}
-            for (c, k), g in diffs.groupby(["contrast", "kpi"], sort=False)]
+def difference_noise(diffs: pd.DataFrame) -> pd.DataFrame:
+    """Per contrast and KPI: the replication noise of a world's difference (from repeated worlds), the spread of
+    the difference across worlds, and the share of that spread's variance which is noise."""
+    rows = []
+    for (contrast, kpi), g in diffs.groupby(["contrast", "kpi"], sort=False):
+        first = g[g["repeat"] == 0].set_index("world")[["difference"]]
+        second = g[g["repeat"] == 1].set_index("world")[["difference"]]
+        noise = float(noise_from_repeats(first, second)["difference"]) if len(second) else math.nan
+        spread = float(first["difference"].std(ddof=1)) if len(first) > 1 else math.nan
+        share = noise**2 / spread**2 if spread and not math.isnan(noise) and not math.isnan(spread) else math.nan
+        rows.append({"contrast": contrast, "kpi": kpi, "noise_sd": noise, "spread_sd": spread,
+                     "noise_share_of_variance": share, "repeats": len(second)})
     return pd.DataFrame(rows)
+
+
+@dataclass
+class Plausibility:
+    """Which worlds reproduce the published figures, and how that was judged."""
+
+    worlds: pd.DataFrame  # one row per world: implausibility per target, the largest, ruled out by, plausible
+    targets: pd.DataFrame  # one row per target: band, worlds it rules out
+    posterior: pd.DataFrame  # one row per parameter: prior range and plausible 5-95% range
+    noise: pd.Series  # replication noise (sd of a world's mean) per target statistic
+
+    @property
+    def plausible(self) -> np.ndarray:
+        return self.worlds["plausible"].to_numpy(bool)
+
+
+def judge(design: Design, means: pd.DataFrame, targets: dict[str, tuple[float, float]], reps: int,
+          cutoff: float = CUTOFF) -> Plausibility:
+    """History matching of every world's status quo against the targets (:mod:`sim.analysis.plausibility`).
+
+    The replication noise of a world's mean is measured from the repeated worlds; without repeats, from the spread
+    across replications within worlds (needs reps >= 2); without either it is taken as zero, and said so."""
+    first = means.xs(0, level="repeat") if len(means) else means
+    second = means.xs(1, level="repeat") if len(means) and 1 in means.index.get_level_values("repeat") else None
+    noise = noise_from_repeats(first, second) if second is not None else pd.Series(np.nan, index=first.columns)
+    first = first.reindex(range(len(design.X)))
+    worlds = judge_worlds(first, targets, noise.to_dict(), cutoff)
+    worlds.insert(0, "world", worlds.index)
+    summary = target_summary(worlds, targets, first, cutoff)
+    summary["noise_sd"] = summary["target"].map(noise.to_dict())
+    posterior = posterior_ranges(design.X, design.names, design.bounds, worlds["plausible"].to_numpy(bool))
+    return Plausibility(worlds=worlds.reset_index(drop=True), targets=summary, posterior=posterior, noise=noise)
+
+
+def verdicts(diffs: pd.DataFrame, plausible: np.ndarray | None = None,
+             noise: pd.DataFrame | None = None, prior: np.ndarray | None = None) -> pd.DataFrame:
+    """Per contrast x KPI, over the plausible worlds and over all worlds of the prior sample (``prior``: which
+    worlds; default all): shares clearly better / worse / neither with standard errors, the median difference and
+    its 5-95% range, and the words."""
+    first = diffs[diffs["repeat"] == 0]
+    noise_of = {} if noise is None else {(r.contrast, r.kpi): r.noise_sd for r in noise.itertuples()}
+    keep = None if plausible is None else set(np.flatnonzero(plausible))
+    sample = None if prior is None else set(np.flatnonzero(prior))
+    rows = []
+    for (contrast, kpi), g in first.groupby(["contrast", "kpi"], sort=False):
+        sd = noise_of.get((contrast, kpi), math.nan)
+        every = g if sample is None else g[g["world"].isin(sample)]
+        subsets = [("all", every)] if keep is None else [("plausible", g[g["world"].isin(keep)]), ("all", every)]
+        for subset, part in subsets:
+            rows.append({"contrast": contrast, "kpi": kpi, "worlds_set": subset, "noise_sd": sd,
+                         **verdict_shares(part["difference"], kpi, sd)})
+    return pd.DataFrame(rows)
+
+
+def surrogate_drivers(design: Design, diffs: pd.DataFrame, plausibility: Plausibility | None,
+                      seed: int) -> pd.DataFrame:
+    """Per contrast x KPI and set of worlds: the surrogate's cross-validated R^2, and where it is adequate the Sobol
+    indices computed on it (over the prior ranges for all worlds; over the plausible 5-95% ranges for the plausible
+    ones), the DRIVERS_KEPT largest, with the flip point of the top drivers (from the worlds themselves)."""
+    from sim.analysis.surrogate import ADEQUATE_R2, surrogate_indices
+
+    first = diffs[diffs["repeat"] == 0]
+    sets: list[tuple[str, np.ndarray, list[tuple[float, float]]]] = [("all", design.prior, design.bounds)]
+    if plausibility is not None:
+        post = plausibility.posterior.set_index("parameter")
+        box = [(float(post.loc[n, "plausible_p5"]), float(post.loc[n, "plausible_p95"])) for n in design.names]
+        sets.insert(0, ("plausible", plausibility.plausible, box))
+    rows = []
+    for (contrast, kpi), g in first.groupby(["contrast", "kpi"], sort=False):
+        y_all = g.set_index("world")["difference"].reindex(range(len(design.X))).to_numpy(float)
+        for subset, mask, bounds in sets:
+            X, y = design.X[mask], y_all[mask]
+            if len(y) < 20 or any(math.isnan(lo) for lo, _ in bounds):
+                table, r2 = pd.DataFrame({"parameter": design.names}), math.nan
+                note = f"too few worlds ({len(y)}) for a surrogate"
+            else:
+                table, r2 = surrogate_indices(X, y, design.names, bounds, seed)
+                note = "" if r2 >= ADEQUATE_R2 else (f"surrogate poor (cross-validated R² {r2:.2f} < {ADEQUATE_R2}): "
+                                                     "no indices; the answer varies mostly with what the sample "
+                                                     "cannot resolve (noise or many small effects)")
+            if "ST" in table and table["ST"].notna().any():
+                table = table.sort_values("ST", ascending=False, ignore_index=True).head(DRIVERS_KEPT)
+            else:
+                table = table.head(0).reindex(columns=["parameter", "S1", "S1_conf", "ST", "ST_conf"])
+                table.loc[0, "parameter"] = ""
+            table["rank"] = np.arange(1, len(table) + 1)
+            table["flip_point"] = math.nan
+            for i in range(min(TOP_DRIVERS, len(table))):
+                if table.loc[i, "parameter"]:
+                    j = design.names.index(table.loc[i, "parameter"])
+                    table.loc[i, "flip_point"] = flip_point(X[:, j], y)
+            table.insert(0, "r2", r2)
+            table.insert(0, "note", note)
+            table.insert(0, "worlds_set", subset)
+            table.insert(0, "kpi", kpi)
+            table.insert(0, "contrast", contrast)
+            rows.append(table)
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
 
 
 def flip_point(x: np.ndarray, y: np.ndarray, bins: int = FLIP_BINS) -> float:
@@ -496,14 +690,28 @@ def drivers(design: Design, diffs: pd.DataFrame) -> pd.DataFrame:
 
 
 def summary_lines(verdict_table: pd.DataFrame, driver_table: pd.DataFrame, kpis: Iterable[str]) -> list[str]:
-    """Plain sentences: one per contrast and KPI, naming the top driver."""
+    """Plain sentences: one per contrast and KPI (over the plausible worlds where judged), naming the top driver
+    when the drivers could be estimated."""
     from sim.base.kpis import label
 
     lines = []
-    for _, row in verdict_table[verdict_table["kpi"].isin(list(kpis))].iterrows():
+    shown = verdict_table[verdict_table["kpi"].isin(list(kpis))]
+    if "worlds_set" in shown and len(shown):  # the plausible worlds where there are any, else all worlds (said so)
+        has = shown[shown["worlds_set"] == "plausible"].groupby(["contrast", "kpi"])["worlds"].transform("max") > 0
+        usable = shown["worlds_set"].eq("plausible") & has.reindex(shown.index, fill_value=False)
+        fallback = shown["worlds_set"].eq("all") & ~shown.set_index(["contrast", "kpi"]).index.isin(
+            shown[usable].set_index(["contrast", "kpi"]).index)
+        shown = shown[usable | fallback]
+    for _, row in shown.iterrows():
         d = driver_table[(driver_table["contrast"] == row["contrast"]) & (driver_table["kpi"] == row["kpi"])]
-        top = f"; it turns most on {d.iloc[0]['parameter']}" if len(d) else ""
-        lines.append(f"{row['contrast']}, {label(row['kpi']).lower()}: {row['verdict']}{top}.")
+        if "worlds_set" in d and "worlds_set" in row:
+            d = d[d["worlds_set"] == row["worlds_set"]]
+        index = next((k for k in ("ST", "mu_star", "abs_rho") if k in d and d[k].notna().any()), None)
+        top = f"; it turns most on {d.sort_values(index, ascending=False).iloc[0]['parameter']}" if index else ""
+        words = row["words"] if "words" in row else row["verdict"]
+        if row.get("worlds_set") == "all" and (verdict_table.get("worlds_set", pd.Series()) == "plausible").any():
+            words = f"no plausible world; over all worlds: {words.replace(' of plausible worlds', ' of worlds')}"
+        lines.append(f"{row['contrast']}, {label(row['kpi']).lower()}: {words}{top}.")
     return lines
 
 
@@ -520,3 +728,4 @@ def progress_bar(total: int, enabled: bool) -> Any:
         bar.set_description("parameter draws")
         bar.unit = "draw"
     return bar
+

@@ -1,4 +1,4 @@
-"""Experiment files (``sweep``) and calibration search specs: validated like scenario files.
+"""Experiment files (``sweep`` and ``robustness``) and calibration search specs: validated like scenario files.
 
 Each file is read with :func:`sim.base.yamlio.read_yaml` and checked by a pydantic model with
 ``extra="forbid"`` and strict types; every problem is an :class:`~sim.base.errors.InputError`
@@ -16,11 +16,12 @@ sim.base.errors.InputError: invalid experiment demo.yaml: reps: Input should be 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sim.base.errors import InputError
+from sim.base.kpis import HEADLINE, KPI
 from sim.base.yamlio import read_yaml
 from sim.scenario import format_validation_error
 
@@ -121,6 +122,67 @@ class SearchSpec(_Strict):
         return self
 
 
+#: The robustness platform: smaller than the study's, with its shorter warm-up and follow-up (docs/model.md).
+SMALL_PLATFORM: dict[str, Value] = {"therapists.count": 50, "demand.arrivals_per_week": 175.0, "horizon.warmup_weeks": 26,
+                                   "horizon.measured_weeks": 52, "horizon.follow_up_weeks": 13}
+
+
+class Contrast(_Strict):
+    policy: str = Field(min_length=1, description="Scenario file of the policy (relative to the experiment file).")
+    reference: str = Field(min_length=1, description="Scenario file it is compared with.")
+    name: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.name or f"{Path(self.policy).stem} vs {Path(self.reference).stem}"
+
+
+class RobustnessExperiment(_Strict):
+    """A robustness experiment file (see experiments/robustness.yaml): a sample of worlds over the uncertain
+    parameters, each world running every contrast, judged against the calibration targets of ``setting``."""
+
+    description: str = ""
+    contrasts: list[Contrast] = Field(min_length=1)
+    parameters: list[str] | None = Field(None, min_length=1)
+    ranges: dict[str, list[float | int]] = Field(default_factory=dict, description="[low, high] per parameter.")
+    sampler: Literal["lhs", "sobol", "morris"] = Field("lhs", description=(
+        "lhs: a Latin hypercube of n worlds, drivers from a surrogate (the default); sobol: Saltelli's design, "
+        "n (D + 2) runs, indices from the runs (for a cluster); morris: elementary effects, n (D + 1) runs."))
+    n: int = Field(8, ge=1, le=100_000)
+    reps: int = Field(1, ge=1, le=100)
+    repeats: int = Field(0, ge=0, le=100_000, description=(
+        "How many worlds run a second time with other random numbers, to measure replication noise."))
+    refocused: int = Field(0, ge=0, le=100_000, description=(
+        "History matching's second wave: this many more worlds drawn from the region the first wave's emulators "
+        "do not rule out (lhs only)."))
+    candidates: int = Field(20_000, ge=100, le=1_000_000, description="Candidate points screened for the second wave.")
+    seed: int = Field(20261127, ge=0)
+    kpis: list[str] = Field(default_factory=lambda: list(HEADLINE), min_length=1)
+    platform: dict[str, Value] = Field(default_factory=lambda: dict(SMALL_PLATFORM))
+    status_quo: str | None = Field(None, min_length=1, description=(
+        "Scenario file whose runs are judged against the targets (default: the first contrast's reference)."))
+    setting: str = Field("us_platform", min_length=1, description="Calibration setting whose targets judge a world.")
+    cutoff: float = Field(3.0, gt=0, description="Largest implausibility a plausible world may have on any target.")
+
+    @model_validator(mode="after")
+    def _known(self) -> RobustnessExperiment:
+        unknown = [k for k in self.kpis if k not in KPI]
+        if unknown:
+            raise ValueError(f"kpis: unknown KPI {unknown[0]!r}; see sim/base/kpis.py")
+        for path, pair in self.ranges.items():
+            if len(pair) != 2 or not pair[0] < pair[1]:
+                raise ValueError(f"ranges.{path}: expected [low, high] with low < high, got {pair}")
+        if self.repeats > self.n and self.sampler == "lhs":
+            raise ValueError(f"repeats: at most n ({self.n}) worlds can be repeated, got {self.repeats}")
+        if self.refocused and self.sampler != "lhs":
+            raise ValueError(f"refocused: a second wave needs sampler lhs, got {self.sampler}")
+        return self
+
+    @property
+    def status_quo_file(self) -> str:
+        return self.status_quo or self.contrasts[0].reference
+
+
 def _validate(model: type[_Strict], data: Any, origin: str, what: str) -> Any:
     if data is None:
         data = {}
@@ -144,3 +206,8 @@ def load_sweep(path: Path) -> SweepExperiment:
 def load_search_spec(path: Path) -> SearchSpec:
     """Read and validate a calibration search spec."""
     return _validate(SearchSpec, read_yaml(path, "search spec"), str(path), "search spec")  # type: ignore[no-any-return]
+
+
+def load_robustness(path: Path) -> RobustnessExperiment:
+    """Read and validate a robustness experiment file."""
+    return _validate(RobustnessExperiment, read_yaml(path, "experiment"), str(path), "experiment")  # type: ignore[no-any-return]

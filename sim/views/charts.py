@@ -386,19 +386,37 @@ def plot_verdict_bars(verdicts: pd.DataFrame) -> Figure:
     y = np.arange(len(v))
     worse = v["share_worse"].to_numpy(float)
     better = v["share_better"].to_numpy(float)
-    ax.barh(y, better, color=PALETTE[2], label="better")
-    ax.barh(y, worse, left=better, color=PALETTE[4], label="worse")
-    ax.barh(y, 1 - better - worse, left=better + worse, color="lightgrey", label="no difference")
-    ax.axvline(0.9, color="black", lw=0.8, ls="--")
+    ax.barh(y, better, color=PALETTE[2], label="clearly better")
+    ax.barh(y, worse, left=better, color=PALETTE[4], label="clearly worse")
+    ax.barh(y, 1 - better - worse, left=better + worse, color="lightgrey", label="neither")
+    if "se_better" in v:
+        ax.errorbar(better, y, xerr=1.96 * v["se_better"].to_numpy(float), fmt="none", color="black", lw=0.7)
     ax.set_yticks(y, v["row"], fontsize=7)
     ax.invert_yaxis()
-    ax.set(xlim=(0, 1), xlabel="share of plausible worlds (parameter draws)",
-           title="How sure are we? Share of plausible worlds in which each policy is better or worse")
+    n = int(v["worlds"].max()) if "worlds" in v and len(v) else 0
+    ax.set(xlim=(0, 1), xlabel=f"share of plausible worlds ({n} worlds)",
+           title="How sure are we? Share of plausible worlds in which each policy is clearly better or worse")
     ax.title.set_fontsize(10)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
-    fig.text(0.01, 0.005, "Dashed line: 90%, the share at which a verdict 'holds'. Each draw: paired difference, "
-             "mean over replications.", fontsize=7, color="dimgrey")
+    fig.text(0.01, 0.005, "Clearly: beyond the smallest difference that matters and twice the replication noise. "
+             "Whiskers: 95% interval of the share.", fontsize=7, color="dimgrey")
     fig.tight_layout(rect=(0, 0.02, 1, 1))
+    return fig
+
+
+def plot_plausibility(targets: pd.DataFrame, worlds: int) -> Figure:
+    """How many worlds each calibration target rules out (and how many it alone rules out)."""
+    t = targets.sort_values("ruled_out", ascending=True)
+    fig, ax = plt.subplots(figsize=(8, 0.3 * len(t) + 1.4))
+    y = np.arange(len(t))
+    ax.barh(y, t["ruled_out"], color=PALETTE[4], alpha=0.5, label="rules the world out")
+    ax.barh(y, t["ruled_out_alone"], color=PALETTE[4], label="the only target that does")
+    ax.set_yticks(y, t["target"], fontsize=7)
+    ax.set(xlim=(0, max(worlds, 1)), xlabel=f"worlds ruled out, of {worlds}",
+           title="Which published figures rule worlds out")
+    ax.title.set_fontsize(10)
+    ax.legend(fontsize=7, frameon=False, loc="lower right")
+    fig.tight_layout()
     return fig
 
 

@@ -15,23 +15,37 @@ import pandas as pd
 from sim.runs.outputs import metadata_for
 from sim.runs.robustness import (
     Design,
+    Plausibility,
     check_scheduler,
     check_tasks,
     collect,
+    difference_noise,
     differences,
     drivers,
     execute,
     finished,
+    judge,
+    judged_targets,
     load_experiment,
     make_design,
+    open_store,
     progress_bar,
+    refocus,
     scenarios_of,
+    status_quo_name,
+    store_fingerprint,
     summary_lines,
+    surrogate_drivers,
     tasks_of,
     verdicts,
+    world_statistics,
 )
 from sim.runs.safe_output import prepare, write_folder
 from sim.views import charts
+
+#: the small files of a finished run worth shipping (docs/robustness/): the answers without the store
+SUMMARY_FILES = ("verdicts.csv", "drivers.csv", "plausibility.csv", "posterior.csv", "noise.csv", "summary.md",
+                 "metadata.json")
 
 
 def run_robustness(path: Path, out: Path, jobs: int = 1, dask: str | None = None, progress: bool = True,
@@ -39,47 +53,128 @@ def run_robustness(path: Path, out: Path, jobs: int = 1, dask: str | None = None
     """Run (or resume) a robustness experiment into ``out``; write every output; return a summary."""
     spec = load_experiment(path)
     scenarios = scenarios_of(spec, path.parent)
+    status_quo = status_quo_name(spec, path.parent)
+    targets = judged_targets(spec)
     design = make_design(spec, path.parent)
-    tasks = tasks_of(spec, design, scenarios)
+    tasks = tasks_of(spec, design, scenarios, status_quo, list(targets))
     check_tasks(tasks, force)
     check_scheduler(dask)
     prepare(out, force)
-    out.mkdir(parents=True, exist_ok=True)
+    fingerprint = store_fingerprint(tasks, [spec.refocused, spec.candidates, spec.cutoff, spec.setting, targets])
+    open_store(out, fingerprint, force)
     started = time.perf_counter()
-    bar = progress_bar(len(tasks) - len(finished(out) & {t.draw for t in tasks}), progress)
-    ran = execute(tasks, out, jobs=jobs, dask=dask, on_done=lambda i, n: bar.update(1))
-    bar.close()
+    ran = _run(tasks, out, jobs, dask, progress, "first wave" if spec.refocused else "worlds")
     draws = collect(out, tasks)
-    diffs = differences(draws, spec, scenarios, path.parent)
-    verdict_table = verdicts(diffs)
-    driver_table = drivers(design, diffs)
+    if spec.refocused:  # history matching's second wave, where the first does not rule worlds out
+        first_wave = judge(design, world_statistics(draws, status_quo), targets, spec.reps, spec.cutoff)
+        more = refocus(spec, design, world_statistics(draws, status_quo), targets, first_wave.noise)
+        design = design.extended(more)
+        second = tasks_of(spec, design, scenarios, status_quo, list(targets), worlds=range(spec.n, len(design.X)),
+                          first_draw=len(tasks), repeats=0)
+        check_tasks(second, force)
+        ran += _run(second, out, jobs, dask, progress, "second wave")
+        tasks = tasks + second
+        draws = collect(out, tasks)
+    diffs = differences(draws, spec, path.parent)
+    noise = difference_noise(diffs)
+    plausibility = judge(design, world_statistics(draws, status_quo), targets, spec.reps, spec.cutoff)
+    verdict_table = verdicts(diffs, plausibility.plausible, noise, design.prior)
+    if spec.sampler == "lhs":
+        driver_table = surrogate_drivers(design, diffs, plausibility, spec.seed)
+    else:  # Sobol or Morris: indices from the runs themselves (unconditioned)
+        driver_table = drivers(design, diffs[diffs["repeat"] == 0].rename(columns={"world": "draw"}))
+    summary = summary_text(spec, plausibility, verdict_table, driver_table, noise)
 
     def fill(tmp: Path) -> None:
         draws.to_parquet(tmp / "draws.parquet", index=False)
         diffs.to_parquet(tmp / "differences.parquet", index=False)
         verdict_table.to_csv(tmp / "verdicts.csv", index=False)
         driver_table.to_csv(tmp / "drivers.csv", index=False)
-        pd.DataFrame(design.X, columns=design.names).to_csv(tmp / "design.csv", index_label="draw")
-        for name, fig in robustness_charts(verdict_table, driver_table, diffs, design).items():
+        plausibility.targets.to_csv(tmp / "plausibility.csv", index=False)
+        plausibility.worlds.to_csv(tmp / "worlds.csv", index=False)
+        plausibility.posterior.to_csv(tmp / "posterior.csv", index=False)
+        noise.to_csv(tmp / "noise.csv", index=False)
+        pd.DataFrame(design.X, columns=design.names).to_csv(tmp / "design.csv", index_label="world")
+        for name, fig in robustness_charts(verdict_table, driver_table, diffs, design, plausibility).items():
             fig.savefig(tmp / name, dpi=120)
             charts.plt.close(fig)
-        (tmp / "summary.md").write_text("\n".join(["# Robustness", "", *summary_lines(verdict_table, driver_table,
-                                                                                        spec.kpis), ""]))
+        (tmp / "summary.md").write_text(summary)
         meta = metadata_for(None, seed=spec.seed, replications=spec.reps, wall_seconds=round(time.perf_counter() - started,
                                                                                              3),
-                            experiment=str(path), sampler=spec.sampler, n=spec.n, draws=len(tasks), ran_now=ran,
-                            parameters=design.names, backend=dask or f"jobs:{jobs}")
+                            experiment=str(path), sampler=spec.sampler, n=spec.n, worlds=len(design.X),
+                            first_wave=int(design.prior.sum()), second_wave=int((~design.prior).sum()),
+                            repeats=len(tasks) - len(design.X), draws=len(tasks), ran_now=ran,
+                            plausible_worlds=int(plausibility.plausible.sum()), setting=spec.setting,
+                            cutoff=spec.cutoff, fingerprint=fingerprint, parameters=design.names,
+                            backend=dask or f"jobs:{jobs}", command_line=f"python -m sim robustness {path}")
         (tmp / "metadata.json").write_text(json.dumps(meta, indent=2, default=str))
 
-    write_folder(out, fill, force=force)
-    return {"draws": len(tasks), "ran": ran, "verdicts": verdict_table, "drivers": driver_table}
+    write_folder(out, fill, force=True)  # (checked above; the folder is the run's own, with its store)
+    return {"draws": len(tasks), "ran": ran, "verdicts": verdict_table, "drivers": driver_table,
+            "plausible": int(plausibility.plausible.sum()), "worlds": len(design.X)}
+
+
+def _run(tasks: list[Any], out: Path, jobs: int, dask: str | None, progress: bool, what: str) -> int:
+    bar = progress_bar(len(tasks) - len(finished(out) & {t.draw for t in tasks}), progress)
+    if hasattr(bar, "set_description"):
+        bar.set_description(what)
+    ran = execute(tasks, out, jobs=jobs, dask=dask, on_done=lambda i, n: bar.update(1))
+    bar.close()
+    return ran
+
+
+def summary_text(spec: Any, plausibility: Plausibility, verdict_table: pd.DataFrame, driver_table: pd.DataFrame,
+                 noise: pd.DataFrame) -> str:
+    """The run in words: how many worlds are plausible, what rules worlds out, the verdicts, the drivers."""
+    worlds = len(plausibility.worlds)
+    plausible = int(plausibility.plausible.sum())
+    waves = (f"{spec.n} sampled from the prior ranges and {worlds - spec.n} more where those did not rule worlds out"
+             if worlds > spec.n else f"a {spec.sampler} sample")
+    lines = ["# How sure are we? The answers over plausible worlds", "",
+             f"{worlds} worlds ({waves}, over {len(plausibility.posterior)} uncertain parameters, "
+             f"{spec.reps} replication(s) each); {plausible} ({plausible / worlds:.0%}) reproduce every published "
+             f"figure of the {spec.setting} setting within an implausibility of {spec.cutoff:g} "
+             "(docs/model.md, 'Plausible worlds').", ""]
+    if len(plausibility.targets):
+        top = plausibility.targets.head(5)
+        lines += ["What rules worlds out: " + "; ".join(
+            f"{r.target} ({r.ruled_out} worlds, {r.ruled_out_alone} by it alone)" for r in top.itertuples()
+            if r.ruled_out) + ".", ""]
+    narrow = plausibility.posterior[plausibility.posterior["share_of_prior"] < 0.6]
+    if len(narrow):
+        lines += ["Parameters the figures pin down (plausible 5-95% range as a share of the prior range): " + "; ".join(
+            f"{r.parameter} {r.plausible_p5:.3g}-{r.plausible_p95:.3g} ({r.share_of_prior:.0%})"
+            for r in narrow.head(8).itertuples()) + ".", ""]
+    median_noise = noise["noise_share_of_variance"].median() if len(noise) else float("nan")
+    if median_noise == median_noise:
+        lines += [f"Replication noise is {median_noise:.0%} of a difference's variance across worlds (median over "
+                  "contrasts and measures, from repeated worlds).", ""]
+    lines += ["## Verdicts over the plausible worlds", ""]
+    lines += [f"- {line}" for line in summary_lines(verdict_table, driver_table, spec.kpis)]
+    poor = driver_table[driver_table.get("note", pd.Series(dtype=str)).fillna("").str.startswith("surrogate poor")] \
+        if "note" in driver_table else driver_table.head(0)
+    if len(poor):
+        lines += ["", f"The surrogate explained too little of {len(poor[['contrast', 'kpi', 'worlds_set']].drop_duplicates())}"
+                      " answer(s) (cross-validated R² under 0.5) to name drivers for them."]
+    return "\n".join(lines) + "\n"
 
 
 def robustness_charts(verdict_table: pd.DataFrame, driver_table: pd.DataFrame, diffs: pd.DataFrame,
-                      design: Design) -> dict[str, Any]:
-    figures = {"verdicts.png": charts.plot_verdict_bars(verdict_table)}
+                      design: Design, plausibility: Plausibility | None = None) -> dict[str, Any]:
+    shown = verdict_table
+    if "worlds_set" in shown and (shown["worlds_set"] == "plausible").any():
+        shown = shown[shown["worlds_set"] == "plausible"]
+    figures = {"verdicts.png": charts.plot_verdict_bars(shown)}
+    if plausibility is not None and len(plausibility.targets):
+        figures["plausibility.png"] = charts.plot_plausibility(plausibility.targets, len(plausibility.worlds))
     estimated = [k for k in ("ST", "mu_star", "abs_rho") if k in driver_table and driver_table[k].notna().any()]
-    if len(driver_table) and estimated:  # (too few draws estimate no index: the summary says so, no chart)
-        figures["drivers.png"] = charts.plot_drivers(driver_table)
-        figures["top_driver.png"] = charts.plot_top_driver(driver_table, diffs, design.X, design.names)
+    if len(driver_table) and estimated:  # (too few worlds, or a poor surrogate, estimate no index: no chart)
+        table = driver_table
+        if "worlds_set" in table and (table["worlds_set"] == "plausible").any():
+            table = table[table["worlds_set"] == "plausible"]
+        table = table[table[estimated[0]].notna()]
+        if len(table):
+            figures["drivers.png"] = charts.plot_drivers(table)
+            first = diffs[diffs["repeat"] == 0].rename(columns={"world": "draw"}) if "repeat" in diffs else diffs
+            figures["top_driver.png"] = charts.plot_top_driver(table, first, design.X, design.names)
     return figures
