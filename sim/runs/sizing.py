@@ -18,6 +18,9 @@ from sim.scenario import Scenario
 #: Above this many appointments in one command (all scenarios and replications), ask for --force.
 #: At roughly 60,000 appointments a second per core this is about a quarter of an hour on two cores.
 MAX_APPOINTMENTS = 50_000_000
+#: A robustness design is many runs by intent: its bound is about six hours on two cores (the shipped two-wave
+#: design estimates about 0.8 billion and takes about an hour); a cluster design passes it with --force.
+MAX_DESIGN_APPOINTMENTS = 5_000_000_000
 #: Upper estimate of appointments booked per arriving client (courses average 5-8 sessions).
 APPOINTMENTS_PER_CLIENT = 12
 WORKING_DAYS_PER_WEEK = 5
@@ -32,15 +35,25 @@ def expected_appointments(sc: Scenario) -> float:
     return weeks * max(demand, capacity)
 
 
-def check_size(runs: Iterable[tuple[Scenario, int]], force: bool, what: str = "this") -> float:
+def check_size(runs: Iterable[tuple[Scenario, int]], force: bool, what: str = "this",
+               bound: int = MAX_APPOINTMENTS) -> float:
     """Refuse (unless ``force``) work whose expected appointments exceed MAX_APPOINTMENTS; return the estimate.
 
     ``runs``: each scenario the command will simulate with its number of replications. Every command that runs the
     model calls this before the first run, so one estimate and one bound govern them all."""
+    runs = list(runs)
     total = sum(expected_appointments(sc) * reps for sc, reps in runs)
-    if total > MAX_APPOINTMENTS and not force:
+    largest = max((expected_appointments(sc) for sc, _ in runs), default=0.0)
+    if force:
+        return total
+    if largest > MAX_APPOINTMENTS:
+        raise InputError(f"{what} would simulate about {largest:,.0f} appointments in a single run (therapists.count, "
+                         "demand.arrivals_per_week and horizon weeks), more than the plausibility bound of "
+                         f"{MAX_APPOINTMENTS:,}; check the values, or pass --force to run it anyway")
+    if total > bound:
+        hours = "a quarter of an hour" if bound == MAX_APPOINTMENTS else "six hours"
         raise InputError(f"{what} would simulate about {total:,.0f} appointments (therapists.count, "
                          "demand.arrivals_per_week, horizon weeks, replications and the number of runs), more than "
-                         f"the plausibility bound of {MAX_APPOINTMENTS:,} (about a quarter of an hour on two cores); "
-                         "check the values, or pass --force to run it anyway")
+                         f"the plausibility bound of {bound:,} (about {hours} on two cores); check the values, or "
+                         "pass --force to run it anyway")
     return total
