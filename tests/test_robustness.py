@@ -1,8 +1,10 @@
 """Robustness: SALib through the project's wrapper on a known function, verdict and flip arithmetic on
-hand-made differences, identical tables from every backend, and resuming a killed run."""
+hand-made worlds, the surrogate on a noisy known function, identical tables from every backend, resuming a killed
+run, and refusing a store made by another experiment."""
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -33,16 +35,80 @@ def test_sobol_indices_of_the_ishigami_function():
     assert s["ST"].to_numpy() == pytest.approx([0.558, 0.442, 0.244], abs=0.05)
 
 
-def test_verdict_words_and_shares_by_hand():
-    holds = rb.verdict(pd.Series([0.03] * 19 + [-0.01]), "recovery_rate")
-    assert holds["share_better"] == 0.95 and holds["verdict"] == "holds in 95% of plausible worlds"
-    worse = rb.verdict(pd.Series([2.0] * 10), "wait_first_session_days_mean")  # longer waits are worse
-    assert worse["verdict"] == "worse in 100% of plausible worlds"
-    tiny = rb.verdict(pd.Series(np.linspace(-0.004, 0.004, 11)), "recovery_rate")  # within 2 points that matter
-    assert tiny["verdict"].startswith("no clear difference (negligible in 100%")
-    split = rb.verdict(pd.Series([0.03] * 6 + [-0.03] * 4), "recovery_rate")
-    assert split["verdict"] == "depends on assumptions (better in 60%, worse in 40%)"
-    assert (split["p5"], split["median"], split["p95"]) == pytest.approx((-0.03, 0.03, 0.03))
+def test_implausibility_and_plausible_worlds_by_hand():
+    """Three worlds, two targets: the implausibility is |m - c| / sqrt((width / 4)^2 + noise^2), a world is
+    plausible when every target is within the cut-off, and a statistic a world cannot compute rules nothing out."""
+    from sim.analysis.plausibility import implausibility, judge_worlds, target_summary
+
+    assert implausibility(0.40, (0.30, 0.50), 0.0) == 0.0
+    assert implausibility(0.50, (0.30, 0.50), 0.0) == pytest.approx(2.0)  # a band edge: 2 sds of the observation
+    assert implausibility(0.70, (0.30, 0.50), 0.0) == pytest.approx(6.0)
+    assert implausibility(0.55, (0.30, 0.50), 0.05) == pytest.approx(0.15 / np.hypot(0.05, 0.05))
+    assert implausibility(2.0, (1.0, 1.0), 0.0) == np.inf and implausibility(1.0, (1.0, 1.0), 0.0) == 0.0
+    means = pd.DataFrame({"burnout": [0.40, 0.70, 0.52], "turnover": [0.30, 0.28, np.nan]})
+    targets = {"burnout": (0.30, 0.50), "turnover": (0.20, 0.35)}
+    judged = judge_worlds(means, targets, {"burnout": 0.0, "turnover": 0.0})
+    assert judged["plausible"].tolist() == [True, False, True]
+    assert judged["ruled_out_by"].tolist() == ["", "burnout", ""]
+    assert judged.loc[1, "max_implausibility"] == pytest.approx(6.0)
+    summary = target_summary(judged, targets, means).set_index("target")
+    assert summary.loc["burnout", "ruled_out"] == 1 and summary.loc["burnout", "ruled_out_alone"] == 1
+    assert summary.loc["turnover", "ruled_out"] == 0 and summary.loc["turnover", "judged"] == 2
+
+
+def test_replication_noise_from_repeated_worlds_and_posterior_ranges_by_hand():
+    from sim.analysis.plausibility import noise_from_repeats, posterior_ranges
+
+    first = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0]}, index=[0, 1, 2, 3])
+    second = pd.DataFrame({"x": [1.2, 1.8, 3.2]}, index=[0, 1, 2])  # world 3 was not repeated
+    gaps = np.array([-0.2, 0.2, -0.2])
+    assert float(noise_from_repeats(first, second)["x"]) == pytest.approx(gaps.std(ddof=1) / np.sqrt(2))
+    X = np.column_stack([np.linspace(0, 1, 101), np.linspace(0, 10, 101)])
+    plausible = X[:, 0] < 0.5  # the data rule out the upper half of the first parameter, nothing of the second
+    post = posterior_ranges(X, ["a", "b"], [(0.0, 1.0), (0.0, 10.0)], plausible).set_index("parameter")
+    assert post.loc["a", "plausible_p95"] == pytest.approx(np.percentile(X[plausible, 0], 95))
+    assert post.loc["a", "share_of_prior"] == pytest.approx(np.percentile(X[plausible, 0], 95)
+                                                             - np.percentile(X[plausible, 0], 5))
+    assert list(post.index) == ["a", "b"]  # the parameter the data pin down comes first
+
+
+def test_verdict_shares_and_their_standard_errors_by_hand():
+    from sim.analysis.plausibility import verdict_shares
+
+    d = [0.05] * 84 + [-0.05] * 6 + [0.0] * 10
+    v = verdict_shares(d, "recovery_rate", noise_sd=0.01)  # threshold: max(2 points, 2 x 0.01)
+    assert (v["share_better"], v["share_worse"], v["share_neither"]) == pytest.approx((0.84, 0.06, 0.10))
+    assert v["se_better"] == pytest.approx(np.sqrt(0.84 * 0.16 / 100))
+    assert v["words"] == "better in 84% of plausible worlds (±4), worse in 6% (±2)"
+    noisy = verdict_shares(d, "recovery_rate", noise_sd=0.03)  # 5 points is within twice the noise: neither
+    assert noisy["share_better"] == 0.0 and noisy["threshold"] == pytest.approx(0.06)
+    waits = verdict_shares([2.0] * 10, "wait_first_session_days_mean")  # longer waits are worse
+    assert waits["share_worse"] == 1.0 and (waits["median"], waits["p5"], waits["p95"]) == (2.0, 2.0, 2.0)
+    assert verdict_shares([], "recovery_rate")["words"] == "no worlds to judge"
+
+
+def test_the_surrogate_recovers_the_indices_of_a_noisy_ishigami_function_and_refuses_noise():
+    """Gradient boosting on 1,000 Latin-hypercube points of Ishigami plus noise and seven dummy inputs: Sobol
+    indices on the surrogate within 0.08 of the analytic ones; pure noise gives a poor R² and no indices."""
+    from SALib.test_functions import Ishigami
+    from scipy.stats import qmc
+
+    from sim.analysis.surrogate import ADEQUATE_R2, surrogate_indices
+
+    rng = np.random.default_rng(1)
+    X = np.hstack([qmc.scale(qmc.LatinHypercube(d=3, seed=2).random(1000), [-np.pi] * 3, [np.pi] * 3),
+                   rng.uniform(0, 1, (1000, 7))])
+    y = Ishigami.evaluate(X[:, :3]) + rng.normal(0, 1.0, 1000)
+    names = [f"x{i}" for i in range(10)]
+    bounds = [(-np.pi, np.pi)] * 3 + [(0.0, 1.0)] * 7
+    table, r2 = surrogate_indices(X, y, names, bounds, seed=3)
+    assert r2 > 0.8
+    s = table.set_index("parameter")
+    assert s["S1"].iloc[:3].to_numpy() == pytest.approx([0.314, 0.442, 0.0], abs=0.08)
+    assert s["ST"].iloc[:3].to_numpy() == pytest.approx([0.558, 0.442, 0.244], abs=0.08)
+    assert (s["ST"].iloc[3:] < 0.02).all()
+    noise_only, r2_noise = surrogate_indices(X, rng.normal(size=1000), names, bounds, seed=3)
+    assert r2_noise < ADEQUATE_R2 and noise_only["ST"].isna().all()
 
 
 def test_flip_point_by_hand():
@@ -59,7 +125,7 @@ def test_default_parameters_are_the_uncertain_ones():
     assert "matching.profile_validity" in names and "exhaustion.absolute_share" in names
     assert "capacity.quota_per_day" not in names and "matching.profile_clarity" not in names  # levers
     assert not any(p.startswith("horizon.") for p in names)
-    spec = rb.load_experiment(ROOT / "experiments" / "robustness.yaml")
+    spec = rb.load_experiment(ROOT / "experiments" / "robustness_sobol_cluster.yaml")
     fixed = rb.defining(spec, ROOT / "experiments")
     assert {"capacity.quota_per_day", "matching.policy", "performance.ranking.enabled"} <= fixed
     design = rb.make_design(rb.RobustnessExperiment(**{**spec.model_dump(), "n": 1}), ROOT / "experiments")
@@ -91,8 +157,13 @@ def test_serial_local_workers_and_a_dask_cluster_give_identical_tables(tmp_path:
         base = pd.read_parquet(outs["serial"] / table)
         for name in ("jobs2", "dask"):
             pd.testing.assert_frame_equal(base, pd.read_parquet(outs[name] / table))
+    for table in ("verdicts.csv", "plausibility.csv", "worlds.csv", "noise.csv"):
+        base = pd.read_csv(outs["serial"] / table)
+        for name in ("jobs2", "dask"):
+            pd.testing.assert_frame_equal(base, pd.read_csv(outs[name] / table))
     verdicts = pd.read_csv(outs["serial"] / "verdicts.csv")
     assert set(verdicts["contrast"]) >= {"fit vs earliest", "individual vs quota", "league table vs none"}
+    assert set(verdicts["worlds_set"]) == {"plausible", "all"}
     assert (outs["serial"] / "drivers.csv").exists() and (outs["serial"] / "verdicts.png").exists()
     again = run_cli("--jobs", "2", out=outs["serial"])
     assert again.returncode == 0 and "(0 run now" in again.stdout  # a rerun does no new work
@@ -111,10 +182,39 @@ def test_a_killed_run_resumes_without_duplicates_and_gives_the_same_tables(tmp_p
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     done_before = len(list((part / "store").glob("draw-*.parquet")))
-    assert 4 <= done_before < 12
+    assert 4 <= done_before < 14
     res = run_cli("--jobs", "2", out=part)
     assert res.returncode == 0, res.stderr[-2000:]
-    assert f"({12 - done_before} run now" in res.stdout
+    assert f"({14 - done_before} run now" in res.stdout
     draws = pd.read_parquet(part / "draws.parquet")
     assert not draws.duplicated(["draw", "scenario", "replication"]).any()
     pd.testing.assert_frame_equal(draws, pd.read_parquet(whole / "draws.parquet"))
+
+
+@pytest.mark.slow
+def test_a_changed_experiment_is_refused_in_the_same_folder_and_force_starts_afresh(tmp_path: Path):
+    out = tmp_path / "r"
+    assert run_cli("--jobs", "1", out=out).returncode == 0
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(SMOKE.read_text().replace("reps: 1", "reps: 1\nseed: 7").replace("../", f"{ROOT}/"))
+    before = sorted(p.name for p in (out / "store").iterdir())
+    refused = subprocess.run([sys.executable, "-m", "sim", "robustness", str(changed), "--out", str(out), "--quiet",
+                              "--jobs", "1"], env=ENV, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert refused.returncode == 2 and "different experiment or model code" in refused.stderr, refused.stderr
+    assert sorted(p.name for p in (out / "store").iterdir()) == before
+    fresh = subprocess.run([sys.executable, "-m", "sim", "robustness", str(changed), "--out", str(out), "--quiet",
+                            "--jobs", "1", "--force"], env=ENV, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert fresh.returncode == 0 and "(14 run now" in fresh.stdout, fresh.stderr[-2000:]
+    assert json.loads((out / "metadata.json").read_text())["seed"] == 7
+
+
+def test_ranges_can_be_given_in_an_experiment_file(tmp_path: Path):
+    spec = rb.RobustnessExperiment(**{**rb.load_experiment(SMOKE).model_dump(),
+                                      "ranges": {"matching.profile_validity": [0.1, 0.2]}})
+    design = rb.make_design(spec, ROOT / "experiments")
+    j = design.names.index("matching.profile_validity")
+    assert design.bounds[j] == (0.1, 0.2) and 0.1 <= design.X[:, j].min() <= design.X[:, j].max() <= 0.2
+    with pytest.raises(InputError, match=r"ranges\.x: expected \[low, high\]"):
+        from sim.scenario.experiments import _validate
+
+        _validate(rb.RobustnessExperiment, {**spec.model_dump(), "ranges": {"x": [2, 1]}}, "e.yaml", "experiment")
