@@ -88,11 +88,14 @@ def test_the_report_quotes_a_robustness_run_when_there_is_one():
     from sim.views.study import robustness_lines
 
     v = pd.DataFrame({"contrast": ["fit vs earliest", "fit vs earliest"], "kpi": ["recovery_rate", "no_show_rate"],
-                      "verdict": ["holds in 91% of plausible worlds", "depends on assumptions"]})
-    lines = robustness_lines(v)
-    assert "- fit vs earliest, recovery: holds in 91% of plausible worlds." in lines
+                      "words": ["better in 84% of plausible worlds (±4), worse in 6% (±2)", "x"],
+                      "median": [0.031, 0.0], "p5": [-0.004, 0.0], "p95": [0.052, 0.0]})
+    lines = robustness_lines(v, "the shipped robustness run")
+    assert ("- fit vs earliest, recovery: better in 84% of plausible worlds (±4), worse in 6% (±2); median difference "
+            "+3.1 points (5-95% of worlds -0.4 points to +5.2 points).") in lines
     assert not any("no-shows" in line for line in lines)  # only headline measures
     assert robustness_lines(None) == []
+    assert "Not yet judged over plausible worlds: no run." in robustness_lines(None, "no run")
 
 
 def test_intervals_never_wider_than_a_difference_can_be():

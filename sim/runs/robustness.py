@@ -729,3 +729,33 @@ def progress_bar(total: int, enabled: bool) -> Any:
         bar.unit = "draw"
     return bar
 
+
+
+# ---------------------------------------------------------------------------------------
+# Reading a finished run's verdicts (for the study report, the brief and the notebooks)
+
+RUN_FOLDER = Path("results") / "robustness" / "robustness"  # the default experiment's folder, under a project
+SHIPPED = PACKAGE_DIR.parent / "docs" / "robustness"  # its summary as shipped with the code
+
+
+def plausible_verdicts(project: Path = PACKAGE_DIR.parent) -> tuple[pd.DataFrame | None, str]:
+    """The default experiment's verdicts over the plausible worlds (the unconditioned ones where no world is
+    plausible), from a run under ``project/results/`` or else the shipped summary, and a note saying which run
+    it is; (None, why) when there is neither."""
+    for folder, what in ((project / RUN_FOLDER, "the robustness run in results/robustness/robustness/"),
+                         (SHIPPED, "the shipped robustness run (docs/robustness/)")):
+        path = folder / "verdicts.csv"
+        if not path.is_file():
+            continue
+        table = pd.read_csv(path)
+        if "worlds_set" not in table or "words" not in table:
+            continue  # a run from before plausible worlds: its shares are not over plausible worlds
+        meta_path = folder / "metadata.json"
+        meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+        plausible = table[table["worlds_set"] == "plausible"]
+        use = plausible if len(plausible) and plausible["worlds"].max() > 0 else table[table["worlds_set"] == "all"]
+        note = (f"{what}: {meta.get('plausible_worlds', '?')} plausible of {meta.get('worlds', '?')} worlds, "
+                f"commit {str(meta.get('git_commit', '?'))[:10]}")
+        return use.reset_index(drop=True), note
+    return None, ("no robustness run found: `python -m sim robustness experiments/robustness.yaml --jobs 2` (about an "
+                  "hour) says in what share of plausible worlds each answer holds")

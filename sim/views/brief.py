@@ -36,6 +36,7 @@ from sim.base.registry import names
 from sim.runs import quick
 from sim.runs.cache import RunCache, run_key
 from sim.runs.outputs import git_commit
+from sim.runs.robustness import plausible_verdicts
 from sim.runs.runner import StudyResult, run_scenarios
 from sim.scenario import Scenario, apply_overrides, load_scenario, parameter_table, scenario_path, value_at
 from sim.views import charts
@@ -88,6 +89,7 @@ class Brief:
     money: pd.DataFrame  # scenario, replication, revenue_model, revenue, margin, profit, client_lifetime_value
     claims: pd.DataFrame  # scenario, kpi, difference, ci_low, ci_high, verdict, ... (headline family and context)
     robustness: pd.DataFrame | None = None
+    robustness_source: str = ""
     sensitivity: pd.DataFrame | None = None  # the lead policy's one-assumption-at-a-time table (sim.runs.sweep)
     key: str = ""  # what the numbers are (scenarios, replications, seed, code): the drawn pack is cached by it
     pack: Pack | None = field(default=None, repr=False)  # the drawn slides, once drawn (see drawn)
@@ -115,9 +117,16 @@ def build(reps: int = 5, jobs: int = 2, robustness: Path | None = ROBUSTNESS_VER
         table = pd.concat([claims(comparison), claims(comparison, CONTEXT)], ignore_index=True)
         b = Brief(result, scenarios, money, table, key=key)
         cache.put(key, b)
-    found = pd.read_csv(robustness) if robustness is not None and robustness.is_file() else None
+    if robustness is ROBUSTNESS_VERDICTS:  # the default: a run under results/, else the shipped summary
+        found, source = plausible_verdicts()
+    else:
+        found = pd.read_csv(robustness) if robustness is not None and robustness.is_file() else None
+        source = str(robustness)
+        if found is not None and "worlds_set" in found:
+            found = found[found["worlds_set"] == "plausible"].reset_index(drop=True)
     one_at_a_time = pd.read_csv(sensitivity) if sensitivity is not None and sensitivity.is_file() else None
-    return replace(b, robustness=found, sensitivity=one_at_a_time, pack=None)  # (the cached brief stays as computed)
+    return replace(b, robustness=found, robustness_source=source, sensitivity=one_at_a_time,
+                   pack=None)  # (the cached brief stays as computed)
 
 
 def money_by_model(result: StudyResult, scenarios: dict[str, Scenario]) -> pd.DataFrame:
@@ -163,11 +172,13 @@ def section_order(b: Brief) -> list[str]:
 
 
 def robustness_phrase(b: Brief, kpi: str, scenario: str = LEAD) -> str:
-    """'holds in 91% of plausible worlds' from a robustness run, or '' when there is none."""
+    """'better in 84% of plausible worlds (±4), worse in 6% (±2)' from a robustness run, or '' when there is none."""
     if b.robustness is None:
         return ""
     v = b.robustness[(b.robustness["contrast"] == ROBUSTNESS_CONTRAST.get(scenario)) & (b.robustness["kpi"] == kpi)]
-    return "" if v.empty else str(v["verdict"].iloc[0])
+    if v.empty:
+        return ""
+    return str(v["words"].iloc[0] if "words" in v else v["verdict"].iloc[0])
 
 
 def sensitivity_phrase(b: Brief, kpi: str, scenario: str = LEAD) -> str:
@@ -380,8 +391,8 @@ def method_slide(b: Brief) -> tuple[Figure, str]:
         lines.append("How sure: no robustness run found. `python -m sim robustness experiments/robustness.yaml` "
                      "varies every uncertain assumption and says in what share of plausible worlds each answer holds.")
     else:
-        lines.append("How sure: each takeaway quotes the share of plausible worlds (robustness run over the "
-                     "assumptions' ranges) in which it holds.")
+        lines.append("How sure: each takeaway quotes the share of plausible worlds (those that reproduce the "
+                     f"published figures, from {b.robustness_source}) in which the policy is clearly better or worse.")
     lines.append("Differences are paired (common random numbers) with Holm-adjusted intervals over the headline "
                  "measures; 'negligible' means smaller than the smallest difference that matters (docs/model.md).")
     return _text_slide("Assumptions and method", lines, size=11), "How the numbers were made, and what they rest on."

@@ -94,25 +94,32 @@ def run_facts(result: StudyResult) -> list[str]:
     return lines
 
 
-def find_robustness(out: Path) -> pd.DataFrame | None:
-    """Verdicts of a finished robustness run of the shipped experiment, if one sits under ``out``."""
-    path = out / "robustness" / "robustness" / "verdicts.csv"
-    return pd.read_csv(path) if path.is_file() else None
+def find_robustness(out: Path) -> tuple[pd.DataFrame | None, str]:
+    """Plausible-world verdicts of the default robustness experiment: a run under the project's results/, else
+    the shipped summary (docs/robustness/), with a note naming which (:func:`sim.runs.robustness.plausible_verdicts`)."""
+    from sim.runs.robustness import plausible_verdicts
+
+    return plausible_verdicts()
 
 
-def robustness_lines(verdicts: pd.DataFrame | None) -> list[str]:
-    """'How sure are we?': one line per contrast and headline measure from a robustness run."""
+def robustness_lines(verdicts: pd.DataFrame | None, source: str = "") -> list[str]:
+    """'How sure are we?': one line per contrast and headline measure over the plausible worlds, or the note
+    saying there is no run."""
     if verdicts is None or verdicts.empty:
-        return []
+        return ["## How sure are we?", "", f"Not yet judged over plausible worlds: {source}.", ""] if source else []
     v = verdicts[verdicts["kpi"].isin(kpis.HEADLINE)]
-    lines = ["## How sure are we?", "", "Over the plausible ranges of the assumptions (`python -m sim robustness "
-             "experiments/robustness.yaml`; share of parameter draws):", ""]
-    lines += [f"- {row['contrast']}, {kpis.label(row['kpi']).lower()}: {row['verdict']}." for _, row in v.iterrows()]
+    lines = ["## How sure are we?", "", "Over the worlds that reproduce the published figures (history matching over "
+             f"the assumptions' ranges; {source or 'a robustness run'}). A world counts as better or worse when its "
+             "difference passes the smallest difference that matters and twice its replication noise:", ""]
+    lines += [f"- {row['contrast']}, {kpis.label(row['kpi']).lower()}: {row['words']}; median difference "
+              f"{kpis.format_difference(row['kpi'], row['median'])} (5-95% of worlds "
+              f"{kpis.format_difference(row['kpi'], row['p5'])} to {kpis.format_difference(row['kpi'], row['p95'])})."
+              for _, row in v.iterrows()]
     return [*lines, ""]
 
 
 def report_markdown(result: StudyResult, baseline: str, table: pd.DataFrame,
-                    robustness: pd.DataFrame | None = None) -> str:
+                    robustness: tuple[pd.DataFrame | None, str] | pd.DataFrame | None = None) -> str:
     comp = result.compare(baseline)
     verdicts = claims(comp)
     currency = result.scenarios[0].money.currency
@@ -153,7 +160,7 @@ def report_markdown(result: StudyResult, baseline: str, table: pd.DataFrame,
             lines.append("- " + "; ".join(sentence(row, currency) for _, row in unclear.iterrows()))
         lines.append("")
     lines += _who_waits(result, baseline)
-    lines += robustness_lines(robustness)
+    lines += robustness_lines(*(robustness if isinstance(robustness, tuple) else (robustness, "")))
     lines += ["Charts: `tradeoff.png` (every policy's headline differences on one axis), `headline.png`, "
               "`differences.png`, `who_waits.png`, `retention.png`, `burnout_over_time.png`, "
               "`waiting_over_time.png`.", "", "Tables: `replications.csv`, `summary.csv`, `comparison.csv`, "
