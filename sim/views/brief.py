@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -262,15 +263,48 @@ def headline(b: Brief, section: str) -> str:
 
 
 def _text_slide(title: str, lines: list[str], size: float = 12) -> Figure:
+    """A slide of a title and lines of text, laid out by measuring the drawn text: lines wrap at the slide's
+    width, and the whole block shrinks (down to 60% of ``size``) until its last line sits above the bottom."""
     fig = plt.figure(figsize=SLIDE_SIZE)
     fig.add_axes((0, 0, 1, 1)).axis("off")  # an empty canvas: inline backends skip figures without axes
-    fig.text(0.06, 0.9, title, fontsize=24, weight="bold", va="top")
-    y = 0.78
-    for line in lines:
-        wrapped = textwrap.fill(line, 120) if line else ""
-        fig.text(0.06, y, wrapped, fontsize=size, va="top")
-        y -= 0.045 * (wrapped.count("\n") + 1) + (0.02 if line else 0.0)
+    for scale in (1.0, 0.9, 0.8, 0.7, 0.6):
+        for text in list(fig.texts):
+            text.remove()
+        bottom = _lay_out(fig, title, lines, size * scale)
+        if bottom >= SLIDE_MARGIN:
+            break
     return fig
+
+
+SLIDE_MARGIN = 0.03  # share of the slide's height and width kept clear at its edges
+
+
+def _lay_out(fig: Figure, title: str, lines: list[str], size: float) -> float:
+    """Place the title and the lines top-down at ``size`` points, each wrapped to the slide's width by measuring
+    it; return the bottom of the last line (a share of the slide's height)."""
+    renderer = fig._get_renderer()  # type: ignore[attr-defined]  # (matplotlib's own, any backend)
+    height = fig.bbox.height
+    y = 1 - 1.5 * SLIDE_MARGIN - 0.04
+    for text, points, gap in [(title, 2 * size, 0.03)] + [(line, size, 0.015) for line in lines]:
+        if not text:
+            y -= 0.02
+            continue
+        placed = fig.text(0.06, y, _wrapped(fig, text, points, renderer), fontsize=points, va="top",
+                          weight="bold" if points > size else "normal")
+        box = placed.get_window_extent(renderer)
+        y -= box.height / height + gap
+    return y + 0.015
+
+
+def _wrapped(fig: Figure, text: str, points: float, renderer: Any) -> str:
+    """``text`` wrapped so that each line fits the slide's width between the margins, measured as drawn."""
+    room = fig.bbox.width * (1 - 0.06 - SLIDE_MARGIN)
+    probe = fig.text(0, 0, "x" * 100, fontsize=points)
+    per_char = probe.get_window_extent(renderer).width / 100
+    probe.remove()
+    width = max(20, int(room / per_char * 0.95))
+    return "\n".join(textwrap.fill(part, width, subsequent_indent="  " if part.startswith("  ") else "")
+                     for part in text.split("\n"))
 
 
 def run_size(b: Brief) -> str:
@@ -431,6 +465,18 @@ def _pack_key(b: Brief) -> str:
     return "pack-" + hashlib.blake2b(f"{b.key}|{shown}".encode(), digest_size=12).hexdigest()
 
 
+def finished_slide(b: Brief, name: str, make: Callable[[Brief], tuple[Figure, str]]) -> tuple[Figure, str]:
+    """A slide as shown: the chart slides carry their takeaway under the chart (cover and method do not)."""
+    fig, text = make(b)
+    takeaway = "" if name in ("cover", "method") else text
+    if takeaway:
+        wrapped = textwrap.fill(takeaway, 190)
+        fig.text(0.01, 0.035, wrapped, fontsize=9, ha="left", va="bottom")
+        lines = wrapped.count("\n") + 1  # 9-point lines, each about 2.1% of the slide's height
+        fig.subplots_adjust(bottom=0.035 + 0.021 * lines + 0.065)  # and room for the last axis label
+    return fig, takeaway
+
+
 def _render(b: Brief) -> Pack:
     files: dict[str, bytes] = {}
     shown: list[Slide] = []
@@ -438,13 +484,8 @@ def _render(b: Brief) -> Pack:
     pdf_buffer = io.BytesIO()
     with PdfPages(pdf_buffer) as pdf:
         for i, (name, make) in enumerate(slides(b).items(), start=1):
-            fig, text = make(b)
-            takeaway = "" if name in ("cover", "method") else text
+            fig, takeaway = finished_slide(b, name, make)
             if takeaway:
-                wrapped = textwrap.fill(takeaway, 190)
-                fig.text(0.01, 0.035, wrapped, fontsize=9, ha="left", va="bottom")
-                lines = wrapped.count("\n") + 1  # 9-point lines, each about 2.1% of the slide's height
-                fig.subplots_adjust(bottom=0.035 + 0.021 * lines + 0.065)  # and room for the last axis label
                 notes += [f"## Slide {i}: {name}", "", takeaway, ""]
             for ext, data in charts.chart_files(fig, dpi=SLIDE_DPI).items():
                 files[f"{i:02d}_{name}.{ext}"] = data

@@ -1,0 +1,63 @@
+"""The investor brief as an advocate shows it: nothing on any slide falls outside it."""
+
+from __future__ import annotations
+
+import pytest
+
+from sim.runs.cache import RunCache
+
+
+@pytest.fixture(scope="module")
+def quick_brief(tmp_path_factory):
+    import os
+
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    from sim.runs import quick
+
+    saved = os.environ.get("SIM_QUICK")
+    os.environ["SIM_QUICK"] = "1"
+    try:
+        from sim.views import brief
+
+        assert quick.is_quick()
+        yield brief, brief.build(jobs=1, cache=RunCache(tmp_path_factory.mktemp("cache")))
+    finally:
+        if saved is None:
+            os.environ.pop("SIM_QUICK")
+
+
+def outside(fig) -> list[str]:
+    """Every text on the figure, and every axes with its tick labels, titles and annotations, that is not wholly
+    inside the figure (one pixel of tolerance)."""
+    renderer = fig._get_renderer()
+    width, height = fig.bbox.width, fig.bbox.height
+    boxes = [(t.get_text()[:60], t.get_window_extent(renderer)) for t in fig.texts if t.get_text() and t.get_visible()]
+    boxes += [(f"axes {i}", ax.get_tightbbox(renderer)) for i, ax in enumerate(fig.axes)]
+    return [f"{what}: {[round(v) for v in (b.x0, b.y0, b.x1, b.y1)]}" for what, b in boxes
+            if b is not None and (b.x0 < -1 or b.y0 < -1 or b.x1 > width + 1 or b.y1 > height + 1)]
+
+
+def test_every_slide_keeps_every_text_inside_the_figure(quick_brief):
+    brief, b = quick_brief
+    import matplotlib.pyplot as plt
+
+    for name, make in brief.slides(b).items():
+        fig, _ = brief.finished_slide(b, name, make)  # as shown in the page, the PNG and the PDF
+        assert not outside(fig), (name, outside(fig))
+        plt.close(fig)
+
+
+def test_the_check_sees_a_text_that_falls_off():
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=(4, 3))
+    fig.text(0.5, 0.02, "a line long enough to run past the right edge of a small figure", fontsize=14)
+    assert outside(fig)
+    plt.close(fig)
+
+
+def test_a_long_text_slide_wraps_and_shrinks_to_fit(quick_brief):
+    brief, _ = quick_brief
+    lines = ["A sentence of about twenty words that goes on and on to fill the width of the slide and more. " * 3] * 14
+    fig = brief._text_slide("Quality first: what it does for therapists, clients and the business, and more", lines)
+    assert not outside(fig)
