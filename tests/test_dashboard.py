@@ -189,6 +189,26 @@ def test_explorer_in_a_real_browser(tmp_path: Path, hard_timeout):
         assert "league table" in both and "quality first" in both
         assert "league table" in status.inner_text()
 
+        # four policies side by side still fit the column at 1366 px: no verdict cut, no table past its box
+        for preset in ("productivity push", "fit only"):
+            page.locator("button.fm-pin").click()
+            page.locator(".fm-presets button", has_text=preset).click()
+        before = status.inner_text()
+        page.locator("button.fm-run").click()
+        done(page, before)
+        fit = page.evaluate("""() => {
+            const t = document.querySelector('.fm-kpi-table table');
+            const box = t.parentElement.getBoundingClientRect();
+            const cut = [...t.querySelectorAll('td, th')].filter(c => c.scrollWidth > c.clientWidth + 1)
+                .map(c => c.innerText.slice(0, 40));
+            return {columns: t.rows[0].cells.length, right: t.getBoundingClientRect().right, box: box.right,
+                    viewport: window.innerWidth, cut: cut};
+        }""")
+        assert fit["columns"] == 6, fit  # the measure, the status quo and four policies
+        assert not fit["cut"] and fit["right"] <= min(fit["box"], fit["viewport"]) + 1, fit
+        assert "no clear difference" in table.inner_text() or "negligible" in table.inner_text()
+        shots["explorer_four_policies.png"] = page.screenshot()
+
         # the download arrives as a file: CSV tables and charts as PNG and SVG with editable text
         with zipfile.ZipFile(downloaded(page, "a.fm-download", tmp_path / "download.zip")) as z:
             listed = set(z.namelist())

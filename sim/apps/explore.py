@@ -14,6 +14,7 @@ False
 
 from __future__ import annotations
 
+import html
 import io
 import zipfile
 from collections.abc import Callable, Sequence
@@ -285,21 +286,37 @@ def kpi_table(result: StudyResult, claimed: pd.DataFrame | None = None) -> pd.Da
 VERDICT_CLASS = {"better": "fm-better", "worse": "fm-worse"}
 
 
+def _stacked(cell: str) -> str:
+    """'value [low, high]: verdict' as HTML lines: the value, the interval, the verdict (each kept whole).
+
+    >>> _stacked("+1.4 points [+0.3, +2.5]: better")
+    '<span style="white-space:nowrap">+1.4 points</span><br><span style="white-space:nowrap">[+0.3, +2.5]</span><br>better'
+    """
+    value, bracket, rest = cell.partition(" [")
+    interval, _, verdict = rest.partition("]: ") if "]: " in rest else (rest.removesuffix("]"), "", "")
+    lines = [value] + ([f"[{interval}]"] if bracket else [])
+    lines = [f'<span style="white-space:nowrap">{html.escape(line)}</span>' for line in lines]
+    return "<br>".join(lines + ([html.escape(verdict)] if verdict else []))
+
+
 def kpi_table_html(result: StudyResult, claimed: pd.DataFrame | None = None) -> str:
     """The KPI table as HTML, each difference coloured by its verdict (better, worse, or neither)."""
     claimed = verdicts(result) if claimed is None else claimed
     table = kpi_table(result, claimed)
     v = claimed.set_index(["scenario", "kpi"])
-    head = "".join(f"<th>{c}</th>" for c in table.columns)
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in table.columns)
     body = []
     for kpi, (_, row) in zip(TABLE_KPIS, table.iterrows(), strict=True):
-        cells = [f"<td>{row['KPI']}</td>", f"<td>{row[BASELINE_NAME]}</td>"]
+        cells = [f"<td>{html.escape(row['KPI'])}</td>", f"<td>{_stacked(row[BASELINE_NAME])}</td>"]
         for name in policy_names(result):
             verdict = str(v.loc[(name, kpi), "verdict"])
             cls = next((c for word, c in VERDICT_CLASS.items() if verdict.startswith(word)), "fm-unclear")
-            cells.append(f"<td class='{cls}'>{row[name]}</td>")
+            cells.append(f"<td class='{cls}' title='{html.escape(row[name], quote=True)}'>{_stacked(row[name])}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
-    style = ("<style>.fm-table td,.fm-table th{padding:2px 8px;text-align:left;white-space:nowrap;font-size:12px}"
+    # the cells wrap (value, interval and verdict on their own lines), so four policies fit a 1366 px screen
+    style = ("<style>.fm-table{table-layout:fixed;width:100%;border-collapse:collapse}"
+             ".fm-table td,.fm-table th{padding:2px 6px;text-align:left;vertical-align:top;white-space:normal;"
+             "overflow-wrap:anywhere;font-size:11px;line-height:1.25}.fm-table td:first-child{width:22%}"
              ".fm-better{color:#006d2c;font-weight:600}.fm-worse{color:#b2182b;font-weight:600}"
              ".fm-unclear{color:#555}</style>")
     return (f"{style}<table class='fm-table'><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
