@@ -146,3 +146,17 @@ def test_an_unregistered_kpi_is_refused(monkeypatch, small_scenario: Scenario):
     monkeypatch.setattr(metrics, "money_kpis", lambda *a: {**real(*a), "shiny_new_kpi": 1.0})
     with pytest.raises(KeyError, match="shiny_new_kpi"):
         metrics.replication_kpis(small_scenario, t.clients, t.sessions, t.therapists, t.weekly)
+
+
+def test_one_colour_per_policy_in_every_chart():
+    """The same policy has the same colour whatever else a chart shows and however it is named (scenario file,
+    explorer preset, brief title); a name no studied policy has keeps one colour too, never a studied one's."""
+    from sim.views.charts import POLICY_COLOURS, colours
+
+    alone = colours(["quality first"])["quality first"]
+    assert colours(["status quo", "league table", "quality first"])["quality first"] == alone
+    assert colours(["fit_individual"])["fit_individual"] == colours(["Quality first"])["Quality first"] == alone
+    assert colours(["Status quo"])["Status quo"] == POLICY_COLOURS["baseline"]
+    assert colours(["your policy"])["your policy"] == colours(["status quo", "your policy"])["your policy"]
+    assert colours(["your policy"])["your policy"] not in POLICY_COLOURS.values()
+    assert len(set(POLICY_COLOURS.values())) == len(POLICY_COLOURS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 from typing import Any
 
@@ -19,7 +20,8 @@ from sim.base.kpis import HEADLINE as KPI_HEADLINE
 from sim.base.kpis import KPI, clip_differences, label
 
 # Okabe-Ito palette (colour-blind safe)
-PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#F0E442", "#000000"]
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#F0E442", "#000000", "#882255", "#44AA99",
+           "#999999"]  # Okabe-Ito, then wine, teal and grey for names no studied policy has
 KPI_LABELS = {name: label(name, with_unit=True) for name in KPI}  # from the one KPI registry
 HEADLINE = list(KPI_HEADLINE)
 
@@ -50,12 +52,15 @@ def chart_files(fig: Figure, dpi: int) -> dict[str, bytes]:
 
 # One colour per policy, the same in every chart (status quo blue, quality first orange, ...).
 POLICY_COLOURS = {
-    "baseline": PALETTE[0], "status quo": PALETTE[0], "Status quo": PALETTE[0],
-    "fit_individual": PALETTE[1], "Quality first": PALETTE[1], "your policy": PALETTE[1],
-    "fit_quota": PALETTE[2], "earliest_individual": PALETTE[3], "league_table": PALETTE[4],
-    "productivity_push": PALETTE[5], "talking_therapies_like": PALETTE[7], "feedback_only": PALETTE[7],
-    "Feedback, no ranking": PALETTE[7],
+    "baseline": PALETTE[0], "fit_individual": PALETTE[1], "fit_quota": PALETTE[2], "earliest_individual": PALETTE[3],
+    "league_table": PALETTE[4], "productivity_push": PALETTE[5], "feedback_only": PALETTE[7],
+    "talking_therapies_like": PALETTE[6],
 }
+#: The names people see for those scenarios (the explorer's presets, the brief's policies), lower case.
+SCENARIO_OF = {"status quo": "baseline", "quality first": "fit_individual", "fit only": "fit_quota",
+               "individual only": "earliest_individual", "feedback only": "feedback_only",
+               "feedback, no ranking": "feedback_only", "league table": "league_table",
+               "productivity push": "productivity_push"}
 
 
 def styled(table: pd.DataFrame, index: bool = True) -> Any:
@@ -65,17 +70,23 @@ def styled(table: pd.DataFrame, index: bool = True) -> Any:
     return style if index else style.hide(axis="index")
 
 
+def colour_of(name: str) -> str:
+    """A policy's one colour, by scenario name or the name people see; any other name always gets the same one
+    of the colours no studied policy uses.
+
+    >>> colour_of("Quality first") == colour_of("quality first") == colour_of("fit_individual")
+    True
+    """
+    scenario = name if name in POLICY_COLOURS else SCENARIO_OF.get(name.strip().lower(), "")
+    if scenario in POLICY_COLOURS:
+        return POLICY_COLOURS[scenario]
+    spare = [c for c in PALETTE if c not in POLICY_COLOURS.values()]
+    return spare[int(hashlib.blake2b(name.encode(), digest_size=2).hexdigest(), 16) % len(spare)]
+
+
 def colours(names: list[str]) -> dict[str, str]:
-    """Each policy's fixed colour; other names take the palette colours not used by those."""
-    spare = [c for c in PALETTE if c not in {POLICY_COLOURS[n] for n in names if n in POLICY_COLOURS}]
-    out, i = {}, 0
-    for n in names:
-        if n in POLICY_COLOURS:
-            out[n] = POLICY_COLOURS[n]
-        else:
-            out[n] = spare[i % len(spare)] if spare else PALETTE[i % len(PALETTE)]
-            i += 1
-    return out
+    """Each name's colour (:func:`colour_of`): the same policy has the same colour in every chart."""
+    return {n: colour_of(n) for n in names}
 
 
 def retention_curve(clients: pd.DataFrame, max_sessions: int = 26) -> pd.DataFrame:
