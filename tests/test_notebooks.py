@@ -42,4 +42,7 @@ def test_runs_top_to_bottom_in_quick_mode(path: Path, tmp_path: Path, monkeypatc
               if o.output_type == "display_data" and "image/png" in o.get("data", {})]
     if path.stem != "01_policy_explorer":  # the explorer draws into a widget output area
         assert images, f"{path.name} drew no chart"
+    shown = "".join(str(o.get("data", {}).get("text/markdown", "")) for c in nb.cells if c.cell_type == "code"
+                    for o in c.outputs)
+    assert "Quick mode (`SIM_QUICK=1`): indicative only." in shown, f"{path.name} shows no quick-mode banner"
     assert os.environ["SIM_QUICK"] == "1"

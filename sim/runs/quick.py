@@ -28,3 +28,15 @@ def shrink(sc: Scenario) -> Scenario:
     scale = 30 / max(sc.therapists.count, 1)
     return apply_overrides(sc, ["therapists.count=30", f"demand.arrivals_per_week={sc.demand.arrivals_per_week * scale}",
                                 "horizon.warmup_weeks=8", "horizon.measured_weeks=26"])
+
+
+BANNER = ("**Quick mode (`SIM_QUICK=1`): indicative only.** A 30-therapist platform, a short horizon and two "
+          "replications, so intervals are wide and verdicts often unclear; unset `SIM_QUICK` for the real numbers.")
+
+
+def banner() -> None:
+    """In quick mode, show the quick-mode banner in a notebook (nothing otherwise)."""
+    if is_quick():
+        from IPython.display import Markdown, display
+
+        display(Markdown(f"> {BANNER}"))
