@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import tempfile
 import zipfile
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -110,7 +112,16 @@ def test_downloads_hold_tables_and_editable_charts(monkeypatch):
         table = pd.read_csv(z.open("kpi_table.csv"))
         svg = z.read("charts/trade_off.svg").decode()
         run = z.read("run.txt").decode()
-    assert {"kpi_table.csv", "differences.csv", "replications.csv", "run.txt"} <= names
+        policy_file = z.read("scenarios/league_table.yaml").decode()
+    assert {"kpi_table.csv", "differences.csv", "replications.csv", "run.txt", "scenarios/status_quo.yaml"} <= names
+    # the policy's settings come back as a scenario file the command line accepts, with the same settings
+    from sim.scenario import load_scenario
+
+    saved = Path(tempfile.mkdtemp()) / "league_table.yaml"
+    saved.write_text(policy_file)
+    again = load_scenario(saved)
+    league = next(sc for sc in result.scenarios if sc.name == "league table")
+    assert again.model_dump(exclude={"name", "description"}) == league.model_dump(exclude={"name", "description"})
     sc = result.scenarios[0]
     assert f"{sc.therapists.count} therapists" in run and f"seed {sc.seed}" in run  # what was run, and by what code
     assert f"model code {code_fingerprint()[:8]}" in run
@@ -171,3 +182,25 @@ def test_the_cache_never_reads_replaces_or_removes_a_file_it_did_not_write(tmp_p
     assert mine.read_bytes().startswith(b"a user's notes") and theirs.is_file()
     assert RunCache(folder).get("k1") is None  # and it is never unpickled
     assert not (folder / "run-k0.pkl").exists() and (folder / "run-k4.pkl").is_file()
+
+
+def test_a_scenario_file_loads_into_the_explorer(monkeypatch):
+    """A policy downloaded from the explorer (or any full scenario file) comes back into the controls; what the
+    explorer has no control for is named, not silently dropped; a bad file gets a message, not a traceback."""
+    from sim.apps.explorer_app import Explorer
+
+    values = explore.preset_values("league table")
+    text = explore.scenario_yaml(explore.policy_scenario(values, "league table"))
+    loaded, ignored = explore.settings_from_file(text, "league_table.yaml")
+    assert loaded == {path: values[path] for path in loaded} and "therapy.no_show_prob" not in ignored
+    edited = text.replace("no_show_prob: 0.08", "no_show_prob: 0.2")
+    assert edited != text
+    assert "therapy.no_show_prob" in explore.settings_from_file(edited, "x.yaml")[1]
+    with pytest.raises(InputError, match="extends another"):
+        explore.settings_from_file("extends: baseline.yaml\n", "x.yaml")
+    app = Explorer(cache=RunCache(None))
+    app._on_upload({"new": ({"name": "league_table.yaml", "content": memoryview(text.encode())},)})
+    assert app.values() == {**app.values(), **loaded} and app.presets.value == "custom"
+    assert "Loaded league_table.yaml" in app.status.value
+    app._on_upload({"new": ({"name": "bad.yaml", "content": memoryview(b"matching: {policy: telepathy}\n")},)})
+    assert "Could not load bad.yaml" in app.status.value and "telepathy" in app.status.value

@@ -34,7 +34,16 @@ from sim.runs import quick
 from sim.runs.cache import RunCache, code_fingerprint, run_key
 from sim.runs.outputs import git_commit
 from sim.runs.runner import StudyResult, merge_results, part_of, run_scenarios
-from sim.scenario import Scenario, apply_overrides, load_scenario, parameter_table, scenario_path, value_at
+from sim.scenario import (
+    Scenario,
+    apply_overrides,
+    dump_scenario,
+    load_scenario,
+    parameter_table,
+    safe_name,
+    scenario_path,
+    value_at,
+)
 from sim.views import charts
 
 # (path, label): the explorer's controls, in order; ranges, units and help come from the schema
@@ -439,10 +448,39 @@ def download_zip(result: StudyResult, figs: dict[str, Figure] | None = None,
         z.writestr("differences.csv", claimed.to_csv(index=False))
         z.writestr("replications.csv", result.replications.to_csv(index=False))
         z.writestr("run.txt", run_size(result) + "\n")
+        for sc in result.scenarios:  # each policy's settings, as a scenario file `python -m sim run` accepts
+            z.writestr(f"scenarios/{safe_name(sc.name)}.yaml", scenario_yaml(sc))
         for name, fig in figs.items():
             for ext, data in charts.chart_files(fig, dpi=120).items():
                 z.writestr(f"charts/{_slug(name)}.{ext}", data)
     return buffer.getvalue()
+
+
+def scenario_yaml(sc: Scenario) -> str:
+    """A policy's settings as a scenario file: the name made file-safe, the description saying where it came from."""
+    named = sc.model_copy(update={"name": safe_name(sc.name), "description": f"{sc.name}, from the policy explorer"})
+    return f"# {sc.name}: python -m sim run THIS_FILE reruns it\n" + dump_scenario(named)
+
+
+def settings_from_file(text: str, origin: str) -> tuple[dict[str, Any], list[str]]:
+    """The explorer's control values from a scenario file's text (one that ``python -m sim run`` accepts, without
+    ``extends:``), and the paths it sets that the explorer has no control for (they are not applied)."""
+    from sim.base.yamlio import parse_yaml
+    from sim.scenario import validate
+
+    tree = parse_yaml(text, origin)
+    if not isinstance(tree, dict):
+        raise InputError(f"{origin}: expected a scenario file (a mapping of sections), got {type(tree).__name__}")
+    if "extends" in tree:
+        raise InputError(f"{origin}: a file that extends another cannot be loaded here; load the full file "
+                         "`python -m sim run` wrote (results/runs/NAME/scenario.yaml) or the explorer downloaded")
+    sc = validate({**tree, "name": safe_name(str(tree.get("name") or "loaded"))}, origin)
+    paths = [path for path, _ in (*POLICY_CONTROLS, *PLATFORM_CONTROLS)]
+    values = {path: value_at(sc, path) for path in paths}
+    default = Scenario.model_validate({})
+    ignored = [row["path"] for row in parameter_table() if row["path"] not in paths
+               and not row["path"].startswith("horizon.") and value_at(sc, row["path"]) != value_at(default, row["path"])]
+    return values, ignored
 
 
 def caption(policies: Sequence[str]) -> str:

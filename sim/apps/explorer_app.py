@@ -61,6 +61,9 @@ class Explorer:
         self.clear_button = w.Button(description="Clear pins")
         self.clear_button.add_class("fm-clear-pins")
         self.progress = w.IntProgress(value=0, min=0, max=1, layout=w.Layout(width="200px"))
+        self.upload = w.FileUpload(accept=".yaml,.yml", multiple=False, description="Load scenario",
+                                   layout=w.Layout(width="150px"))
+        self.upload.observe(self._on_upload, names="value")
         self.stage = w.HTML("")
         self.stage.add_class("fm-stage")
         self.status = w.HTML("")
@@ -136,6 +139,27 @@ class Explorer:
                 self.presets.value = preset
         finally:
             self._applying_preset = False
+
+    def _on_upload(self, change: dict) -> None:
+        """A scenario file chosen in the browser: its settings go into the controls (press Run to see it)."""
+        files = change["new"]
+        if not files:
+            return
+        item = files[0] if isinstance(files, list | tuple) else next(iter(files.values()))
+        name = str(item.get("name", "scenario.yaml"))
+        try:
+            values, ignored = explore.settings_from_file(bytes(item["content"]).decode("utf-8"), name)
+        except (InputError, UnicodeDecodeError) as exc:
+            self.status.value = f"<span class='fm-error'>Could not load {html.escape(name)}: {html.escape(str(exc))}</span>"
+            return
+        self._applying_preset = True
+        try:
+            self.set_values(values)
+            self.presets.value = CUSTOM
+        finally:
+            self._applying_preset = False
+        note = f" (not shown here, so not applied: {', '.join(ignored[:6])})" if ignored else ""
+        self._mark_stale(f"Loaded {html.escape(name)}{html.escape(note)}: press Run.")
 
     def _on_preset(self, change: dict) -> None:
         if change["new"] != CUSTOM and not self._applying_preset:
@@ -302,7 +326,7 @@ class Explorer:
         header = w.VBox([
             w.HTML(STYLE + "<b>Presets</b> (each against the status quo, on the same simulated clients)"),
             self.presets,
-            w.HBox([self.button, self.pin_button, self.clear_button, self.progress, self.stage]),
+            w.HBox([self.button, self.pin_button, self.clear_button, self.upload, self.progress, self.stage]),
             self.status,
         ])
         display(w.VBox([header, w.HBox([self.results_box, settings])]))
