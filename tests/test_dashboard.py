@@ -209,6 +209,20 @@ def test_explorer_in_a_real_browser(tmp_path: Path, hard_timeout):
         assert "no clear difference" in table.inner_text() or "negligible" in table.inner_text()
         shots["explorer_four_policies.png"] = page.screenshot()
 
+        # the replay tab plays the recorded weeks: press play, the week moves and the picture with it
+        page.locator(".lm-TabBar-tab, .p-TabBar-tab", has_text="Replay").click()
+        chart = page.locator(".fm-replay-chart img, img.fm-replay-chart")
+        chart.wait_for()
+        page.wait_for_function("() => { const i = document.querySelector('.fm-replay-chart img, img.fm-replay-chart');"
+                               " return i && i.src && i.src.length > 1000; }")
+        page.locator(".fm-replay-week input, .fm-replay-week .slider").first.wait_for(state="attached")
+        page.evaluate("() => document.querySelector('.fm-replay-play button').click()")  # play: from week 0
+        page.wait_for_timeout(4000)
+        first = chart.get_attribute("src")
+        page.wait_for_timeout(2000)
+        assert chart.get_attribute("src") != first, "the replay did not move"
+        shots["explorer_replay.png"] = page.screenshot()
+
         # the download arrives as a file: CSV tables and charts as PNG and SVG with editable text
         with zipfile.ZipFile(downloaded(page, "a.fm-download", tmp_path / "download.zip")) as z:
             listed = set(z.namelist())

@@ -204,3 +204,31 @@ def test_a_scenario_file_loads_into_the_explorer(monkeypatch):
     assert "Loaded league_table.yaml" in app.status.value
     app._on_upload({"new": ({"name": "bad.yaml", "content": memoryview(b"matching: {policy: telepathy}\n")},)})
     assert "Could not load bad.yaml" in app.status.value and "telepathy" in app.status.value
+
+
+def test_the_replay_moves_over_simulated_time_from_the_recorded_weeks(monkeypatch):
+    """The replay tab draws the recorded weekly table week by week (no new run): the axes stay fixed while the
+    week moves, the lines stop at the chosen week, and the widget draws only when its tab is opened."""
+    monkeypatch.setenv("SIM_QUICK", "1")
+    from sim.apps.explorer_app import Explorer
+
+    result = explore.run_policies({"quality first": explore.preset_values("quality first")}, reps=2,
+                                  cache=RunCache(None))
+    replay = explore.replay_of(result)
+    assert replay is not None and replay.names == ["status quo", "quality first"]
+    early, late = explore.replay_frame(replay, 5), explore.replay_frame(replay, 30)
+    for a, b in zip(early.axes, late.axes, strict=True):
+        assert a.get_xlim() == b.get_xlim() and a.get_ylim() == b.get_ylim()
+        assert max(len(line.get_xdata()) for line in a.lines[:1]) == 6  # weeks 0-5 drawn, nothing after
+    weekly = result.tables["weekly"]
+    expected = weekly[weekly["scenario"] == "quality first"].groupby("week")["waiting"].mean()
+    assert list(late.axes[0].lines[2].get_ydata()) == list(expected[expected.index <= 30])
+    app = Explorer(cache=RunCache(None))
+    view, _ = explore.render(result, details=False)
+    app.show(view)
+    assert app.replay_image.value == b""  # not drawn until its tab is opened
+    app.tabs.selected_index = len(app.detail_images)
+    assert app.replay_image.value and app.replay_week.max == int(weekly["week"].max())
+    first = app.replay_image.value
+    app.replay_week.value = 3
+    assert app.replay_image.value != first

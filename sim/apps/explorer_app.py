@@ -15,6 +15,7 @@ from sim.apps import explore
 from sim.apps.explore import BASELINE_NAME, MAX_POLICIES, PRESET_HELP, PRESETS, FieldSpec, RunCache
 from sim.base.errors import InputError
 from sim.runs.runner import worker_pool
+from sim.views import charts
 
 CUSTOM = "custom"
 STYLE = """<style>
@@ -79,9 +80,23 @@ class Explorer:
                               for name in explore.DETAIL_FIGURES}
         for image in self.detail_images.values():
             image.add_class("fm-chart")
-        self.tabs = w.Tab(children=list(self.detail_images.values()))
-        for i, name in enumerate(self.detail_images):
+        self.replay_image = w.Image(format="png", layout=w.Layout(max_width="100%"))
+        self.replay_image.add_class("fm-replay-chart")
+        self.replay_play = w.Play(value=0, min=0, max=1, step=1, interval=350, description="Play")
+        self.replay_play.add_class("fm-replay-play")
+        self.replay_week = w.IntSlider(value=0, min=0, max=1, description="Week", continuous_update=False,
+                                       layout=w.Layout(width="420px"))
+        self.replay_week.add_class("fm-replay-week")
+        w.jslink((self.replay_play, "value"), (self.replay_week, "value"))
+        self.replay_week.observe(lambda change: self.draw_replay(change["new"]), names="value")
+        self.replay: explore.Replay | None = None
+        replay = w.VBox([w.HTML("<span class='fm-help'>The platform week by week, status quo beside the policy, from "
+                                "the runs shown above (press play, or drag the week).</span>"),
+                         w.HBox([self.replay_play, self.replay_week]), self.replay_image])
+        self.tabs = w.Tab(children=[*self.detail_images.values(), replay])
+        for i, name in enumerate([*self.detail_images, "Replay"]):
             self.tabs.set_title(i, name)
+        self.tabs.observe(self._on_tab, names="selected_index")
         self.downloads = w.HTML("")
         self.downloads.add_class("fm-downloads")
         self.results_box = w.VBox([self.size, self.tradeoff, self.table, self.tabs, self.downloads])
@@ -283,9 +298,35 @@ class Explorer:
                 image.value = view.images[name]
         self.downloads.value = "<i>Preparing the download...</i>"
         self.result = view
+        self.replay = view.replay
+        if self.tabs.selected_index == len(self.detail_images):
+            self.start_replay()
         self.results_box.remove_class("fm-stale")
         if view.archive is not None:
             self.offer_download(view.archive)
+
+    # -- replay ------------------------------------------------------------------------
+    def _on_tab(self, change: dict) -> None:
+        if change["new"] == len(self.detail_images):  # the replay tab: drawn only when opened
+            self.start_replay()
+
+    def start_replay(self) -> None:
+        """Set the week slider to the shown comparison's weeks and draw the last week."""
+        if self.replay is None:
+            self.replay_image.value = b""
+            return
+        weeks = int(self.replay.series.index.get_level_values("week").max())
+        self.replay_play.max = self.replay_week.max = weeks
+        if self.replay_week.value == weeks:
+            self.draw_replay(weeks)
+        else:
+            self.replay_week.value = weeks
+
+    def draw_replay(self, week: int) -> None:
+        if self.replay is None:
+            return
+        fig = explore.replay_frame(self.replay, week, policy=self._policy_name())
+        self.replay_image.value = charts.png_bytes(fig)
 
     def offer_download(self, archive: bytes) -> None:
         """The current results as a browser download: CSV tables and PNG and SVG charts in one zip."""
