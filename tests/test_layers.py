@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ROOT
 
 SIM = ROOT / "sim"
@@ -102,3 +104,26 @@ def test_the_facade_names_resolve():
 
     for name in sim.__all__:
         assert getattr(sim, name) is not None
+
+
+def readme_python_example() -> str:
+    text = (ROOT / "README.md").read_text()
+    start = text.index("## Using it from Python")
+    block = text[start:].split("```python\n", 1)[1].split("```", 1)[0]
+    return block
+
+
+def test_the_readme_python_example_uses_the_facade():
+    code = readme_python_example()
+    assert code.startswith("from sim import ") and "run_scenarios" in code and "claims" in code
+
+
+@pytest.mark.slow
+def test_the_readme_python_example_runs(tmp_path):
+    """The README's Python example, as written, from the project folder: it prints the paired difference and the
+    verdicts in words."""
+    proc = subprocess.run([sys.executable, "-c", readme_python_example()], cwd=ROOT, capture_output=True, text=True,
+                          timeout=900, env={**__import__("os").environ, "SIM_NO_PROGRESS": "1"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "burnout_share" in proc.stdout and ("better" in proc.stdout or "no clear difference" in proc.stdout
+                                               or "worse" in proc.stdout or "negligible" in proc.stdout)
