@@ -738,12 +738,13 @@ RUN_FOLDER = Path("results") / "robustness" / "robustness"  # the default experi
 SHIPPED = PACKAGE_DIR.parent / "docs" / "robustness"  # its summary as shipped with the code
 
 
-def plausible_verdicts(project: Path = PACKAGE_DIR.parent) -> tuple[pd.DataFrame | None, str]:
+def plausible_verdicts(project: Path = PACKAGE_DIR.parent, shipped_only: bool = False) -> tuple[pd.DataFrame | None, str]:
     """The default experiment's verdicts over the plausible worlds (the unconditioned ones where no world is
     plausible), from a run under ``project/results/`` or else the shipped summary, and a note saying which run
     it is; (None, why) when there is neither."""
-    for folder, what in ((project / RUN_FOLDER, "the robustness run in results/robustness/robustness/"),
-                         (SHIPPED, "the shipped robustness run (docs/robustness/)")):
+    places = [(project / RUN_FOLDER, "the robustness run in results/robustness/robustness/"),
+              (SHIPPED, "the shipped robustness run (docs/robustness/)")]
+    for folder, what in places[1:] if shipped_only else places:
         path = folder / "verdicts.csv"
         if not path.is_file():
             continue

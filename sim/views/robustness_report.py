@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from sim.base.paths import PROJECT_DIR
 from sim.runs.outputs import metadata_for
 from sim.runs.robustness import (
     Design,
@@ -178,3 +179,51 @@ def robustness_charts(verdict_table: pd.DataFrame, driver_table: pd.DataFrame, d
             first = diffs[diffs["repeat"] == 0].rename(columns={"world": "draw"}) if "repeat" in diffs else diffs
             figures["top_driver.png"] = charts.plot_top_driver(table, first, design.X, design.names)
     return figures
+
+
+PLAIN_LANGUAGE = PROJECT_DIR / "docs" / "plain_language.md"
+START, END = "<!-- plausible-worlds:start -->", "<!-- plausible-worlds:end -->"
+CONTRAST_WORDS = {"fit vs earliest": "Matching by fit instead of earliest availability",
+                  "individual vs quota": "Individual thresholds instead of a team quota",
+                  "feedback only vs none": "Outcome feedback without ranking",
+                  "league table vs none": "A league table of return rates",
+                  "productivity push vs baseline": "The productivity push",
+                  "quality first vs baseline": "Quality first (fit and individual thresholds)"}
+
+
+def plain_block(verdicts: pd.DataFrame, note: str) -> str:
+    """The plain-language section on how sure each answer is, generated from the plausible-world verdicts."""
+    from sim.base.kpis import HEADLINE, format_difference, label
+
+    lines = [START, "", "## How sure: the answers over plausible worlds", "",
+             f"From {note}. A *world* is one draw of every uncertain assumption over its range; it is *plausible* when "
+             "its status quo reproduces the published figures (dropout, sessions, outcomes, therapist effects, "
+             "burnout, turnover, no-shows). In each plausible world the policy counts as clearly better or worse "
+             "only when its difference passes the smallest difference that matters and twice the replication "
+             "noise. Regenerated from `docs/robustness/verdicts.csv` by `python -m sim.views.robustness_report`.", ""]
+    for contrast, group in verdicts.groupby("contrast", sort=False):
+        lines.append(f"- **{CONTRAST_WORDS.get(contrast, contrast)}**:")
+        for _, row in group[group["kpi"].isin(HEADLINE)].iterrows():
+            lines.append(f"  - {label(row['kpi']).lower()}: {row['words']}; median "
+                         f"{format_difference(row['kpi'], row['median'])}.")
+    return "\n".join([*lines, "", END])
+
+
+def update_plain_language(doc: Path = PLAIN_LANGUAGE) -> bool:
+    """Rewrite the generated section of ``doc`` from the shipped (or your own) run; True if it changed."""
+    from sim.runs.robustness import plausible_verdicts
+
+    verdicts, note = plausible_verdicts(shipped_only=True)
+    if verdicts is None:
+        return False
+    text = doc.read_text()
+    block = plain_block(verdicts, note)
+    new = (text[:text.index(START)] + block + text[text.index(END) + len(END):]) if START in text \
+        else text.rstrip() + "\n\n" + block + "\n"
+    if new != text:
+        doc.write_text(new)
+    return new != text
+
+
+if __name__ == "__main__":
+    print("updated" if update_plain_language() else "unchanged", PLAIN_LANGUAGE)
