@@ -76,7 +76,7 @@ def test_talking_therapies_statistics():
 
 
 def test_register_is_generated_from_the_schema():
-    assert DOC.read_text() == render(), "docs/assumptions.md is stale: run python -m sim.apps.register"
+    assert DOC.read_text() == render(), "docs/assumptions.md is stale: run python -m sim register"
 
 
 def test_every_model_parameter_has_a_source_and_a_sensitivity_range():
@@ -101,3 +101,10 @@ def test_default_scenario_reproduces_the_headline_targets():
     table = cal.evaluate("us_platform", runs).set_index("target")
     outside = table.loc[HEADLINE][~table.loc[HEADLINE, "inside"]]
     assert outside.empty, outside[["band_low", "band_high", "mean"]].to_string()
+
+
+def test_the_register_is_a_command(capsys):
+    from sim.apps import cli
+
+    assert cli.main(["register", "--check"]) == 0
+    assert "is current" in capsys.readouterr().out

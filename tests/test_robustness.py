@@ -218,3 +218,19 @@ def test_ranges_can_be_given_in_an_experiment_file(tmp_path: Path):
         from sim.scenario.experiments import _validate
 
         _validate(rb.RobustnessExperiment, {**spec.model_dump(), "ranges": {"x": [2, 1]}}, "e.yaml", "experiment")
+
+
+def test_the_shipped_summary_is_complete_and_the_plain_language_section_matches_it():
+    """docs/robustness/ holds the finished default run's small files, made by the current experiment file, and
+    docs/plain_language.md quotes exactly what they say (regenerated, never written by hand)."""
+    from sim.views.robustness_report import END, PLAIN_LANGUAGE, START, SUMMARY_FILES, plain_block
+
+    shipped = ROOT / "docs" / "robustness"
+    assert all((shipped / name).is_file() for name in SUMMARY_FILES), sorted(p.name for p in shipped.iterdir())
+    meta = json.loads((shipped / "metadata.json").read_text())
+    spec = rb.load_experiment(ROOT / "experiments" / "robustness.yaml")
+    assert meta["worlds"] == spec.n + spec.refocused and meta["first_wave"] == spec.n
+    verdicts, note = rb.plausible_verdicts(shipped_only=True)
+    assert verdicts is not None and set(verdicts["worlds_set"]) == {"plausible"}
+    text = PLAIN_LANGUAGE.read_text()
+    assert text[text.index(START):text.index(END) + len(END)] == plain_block(verdicts, note)

@@ -135,6 +135,8 @@ def parser() -> argparse.ArgumentParser:
     db.add_argument("which", choices=sorted(DASHBOARDS), help="explorer (platform leaders) or brief (advocates)")
     db.add_argument("--port", type=_port, default=8866, help="port on 127.0.0.1, 1024-65535 (default 8866)")
     db.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    reg = sub.add_parser("register", help="rewrite the assumptions register (docs/assumptions.md) from the schema")
+    reg.add_argument("--check", action="store_true", help="only say whether the register is current (exit 1 if not)")
     wu = sub.add_parser("warmup", help="choose a warm-up on pilot runs (Welch; MSER-5 beside it), per series")
     wu.add_argument("scenarios", type=Path, nargs="+", help="scenario YAML files compared together")
     wu.add_argument("--reps", type=_positive_int, default=5, help="pilot replications per scenario (default 5)")
@@ -357,7 +359,15 @@ def cmd_sweep(a: argparse.Namespace) -> None:
         print(table.to_string(index=False))
 
 
-COMMANDS = {"run": cmd_run, "compare": cmd_compare, "study": cmd_study, "calibrate": cmd_calibrate,
+def cmd_register(a: argparse.Namespace) -> None:
+    from sim.apps import register
+
+    code = register.main(check=a.check)
+    if code:
+        raise SystemExit(code)
+
+
+COMMANDS = {"register": cmd_register, "run": cmd_run, "compare": cmd_compare, "study": cmd_study, "calibrate": cmd_calibrate,
             "sweep": cmd_sweep, "warmup": cmd_warmup, "robustness": cmd_robustness, "explorer": cmd_explorer,
             "dashboard": cmd_dashboard}
 

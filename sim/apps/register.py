@@ -1,7 +1,7 @@
 """The assumptions register, generated from the scenario schema so it cannot drift.
 
-``python -m sim.apps.register`` rewrites ``docs/assumptions.md``; a test fails when the file is stale
-or a parameter lacks a unit, range, source or evidence grade.
+``python -m sim register`` rewrites ``docs/assumptions.md`` (``--check`` only says whether it is current, exit 1
+if not); a test fails when the file is stale or a parameter lacks a unit, range, source or evidence grade.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def render() -> str:
     return "\n".join([
         "# Assumptions register",
         "",
-        "Generated from the scenario schema (`sim/scenario/schema.py`) by `python -m sim.apps.register`; do not edit by hand.",
+        "Generated from the scenario schema (`sim/scenario/schema.py`) by `python -m sim register`; do not edit by hand.",
         "Every default carries its unit, a plausible range for sensitivity analysis, a source or a stated",
         "assumption, and an evidence grade: *strong* (meta-analysis or large routine dataset), *moderate*",
         "(published figure), *weak* (direction supported, size assumed), *assumption* (our reasoning only).",
@@ -63,9 +63,14 @@ def render() -> str:
     ])
 
 
-def main() -> int:
+def main(check: bool = False) -> int:
+    text = render()
+    if check:
+        current = DOC.is_file() and DOC.read_text() == text
+        print(f"{DOC} is {'current' if current else 'stale: run python -m sim register'}")
+        return 0 if current else 1
     DOC.parent.mkdir(exist_ok=True)
-    DOC.write_text(render())
+    DOC.write_text(text)
     print(f"wrote {DOC}")
     return 0
 
