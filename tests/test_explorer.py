@@ -232,3 +232,17 @@ def test_the_replay_moves_over_simulated_time_from_the_recorded_weeks(monkeypatc
     first = app.replay_image.value
     app.replay_week.value = 3
     assert app.replay_image.value != first
+
+
+def test_the_status_quo_is_not_compared_with_itself_and_a_platform_change_keeps_the_policy_name():
+    from sim.apps.explorer_app import Explorer
+
+    app = Explorer(cache=RunCache(None))
+    app.apply_preset("status quo")
+    app.refresh()
+    assert app.runs == 0 and "what every policy is compared with" in app.status.value
+    app.apply_preset("quality first")
+    app.controls["therapists.count"].value = app.controls["therapists.count"].value + 10  # a platform setting
+    assert app.presets.value == "quality first" and app._policy_name() == "quality first"
+    app.controls["matching.policy"].value = "hybrid"  # a policy setting: now it is the user's own
+    assert app.presets.value == "custom" and app._policy_name() == "your policy"

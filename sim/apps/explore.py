@@ -532,6 +532,21 @@ def settings_from_file(text: str, origin: str) -> tuple[dict[str, Any], list[str
     return values, ignored
 
 
+def unclear_hint(claimed: pd.DataFrame) -> str:
+    """A one-line hint when some headline answer is unclear (an interval that spans differences that matter).
+
+    >>> unclear_hint(pd.DataFrame({"verdict": ["better", "no clear difference"]}))
+    ' 1 headline answer is unclear: raise Therapists or Replications to sharpen it.'
+    >>> unclear_hint(pd.DataFrame({"verdict": ["better", "negligible"]}))
+    ''
+    """
+    unclear = int(claimed["verdict"].astype(str).str.startswith("no clear difference").sum()) if len(claimed) else 0
+    if not unclear:
+        return ""
+    what = "answer is" if unclear == 1 else "answers are"
+    return f" {unclear} headline {what} unclear: raise Therapists or Replications to sharpen {'it' if unclear == 1 else 'them'}."
+
+
 def caption(policies: Sequence[str]) -> str:
     return "Compared with the status quo: " + ", ".join(policies)
 

@@ -185,8 +185,9 @@ class Explorer:
         if _same(change["old"], change["new"]):  # a browser's float rounding of the same value: not a change
             return
         self._update_relevance()
+        path = next((p for p, widget in self.controls.items() if widget is change.get("owner")), None)
         if not self._applying_preset:
-            if self.presets.value != CUSTOM:
+            if self.presets.value != CUSTOM and path not in explore.SHARED:  # (a platform setting keeps the policy)
                 self._applying_preset = True
                 self.presets.value = CUSTOM
                 self._applying_preset = False
@@ -243,7 +244,18 @@ class Explorer:
         return out
 
     # -- running -----------------------------------------------------------------------
+    def compares_nothing(self) -> bool:
+        """The status quo's own settings and nothing pinned: a comparison of the status quo with itself."""
+        status_quo = explore.preset_values(BASELINE_NAME, self.base)
+        current = self.values()
+        return not self.pinned and all(_same(current[k], v) for k, v in status_quo.items()
+                                       if k in current and k not in explore.SHARED)
+
     def refresh(self) -> None:
+        if self.compares_nothing():
+            self.status.value = ("The status quo is what every policy is compared with: choose another preset or "
+                                 "change a policy setting, then Run.")
+            return
         self.button.disabled = True
         self.progress.max, self.progress.value = 1, 0
         self.stage.value = "Checking the settings..."
@@ -269,7 +281,7 @@ class Explorer:
             self.runs += 1
             self.last_refresh_seconds = time.perf_counter() - started
             self.status.value = (f"Done in {self.last_refresh_seconds:.1f} s (run {self.runs}): "
-                                 f"{html.escape(explore.caption(view.policies))}.")
+                                 f"{html.escape(explore.caption(view.policies))}.{explore.unclear_hint(view.claims)}")
             self.stage.value = "Drawing the detail charts..."
             explore.finish(view, result, figs)
             for name, image in self.detail_images.items():
@@ -347,7 +359,8 @@ class Explorer:
         self.show(view)
         self.runs += 1
         self.status.value = (f"Done in {time.perf_counter() - started:.1f} s (run {self.runs}; the opening comparison "
-                             f"is computed once and cached): {html.escape(explore.caption(view.policies))}.")
+                             f"is computed once and cached): {html.escape(explore.caption(view.policies))}."
+                             f"{explore.unclear_hint(view.claims)}")
 
     def display(self) -> None:
         from IPython.display import display
