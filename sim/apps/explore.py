@@ -401,15 +401,17 @@ def staff_figure(result: StudyResult) -> Figure:
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.6))
     for name in order:
         g = weekly[weekly["scenario"] == name].groupby("week")
-        a1.plot(g["mean_exhaustion"].mean(), color=col[name], label=name)
-        a2.plot(g["headcount"].mean(), color=col[name], label=name)
+        for ax, column in ((a1, "mean_exhaustion"), (a2, "headcount")):
+            ax.fill_between(g[column].min().index, g[column].min(), g[column].max(), color=col[name], alpha=0.15, lw=0)
+            ax.plot(g[column].mean(), color=col[name], label=name)
     for ax, title, ylabel in ((a1, "Mean therapist exhaustion", "Exhaustion (0-1)"),
                               (a2, "Therapists employed", "Headcount")):
         ax.axvspan(0, warmup, color="grey", alpha=0.12, lw=0, label="warm-up (not measured)")
         ax.set(title=title, xlabel="Week", ylabel=ylabel)
         ax.grid(alpha=0.3)
     a2.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    fig.suptitle("Lines: mean over replications, week by week", fontsize=9, color="dimgrey")
+    fig.suptitle("Lines: mean over replications, week by week; bands: the range of the replications", fontsize=9,
+                 color="dimgrey")
     fig.tight_layout()
     return fig
 
