@@ -115,7 +115,8 @@ def posterior_ranges(X: np.ndarray, names: Sequence[str], bounds: Sequence[tuple
     return pd.DataFrame(rows).sort_values("share_of_prior", kind="stable", ignore_index=True)
 
 
-def verdict_shares(diffs: Sequence[float] | pd.Series, kpi: str, noise_sd: float = 0.0) -> dict[str, Any]:
+def verdict_shares(diffs: Sequence[float] | pd.Series, kpi: str, noise_sd: float = 0.0,
+                   worlds_name: str = "plausible worlds") -> dict[str, Any]:
     """Over worlds: shares clearly better / clearly worse / neither (with standard errors), the median difference
     and its 5-95% range, and the verdict in words.
 
@@ -138,10 +139,12 @@ def verdict_shares(diffs: Sequence[float] | pd.Series, kpi: str, noise_sd: float
     shares["neither"] = 1.0 - shares["better"] - shares["worse"]
     se = {k: math.sqrt(p * (1 - p) / n) for k, p in shares.items()}
     if info is not None and not info.direction:
-        words = (f"changed in {shares['better'] + shares['worse']:.0%} of plausible worlds "
+        words = (f"changed in {shares['better'] + shares['worse']:.0%} of {worlds_name} "
                  f"(±{100 * math.sqrt((1 - shares['neither']) * shares['neither'] / n):.0f})")
+    elif shares["neither"] == 1.0:
+        words = f"neither clearly better nor clearly worse in any of {n} {worlds_name}"
     else:
-        words = (f"better in {shares['better']:.0%} of plausible worlds (±{100 * se['better']:.0f}), "
+        words = (f"better in {shares['better']:.0%} of {worlds_name} (±{100 * se['better']:.0f}), "
                  f"worse in {shares['worse']:.0%} (±{100 * se['worse']:.0f})")
     return {"worlds": n, "share_better": shares["better"], "se_better": se["better"], "share_worse": shares["worse"],
             "se_worse": se["worse"], "share_neither": shares["neither"], "se_neither": se["neither"],

@@ -554,7 +554,8 @@ def verdicts(diffs: pd.DataFrame, plausible: np.ndarray | None = None,
         subsets = [("all", every)] if keep is None else [("plausible", g[g["world"].isin(keep)]), ("all", every)]
         for subset, part in subsets:
             rows.append({"contrast": contrast, "kpi": kpi, "worlds_set": subset, "noise_sd": sd,
-                         **verdict_shares(part["difference"], kpi, sd)})
+                         **verdict_shares(part["difference"], kpi, sd,
+                                          "plausible worlds" if subset == "plausible" else "worlds")})
     return pd.DataFrame(rows)
 
 
@@ -710,7 +711,7 @@ def summary_lines(verdict_table: pd.DataFrame, driver_table: pd.DataFrame, kpis:
         top = f"; it turns most on {d.sort_values(index, ascending=False).iloc[0]['parameter']}" if index else ""
         words = row["words"] if "words" in row else row["verdict"]
         if row.get("worlds_set") == "all" and (verdict_table.get("worlds_set", pd.Series()) == "plausible").any():
-            words = f"no plausible world; over all worlds: {words.replace(' of plausible worlds', ' of worlds')}"
+            words = f"no plausible world; over all worlds: {words}"
         lines.append(f"{row['contrast']}, {label(row['kpi']).lower()}: {words}{top}.")
     return lines
 

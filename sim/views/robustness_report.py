@@ -135,7 +135,7 @@ def summary_text(spec: Any, plausibility: Plausibility, verdict_table: pd.DataFr
              f"{worlds} worlds ({waves}, over {len(plausibility.posterior)} uncertain parameters, "
              f"{spec.reps} replication(s) each); {plausible} ({plausible / worlds:.0%}) reproduce every published "
              f"figure of the {spec.setting} setting within an implausibility of {spec.cutoff:g} "
-             "(docs/model.md, 'Plausible worlds').", ""]
+             "(docs/model.md, 'Plausible worlds')" + _by_wave(plausibility, spec.n) + ".", ""]
     if len(plausibility.targets):
         top = plausibility.targets.head(5)
         lines += ["What rules worlds out: " + "; ".join(
@@ -158,6 +158,16 @@ def summary_text(spec: Any, plausibility: Plausibility, verdict_table: pd.DataFr
         lines += ["", f"The surrogate explained too little of {len(poor[['contrast', 'kpi', 'worlds_set']].drop_duplicates())}"
                       " answer(s) (cross-validated R² under 0.5) to name drivers for them."]
     return "\n".join(lines) + "\n"
+
+
+def _by_wave(plausibility: Plausibility, first: int) -> str:
+    """', 9 of the first wave's 500 and 17 of the second's 500' (nothing for a single wave)."""
+    worlds = plausibility.worlds
+    if len(worlds) <= first:
+        return ""
+    one, two = worlds[worlds["world"] < first], worlds[worlds["world"] >= first]
+    return (f": {int(one['plausible'].sum())} of the first wave's {len(one)} and {int(two['plausible'].sum())} of the "
+            f"second's {len(two)}")
 
 
 def robustness_charts(verdict_table: pd.DataFrame, driver_table: pd.DataFrame, diffs: pd.DataFrame,
