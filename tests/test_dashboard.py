@@ -214,7 +214,7 @@ def test_explorer_in_a_real_browser(tmp_path: Path, hard_timeout):
         chart = page.locator(".fm-replay-chart img, img.fm-replay-chart")
         chart.wait_for()
         page.wait_for_function("() => { const i = document.querySelector('.fm-replay-chart img, img.fm-replay-chart');"
-                               " return i && i.src && i.src.length > 1000; }")
+                               " return i && i.src && i.src.length > 0 && i.naturalWidth > 100; }")  # (a blob: URL)
         page.locator(".fm-replay-week input, .fm-replay-week .slider").first.wait_for(state="attached")
         page.evaluate("() => document.querySelector('.fm-replay-play button').click()")  # play: from week 0
         page.wait_for_timeout(4000)

@@ -540,14 +540,19 @@ def test_the_brief_says_where_one_assumption_at_a_time_changes_the_lead_answer(t
 
     monkeypatch.setenv("SIM_QUICK", "1")
     cache = RunCache(tmp_path / "cache")
-    plain = brief.build(reps=2, jobs=1, cache=cache, sensitivity=None)
+    plain = brief.build(reps=2, jobs=1, cache=cache, sensitivity=None, robustness=None)  # (the sweep is the fallback)
     opposite = {"better": "worse", "worse": "better"}.get(brief.claim_row(plain, "burnout_share")["verdict"], "worse")
     table = tmp_path / "one_way_contrast.csv"
     pd.DataFrame({"parameter": ["(defaults)", "exhaustion.recovery_rate", "exhaustion.recovery_rate"],
                   "end": ["default", "low", "high"], "value": [None, 0.015, 0.04], "kpi": "burnout_share",
                   "verdict": ["better", opposite, "better"]}).to_csv(table, index=False)
-    with_table = brief.build(reps=2, jobs=1, cache=cache, sensitivity=table)
+    with_table = brief.build(reps=2, jobs=1, cache=cache, sensitivity=table, robustness=None)
     said = brief.takeaway(with_table, "therapists")
     assert "exhaustion.recovery_rate at 0.015" in said and "of 2 ends of the ranges" in said
     assert "one assumption at a time" not in brief.takeaway(plain, "therapists")
     assert brief._pack_key(with_table) != brief._pack_key(plain)  # a drawn deck is never shown with other verdicts
+    # with the shipped plausible-world run (the default), the takeaways quote it and not the one-at-a-time sweep
+    shipped = brief.build(reps=2, jobs=1, cache=cache, sensitivity=table)
+    said = brief.takeaway(shipped, "therapists")
+    assert "of plausible worlds" in said and "one assumption at a time" not in said
+    assert "robustness run" in shipped.robustness_source and "plausible of 1000 worlds" in shipped.robustness_source

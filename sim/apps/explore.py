@@ -298,13 +298,16 @@ VERDICT_CLASS = {"better": "fm-better", "worse": "fm-worse"}
 def _stacked(cell: str) -> str:
     """'value [low, high]: verdict' as HTML lines: the value, the interval, the verdict (each kept whole).
 
-    >>> _stacked("+1.4 points [+0.3, +2.5]: better")
-    '<span style="white-space:nowrap">+1.4 points</span><br><span style="white-space:nowrap">[+0.3, +2.5]</span><br>better'
+    >>> cell = _stacked("+1.4 points [+0.3, +2.5]: better")  # the bounds may wrap between them, never inside
+    >>> cell.count("nowrap"), cell.split("<br>")[1].count("</span> <span"), cell.endswith("<br>better")
+    (3, 1, True)
     """
     value, bracket, rest = cell.partition(" [")
     interval, _, verdict = rest.partition("]: ") if "]: " in rest else (rest.removesuffix("]"), "", "")
-    lines = [value] + ([f"[{interval}]"] if bracket else [])
-    lines = [f'<span style="white-space:nowrap">{html.escape(line)}</span>' for line in lines]
+    low, comma, high = interval.partition(", ")
+    bounds = [f"[{low},", f"{high}]"] if comma else [f"[{interval}]"]
+    keep = '<span style="white-space:nowrap">{}</span>'.format
+    lines = [keep(html.escape(value))] + ([" ".join(keep(html.escape(b)) for b in bounds)] if bracket else [])
     return "<br>".join(lines + ([html.escape(verdict)] if verdict else []))
 
 

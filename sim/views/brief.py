@@ -237,7 +237,7 @@ def takeaway(b: Brief, section: str) -> str:
             text = sentence(row, b.currency)
             sure = robustness_phrase(b, kpi, scenario)
             alone = "" if sure else sensitivity_phrase(b, kpi, scenario)
-            said.append(text + (f"; over the plausible assumptions it {sure}" if sure else "")
+            said.append(text + (f"; over the worlds that reproduce the published figures it is {sure}" if sure else "")
                         + (f" [{alone}]" if alone else ""))
         parts.append(f"{POLICIES[scenario]}: " + "; ".join(said) + ".")
     return " ".join(parts)
