@@ -28,7 +28,6 @@ import hashlib
 import json
 import math
 import os
-import shutil
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -455,12 +454,6 @@ def collect(out: Path, tasks: Sequence[DrawTask]) -> pd.DataFrame:
                                                            ignore_index=True)
 
 
-def discard_store(out: Path) -> None:
-    """Remove a store whose worlds are all summarised (not used by default: reruns need it)."""
-    if (out / "store" / STORE_MARKER).is_file():
-        shutil.rmtree(out / "store")
-
-
 # ---------------------------------------------------------------------------------------
 # Differences, plausibility, verdicts, drivers (pure functions of the stored rows)
 
@@ -520,12 +513,12 @@ class Plausibility:
         return self.worlds["plausible"].to_numpy(bool)
 
 
-def judge(design: Design, means: pd.DataFrame, targets: dict[str, tuple[float, float]], reps: int,
+def judge(design: Design, means: pd.DataFrame, targets: dict[str, tuple[float, float]],
           cutoff: float = CUTOFF) -> Plausibility:
     """History matching of every world's status quo against the targets (:mod:`sim.analysis.plausibility`).
 
-    The replication noise of a world's mean is measured from the repeated worlds; without repeats, from the spread
-    across replications within worlds (needs reps >= 2); without either it is taken as zero, and said so."""
+    The replication noise of a world's mean is measured from the repeated worlds; without repeats it is taken as
+    zero (NaN in ``noise``), which makes the check stricter, never looser."""
     first = means.xs(0, level="repeat") if len(means) else means
     second = means.xs(1, level="repeat") if len(means) and 1 in means.index.get_level_values("repeat") else None
     noise = noise_from_repeats(first, second) if second is not None else pd.Series(np.nan, index=first.columns)

@@ -67,8 +67,9 @@ def run_robustness(path: Path, out: Path, jobs: int = 1, dask: str | None = None
     ran = _run(tasks, out, jobs, dask, progress, "first wave" if spec.refocused else "worlds")
     draws = collect(out, tasks)
     if spec.refocused:  # history matching's second wave, where the first does not rule worlds out
-        first_wave = judge(design, world_statistics(draws, status_quo), targets, spec.reps, spec.cutoff)
-        more = refocus(spec, design, world_statistics(draws, status_quo), targets, first_wave.noise)
+        first_means = world_statistics(draws, status_quo)
+        first_wave = judge(design, first_means, targets, spec.cutoff)
+        more = refocus(spec, design, first_means, targets, first_wave.noise)
         design = design.extended(more)
         second = tasks_of(spec, design, scenarios, status_quo, list(targets), worlds=range(spec.n, len(design.X)),
                           first_draw=len(tasks), repeats=0)
@@ -78,7 +79,7 @@ def run_robustness(path: Path, out: Path, jobs: int = 1, dask: str | None = None
         draws = collect(out, tasks)
     diffs = differences(draws, spec, path.parent)
     noise = difference_noise(diffs)
-    plausibility = judge(design, world_statistics(draws, status_quo), targets, spec.reps, spec.cutoff)
+    plausibility = judge(design, world_statistics(draws, status_quo), targets, spec.cutoff)
     verdict_table = verdicts(diffs, plausibility.plausible, noise, design.prior)
     if spec.sampler == "lhs":
         driver_table = surrogate_drivers(design, diffs, plausibility, spec.seed)
