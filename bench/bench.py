@@ -6,7 +6,9 @@ Measures, on this machine:
    arrivals, measured in the same process (bare time / model time; 1.0 = no overhead);
 3. time per replication and per simulated session at 50 and 1,000 therapists, demand scaled;
 4. peak memory (max RSS) of a 1,000-therapist, 2-year replication with all tables, in a child process;
-5. the wall time of the default study (``python -m sim``).
+5. the wall time of the default study (``python -m sim``);
+6. queue mode against Ciw on the same M/M/10 queue (utilisation 0.9, 40 years): Ciw's time per served client
+   over the model's (1.0 = as fast as Ciw); needs ``pip install -e ".[bench]"``.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from sim.runs.safe_output import write_folder  # noqa: E402
 from sim.scenario import apply_overrides, load_scenario  # noqa: E402
 
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
+QUEUE_MODE = ROOT / "scenarios" / "verification" / "queue_mode.yaml"
 ARRIVALS_PER_THERAPIST = 3.9  # baseline: 390 a week for 100 therapists
 
 
@@ -76,6 +79,36 @@ def bare_loop_seconds(clients, sessions) -> tuple[float, int]:
     return elapsed, sum(n for _, _, n in plan)
 
 
+def queue_mode_against_ciw(rho: float = 0.9, servers: int = 10, service_days: float = 7.0,
+                           weeks: int = 2080) -> dict[str, float] | None:
+    """Seconds per served client of the model's queue mode and of Ciw on the same M/M/c (None without Ciw)."""
+    try:
+        import ciw  # type: ignore[import-untyped]
+    except ImportError:
+        return None
+    arrivals_per_week = rho * servers / service_days * 7
+    sc = apply_overrides(load_scenario(QUEUE_MODE), [f"demand.arrivals_per_week={arrivals_per_week}",
+                                                     f"therapists.count={servers}",
+                                                     f"queue_mode.service_days_mean={service_days}",
+                                                     f"horizon.measured_weeks={weeks}"])
+    start = time.perf_counter()
+    tables = PlatformModel(sc, 0).run()
+    model = time.perf_counter() - start
+    served = int((tables.clients["sessions_attended"] > 0).sum())
+    network = ciw.create_network(arrival_distributions=[ciw.dists.Exponential(rate=arrivals_per_week / 7)],
+                                 service_distributions=[ciw.dists.Exponential(rate=1 / service_days)],
+                                 number_of_servers=[servers])
+    ciw.seed(0)
+    simulation = ciw.Simulation(network)
+    start = time.perf_counter()
+    simulation.simulate_until_max_time(7.0 * (sc.horizon.warmup_weeks + weeks))
+    ciw_seconds = time.perf_counter() - start
+    ciw_served = len(simulation.get_all_records())
+    return {"queue_mode_seconds": model, "queue_mode_served": served, "ciw_seconds": ciw_seconds,
+            "ciw_served": ciw_served,
+            "queue_mode_speed_vs_ciw": (ciw_seconds / ciw_served) / (model / served)}
+
+
 def peak_memory_mib(therapists: int) -> float:
     code = (f"import resource, sys; sys.path.insert(0, {str(ROOT)!r}); from bench.bench import scaled; "
             f"from sim.engine.model import PlatformModel; t = PlatformModel(scaled({therapists}), 0).run(); "
@@ -112,6 +145,15 @@ def main() -> int:
           f"({attended / sim_only:,.0f}/s without building tables)")
     print(f"bare SimPy loop, same {appointments:,} appointments: {bare:.2f} s; ratio {bare / wall:.2f} "
           f"({bare / sim_only:.2f} without tables)")
+
+    queue = queue_mode_against_ciw()
+    if queue is None:
+        print('queue mode against Ciw: skipped (pip install -e ".[bench]" installs Ciw)')
+    else:
+        results.update(queue)
+        print(f"queue mode, M/M/10 at utilisation 0.9: {1e6 * queue['queue_mode_seconds'] / queue['queue_mode_served']:.1f} "
+              f"µs per served client; Ciw {1e6 * queue['ciw_seconds'] / queue['ciw_served']:.1f} µs; "
+              f"queue mode at {queue['queue_mode_speed_vs_ciw']:.2f}x Ciw's speed")
 
     sizes = (50,) if args.quick else (50, 1000)
     per_session = {}

@@ -48,3 +48,15 @@ def test_littles_law_queue_length_equals_arrival_rate_times_wait():
     lam = sc.demand.arrivals_per_week / 7
     assert lq == pytest.approx(lam * wq, rel=0.10), (lq, lam * wq)
     assert np.isfinite(wq) and wq > 0
+
+
+def test_queue_mode_keeps_therapists_days_when_they_can_change_who_serves():
+    """The evening round is skipped in queue mode only when nothing in it can change service: with sickness on,
+    therapists still fall sick (and their absences are counted)."""
+    base = apply_overrides(load_scenario(SCENARIOS / "verification" / "queue_mode.yaml"),
+                           ["horizon.warmup_weeks=4", "horizon.measured_weeks=52"])
+    quiet = run_scenarios([base], reps=1, seed=3, keep=("therapists",), progress=False)
+    sick = apply_overrides(base, ["exhaustion.sick_base=0.05"])
+    ill = run_scenarios([sick], reps=1, seed=3, keep=("therapists",), progress=False)
+    assert quiet.tables["therapists"]["sick_days"].sum() == 0
+    assert ill.tables["therapists"]["sick_days"].sum() > 0.02 * 52 * 5 * SERVERS

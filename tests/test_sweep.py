@@ -31,8 +31,9 @@ def test_each_point_sets_the_parameter_on_both_sides():
     quota = Scenario(**TINY)
     individual = Scenario(**TINY, capacity={"policy": "individual"})
     table = one_way_contrast(individual, quota, ["therapy.no_show_prob"], reps=2, seed=5, progress=False)
-    revenue = table[table["kpi"] == "revenue"].set_index("end")["difference"]
-    assert revenue["low"] != revenue["default"] != revenue["high"]
+    by_end = table.pivot_table(index="kpi", columns="end", values="difference")  # every KPI's difference at each end
+    assert not by_end["low"].equals(by_end["default"]) and not by_end["high"].equals(by_end["default"])
+    revenue = by_end.loc["revenue"]
     low, _ = register_range("therapy.no_show_prob")
     for end, overrides in (("default", {}), ("low", {"therapy.no_show_prob": low})):
         pair = [apply_overrides(quota, overrides).model_copy(update={"name": "q"}),

@@ -24,7 +24,7 @@ import simpy
 
 from sim.base.registry import lookup
 from sim.base.scales import ANXIETY_MAX, DEPRESSION_MAX
-from sim.base.streams import pair_normal, stream
+from sim.base.streams import PairNormals, stream
 from sim.engine import rules
 from sim.engine.availability import RoomIndex, WaitingQueue
 from sim.engine.entities import BOOKED, CUTOFF_STEP, ENDED, IN_TREATMENT, WAITING, WEEKDAYS, Client, Therapist, logit
@@ -176,6 +176,7 @@ class PlatformModel:
             fb_from=fb.check_from_session if fb.enabled else 1 << 30, fb_points=fb.off_track_points,
             fb_boost=fb.quality_boost, motivation=self.ranking_response.effort)
         self.weekly: dict[str, list] = {name: [] for name in WEEKLY_COLUMNS}
+        self._chemistry = PairNormals(self.seed, self.rep, "chemistry")
         self._midweek = (math.nan, math.nan)  # mean exhaustion and burnout share on the last Wednesday evening
         cutoff = sc.exhaustion.burnout_cutoff
         self._cutoffs = (cutoff, cutoff - CUTOFF_STEP, cutoff + CUTOFF_STEP)
@@ -209,8 +210,12 @@ class PlatformModel:
         self.rooms.refresh_best(self.active)
         env = self.env
         env.process(self._arrivals())
-        env.process(self._sessions())
-        env.process(self._days())
+        if not self.sc.queue_mode.enabled:  # queue mode books no appointments
+            env.process(self._sessions())
+        if self._days_can_change_anything():
+            env.process(self._days())
+        else:
+            self._midweek = self._snapshot(self.active)
         env.process(self._weeks())
         thresholds = gc.get_threshold()
         gc.set_threshold(100_000, 50, 100)  # millions of short-lived events: collect cycles rarely
@@ -353,7 +358,7 @@ class PlatformModel:
         c.course_alliance_sum = 0.0
         c.alliance = 0.0
         th = self.sc.therapists
-        chemistry = th.chemistry_sd * pair_normal(self.seed, self.rep, "chemistry", c.id, t.id)
+        chemistry = th.chemistry_sd * self._chemistry(c.id, t.id)
         preference = th.preference_match_effect if c.preference >= 0 and c.preference == t.style else 0.0
         c.true_fit = t.domain_true[c.domain] + preference + chemistry
         if self.sc.queue_mode.enabled:
@@ -610,6 +615,14 @@ class PlatformModel:
             ranking_stress=self.ranking_response.stress, overload_gain=ex.overload_gain,
             light_day_recovery=ex.light_day_recovery, own_share=1.0 - ex.absolute_share,
             absolute_share=ex.absolute_share, mean_load=sc.therapists.sustainable_load_mean)
+
+    def _days_can_change_anything(self) -> bool:
+        """False only in queue mode with no sickness, no leaving and no learned thresholds: there therapists hold
+        no sessions, so their days change nobody's service and the evening round is skipped (exhaustion stays at
+        its starting value, and the measured-day counters stay at zero)."""
+        ex = self.sc.exhaustion
+        return not self.sc.queue_mode.enabled or self.load_estimate.learns or any(
+            (ex.sick_base, ex.sick_exhaustion, ex.leave_base_per_year, ex.leave_exhaustion_per_year))
 
     def _days(self) -> Generator[simpy.Event, None, None]:
         """Every evening: each active therapist's exhaustion, the day's measures, tomorrow's sickness, leaving."""

@@ -20,7 +20,7 @@ from collections import OrderedDict
 import numpy as np
 
 from sim.base.scales import ANXIETY_MAX, DEPRESSION_MAX
-from sim.base.streams import stream_seed
+from sim.base.streams import generator_state, stream_seed
 from sim.engine.entities import Client, TherapistTraits
 from sim.scenario import Scenario
 
@@ -57,6 +57,8 @@ class ClientFactory:
         self._rows: list[tuple] = []
         self._chunks: OrderedDict[tuple[int, int], np.ndarray] = OrderedDict()
         self._first_chunk = np.empty((0, APPOINTMENTS * len(layout)), dtype=np.float32)
+        self._rng = np.random.Generator(np.random.PCG64())  # its state is set per named draw
+        self._column = np.empty((BLOCK, APPOINTMENTS), dtype=np.float32)
         # later chunks are needed by clients who arrived over the last months: cache about a quarter of blocks
         self._cache_size = max(CACHED_CHUNKS, int(sc.demand.arrivals_per_week * 13 / BLOCK))
 
@@ -109,14 +111,17 @@ class ClientFactory:
         return c
 
     def _draw_chunk(self, block: int, chunk: int) -> np.ndarray:
-        """Chunk ``chunk`` of block ``block``, kept in single precision (plenty for decisions and noise)."""
-        layout = self.layout
+        """Chunk ``chunk`` of block ``block``, drawn in single precision (plenty for decisions and noise); one
+        bit generator is switched to each named draw's stream in turn."""
+        layout, rng, column_draws = self.layout, self._rng, self._column
         table = np.empty((BLOCK, APPOINTMENTS, len(layout)), dtype=np.float32)
         for column, (name, kind) in enumerate(layout):
-            seed = stream_seed(self.seed, self.rep, f"luck:{name}", (block << 16) | chunk)
-            rng = np.random.Generator(np.random.PCG64(seed))
-            table[:, :, column] = rng.random((BLOCK, APPOINTMENTS)) if kind == "uniform" else rng.standard_normal(
-                (BLOCK, APPOINTMENTS))
+            rng.bit_generator.state = generator_state(self.seed, self.rep, f"luck:{name}", (block << 16) | chunk)
+            if kind == "uniform":
+                rng.random(dtype=np.float32, out=column_draws)
+            else:
+                rng.standard_normal(dtype=np.float32, out=column_draws)
+            table[:, :, column] = column_draws
         return table.reshape(BLOCK, APPOINTMENTS * len(layout))
 
     def _chunk(self, block: int, chunk: int) -> np.ndarray:
