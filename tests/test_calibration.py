@@ -108,3 +108,17 @@ def test_the_register_is_a_command(capsys):
 
     assert cli.main(["register", "--check"]) == 0
     assert "is current" in capsys.readouterr().out
+
+
+def test_a_search_can_aim_at_the_middle_of_each_band_and_name_its_targets(tmp_path):
+    from sim.base.errors import InputError
+    from sim.runs.calibration_search import band_loss, checked_spec
+
+    assert band_loss(0.5, (0.4, 0.6), 1.0) == 0.0
+    assert band_loss(0.6, (0.4, 0.6), 1.0) == pytest.approx(0.25)  # the edge costs a quarter with centre weight 1
+    assert band_loss(0.6, (0.4, 0.6)) == pytest.approx(0.0125)  # the default's small pull
+    spec = tmp_path / "s.yaml"
+    spec.write_text(f"setting: us_platform\nscenario: {cal.PROJECT_DIR / 'scenarios' / 'baseline.yaml'}\nreps: 1\n"
+                    "targets: [burnout_share, burnout]\nparams:\n  exhaustion.daily_strain: [0.02]\n")
+    with pytest.raises(InputError, match="targets: 'burnout' is not a target of us_platform"):
+        checked_spec(spec)

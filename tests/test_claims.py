@@ -4,6 +4,7 @@ on hand-made paired differences with known answers; group KPIs on a hand-made co
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -45,6 +46,17 @@ def test_verdicts_follow_the_documented_rules():
                  "margin": "no clear difference", "burnout_share": "negligible"}
 
 
+def test_negligible_only_when_the_whole_interval_lies_inside_the_smallest_difference():
+    """Recovery +1.6 points, clearly above zero, but its interval reaching past the 2 points that matter: a real
+    difference that may matter is "better", not "negligible" (the finding of issue 21)."""
+    diffs = {"recovery_rate": [0.006, 0.026, 0.010, 0.022, 0.016]}  # mean 1.6 points, 95% interval about +0.6 to +2.6
+    row = claims(paired_differences(reps(diffs), list(diffs), "base"), list(diffs)).iloc[0]
+    assert row["difference"] == pytest.approx(0.016) and row["ci_low"] > 0 and row["ci_high"] > 0.02
+    assert row["verdict"] == "better"
+    tight = {"recovery_rate": [0.015, 0.017, 0.016, 0.0155, 0.0165]}  # the same mean, the whole interval below 2
+    assert claims(paired_differences(reps(tight), list(tight), "base"), list(tight)).iloc[0]["verdict"] == "negligible"
+
+
 def test_holm_turns_a_lone_nominal_result_into_no_clear_difference():
     rng = np.random.default_rng(3)
     diffs = {k: list(rng.normal(0, 0.03, 5)) for k in ("recovery_rate", "dropout_rate", "margin", "burnout_share",
@@ -84,6 +96,30 @@ def test_the_default_study_includes_the_productivity_push():
     assert "productivity_push" in DEFAULT_STUDY and DEFAULT_STUDY[0] == "baseline"
 
 
+def test_the_default_study_runs_the_access_questions_on_a_busy_platform_too():
+    """The busy platform's status quo and each access policy on it: the policy's decisions, the platform's demand
+    and horizon, and its own name; the busy platform waits longer than the spare one."""
+    from sim.views.study import BUSY_POLICIES, busy_scenarios, default_scenarios
+
+    spare, busy = default_scenarios()[0], busy_scenarios()
+    assert [s.name for s in busy] == ["busy_platform", *(f"busy_platform:{p}" for p in BUSY_POLICIES)]
+    assert all(s.demand == busy[0].demand and s.horizon == busy[0].horizon for s in busy)
+    assert busy[0].demand.arrivals_per_week > spare.demand.arrivals_per_week
+    quality_first = busy[BUSY_POLICIES.index("fit_individual") + 1]
+    assert quality_first.matching.policy == "fit" and quality_first.capacity.policy == "individual"
+
+
+def test_the_report_names_sessions_kept_past_a_planned_ending_as_a_cost():
+    from sim.views.study import _kept_sessions
+
+    summary = pd.DataFrame({"scenario": ["lt", "lt"], "kpi": ["kept_session_share", "revenue"], "mean": [0.05, 2e6]})
+    result = SimpleNamespace(summary=summary, scenarios=[SimpleNamespace(money=SimpleNamespace(currency="USD"))])
+    line = _kept_sessions(result, "lt")[0]
+    assert "5.0% of its attended sessions were kept past a client's planned ending" in line and "100.0k" in line
+    none = SimpleNamespace(summary=summary.assign(mean=[0.0, 2e6]), scenarios=result.scenarios)
+    assert _kept_sessions(none, "lt") == []
+
+
 def test_the_report_quotes_a_robustness_run_when_there_is_one():
     from sim.views.study import robustness_lines
 
@@ -106,3 +142,27 @@ def test_intervals_never_wider_than_a_difference_can_be():
         assert table.loc[kpi, "ci_low"] == -1.0 and table.loc[kpi, "ci_high"] == 1.0
         assert table.loc[kpi, "verdict"] == "no clear difference"
     assert table.loc["revenue", "ci_low"] < -1e7  # money has no bound: left as computed
+
+
+def test_plain_language_findings_are_generated_from_the_verdicts():
+    from sim.views.findings import END, START, findings_block
+
+    row = {"baseline": "baseline", "interval_level": 0.99, "p_value": 0.001, "p_holm": 0.009}
+    claims = pd.DataFrame([
+        {**row, "scenario": "league_table", "kpi": "burnout_share", "difference": 0.2, "ci_low": 0.1, "ci_high": 0.3,
+         "smallest_that_matters": 0.02, "verdict": "worse"},
+        {**row, "scenario": "league_table", "kpi": "recovery_rate", "difference": 0.001, "ci_low": -0.01,
+         "ci_high": 0.012, "smallest_that_matters": 0.02, "verdict": "negligible"}])
+    block = findings_block(claims, claims.assign(scenario="busy_platform:league_table"), {"replications": 5})
+    assert block.startswith(START) and block.endswith(END)
+    assert ("- **A league table of return rates (feedback plus ranking)**: therapists burned out: worse, +20.0 points "
+            "(interval +10.0 points to +30.0 points). Otherwise: a negligible difference in recovery") in block
+    assert block.count("A league table of return rates") == 2  # the spare platform, then the busy one
+
+
+def test_the_shipped_plain_language_findings_are_what_the_shipped_study_says():
+    from sim.views.findings import PLAIN_LANGUAGE, findings_block, shipped
+
+    found = shipped()
+    assert found is not None, "docs/study/ is missing: run python -m sim, then python -m sim.views.findings"
+    assert findings_block(*found) in PLAIN_LANGUAGE.read_text(), "regenerate: python -m sim.views.findings"

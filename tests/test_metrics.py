@@ -79,14 +79,28 @@ def test_activity_counts_only_the_measured_window():
                       "ending": ["planned", "in_treatment_at_end", "pretreatment_dropout"],
                       "sessions_attended": [6, 3, 0], "severity_intake": [20, 20, 20], "severity_last": [10, 19, 20]})
     s = pd.DataFrame({"day": [5, 20, 40, 99, 120], "attended": [True, True, False, True, True]})
-    a = activity(c, s, start=30.0, end=100.0)
+    a = activity(c, s, start=30.0, end=100.0, billing="sign_up")
     assert a.sessions == 1  # day 99 only (day 40 missed, 120 after the end)
     # bills on sign-up and every 30.44 days while subscribed, counted in [30, 100): client 0 at 30.4 (ends 60);
     # client 1 (still subscribed) at 40 and 70.4; client 2 signed up at 5 and left at 10: none in the window
     assert a.subscription_months == 3
     assert a.improved == 1
     # a cancellation lag of 45 days keeps client 2 billed at 35.4 too, and client 0 at 60.9 and 91.3
-    assert activity(c, s, start=30.0, end=100.0, cancel_lag_days=45.0).subscription_months == 6
+    assert activity(c, s, start=30.0, end=100.0, cancel_lag_days=45.0, billing="sign_up").subscription_months == 6
+
+
+def test_subscriptions_bill_from_the_first_session_so_waiting_earns_nothing():
+    """Billing from the first attended session (the default): a client still waiting at the end pays nothing, and
+    a starter's months count from their first session, not from sign-up."""
+    c = pd.DataFrame({"arrival_day": [0.0, 35.0, 35.0], "first_session_day": [40.0, math.nan, 36.0],
+                      "ending_day": [math.nan, math.nan, math.nan],
+                      "ending": ["in_treatment_at_end", "waiting_at_end", "in_treatment_at_end"],
+                      "sessions_attended": [3, 0, 2], "severity_intake": [20, 20, 20], "severity_last": [18, 20, 19]})
+    s = pd.DataFrame({"day": [40], "attended": [True]})
+    # first session: client 0 at 40, 70.4 (2); client 2 at 36, 66.4, 96.9 (3); the waiting client none
+    assert activity(c, s, start=30.0, end=100.0).subscription_months == 5
+    # sign-up: client 0 at 30.4, 60.9, 91.3 (3); the waiting client and client 2 at 35, 65.4, 95.9 (3 each)
+    assert activity(c, s, start=30.0, end=100.0, billing="sign_up").subscription_months == 9
 
 
 def test_a_single_session_subscriber_pays_a_whole_month():
@@ -160,3 +174,11 @@ def test_one_colour_per_policy_in_every_chart():
     assert colours(["your policy"])["your policy"] == colours(["status quo", "your policy"])["your policy"]
     assert colours(["your policy"])["your policy"] not in POLICY_COLOURS.values()
     assert len(set(POLICY_COLOURS.values())) == len(POLICY_COLOURS)
+
+
+def test_wait_parts_and_kept_sessions_by_hand():
+    from sim.analysis.metrics import wait_parts
+    started = pd.DataFrame({"arrival_day": [0.0, 10.0], "first_matched_day": [4.0, 10.0],
+                            "first_session_day": [6.0, 13.0]})
+    parts = wait_parts(started)
+    assert parts == {"wait_to_match_days_mean": 2.0, "match_to_first_session_days_mean": 2.5}  # (4+0)/2, (2+3)/2

@@ -65,6 +65,24 @@ def test_unlimited_capacity_means_nobody_waits_for_a_therapist():
     assert started["wait_first_session_days"].max() <= 3.0
 
 
+def test_the_wait_splits_into_queueing_and_the_next_free_weekday(tables):
+    """Arrival <= first match <= first session for every starter; with spare capacity the queueing part is zero
+    and the whole wait is the matched therapist's next free weekday."""
+    started = tables.clients[tables.clients["sessions_attended"] > 0]
+    assert (started["first_matched_day"] >= started["arrival_day"]).all()
+    assert (started["first_session_day"] >= started["first_matched_day"]).all()
+    spare = PlatformModel(small("therapists.count=400"), 0).run().clients
+    spare = spare[spare["sessions_attended"] > 0]
+    assert (spare["first_matched_day"] == spare["arrival_day"]).all()
+
+
+def test_sessions_are_kept_past_a_planned_ending_only_under_a_gamed_league_table(tables):
+    assert tables.clients["sessions_kept"].sum() == 0
+    gamed = PlatformModel(small("performance.ranking.enabled=true", "performance.ranking.gaming_extra_sessions=2"),
+                          0).run().clients
+    assert gamed["sessions_kept"].sum() > 0 and gamed["sessions_kept"].max() <= 2
+
+
 def test_no_show_probability_one_leaves_only_first_sessions():
     t = PlatformModel(small("therapy.no_show_prob=1", "therapy.no_show_engagement_effect=0"), 0).run()
     c = t.clients

@@ -82,7 +82,21 @@ def client_kpis(clients: pd.DataFrame, end_day: float) -> dict[str, float]:
         "reliable_improvement_rate": _ratio((change >= RELIABLE_CHANGE).sum(), len(out)),
         "reliable_deterioration_rate": _ratio((change <= -RELIABLE_CHANGE).sum(), len(out)),
         "mean_true_fit": float(started["true_fit"].mean()) if len(started) else math.nan,
+        **wait_parts(started),
+        "kept_session_share": _ratio(c["sessions_kept"].sum(), c["sessions_attended"].sum())
+        if "sessions_kept" in c else math.nan,
     }
+
+
+def wait_parts(started: pd.DataFrame) -> dict[str, float]:
+    """The wait to a first session in two parts: waiting for a therapist (queueing, arrival to the first match) and
+    from the match to the first session (the matched therapist's next free weekday), means over starters."""
+    if "first_matched_day" not in started or not len(started):
+        return {"wait_to_match_days_mean": math.nan, "match_to_first_session_days_mean": math.nan}
+    matched = started["first_matched_day"].to_numpy(dtype=float)
+    return {"wait_to_match_days_mean": float(np.nanmean(matched - started["arrival_day"].to_numpy(dtype=float))),
+            "match_to_first_session_days_mean": float(np.nanmean(started["first_session_day"].to_numpy(dtype=float)
+                                                                  - matched))}
 
 
 GROUP_KPIS = ("wait_first_session_days_mean", "mean_true_fit", "recovery_rate", "dropout_rate",
@@ -170,13 +184,16 @@ def subscription_months(arrival: np.ndarray, stop: np.ndarray, start: float, end
 
 
 def activity(clients: pd.DataFrame, sessions: pd.DataFrame, start: float, end: float,
-             cancel_lag_days: float = 0.0) -> Activity:
-    """Billable activity in the measured period [start, end)."""
+             cancel_lag_days: float = 0.0, billing: str = "first_session") -> Activity:
+    """Billable activity in the measured period [start, end); subscriptions run from the first attended
+    session (``billing="first_session"``; clients who never start are not billed) or from sign-up."""
     in_window = sessions[(sessions["day"] >= start) & (sessions["day"] < end)]
     attended = float(in_window["attended"].sum())
     open_ = clients["ending"].isin(OPEN_ENDINGS).to_numpy()
     stop = np.where(open_, np.nan, clients["ending_day"].to_numpy(dtype=float) + cancel_lag_days)
-    months = float(subscription_months(clients["arrival_day"].to_numpy(dtype=float), stop, start, end).sum())
+    begins = clients["first_session_day" if billing == "first_session" else "arrival_day"].to_numpy(dtype=float)
+    billed = ~np.isnan(begins)
+    months = float(subscription_months(begins[billed], stop[billed], start, end).sum())
     ended_here = clients[(clients["ending_day"] >= start) & (clients["ending_day"] < end)]
     improved = float(((ended_here["sessions_attended"] >= 2)
                       & (ended_here["severity_intake"] - ended_here["severity_last"] >= RELIABLE_CHANGE)).sum())
@@ -186,7 +203,7 @@ def activity(clients: pd.DataFrame, sessions: pd.DataFrame, start: float, end: f
 def money_kpis(sc: Scenario, clients: pd.DataFrame, sessions: pd.DataFrame, therapists: pd.DataFrame,
                start: float, end: float) -> dict[str, float]:
     m = sc.money
-    act = activity(clients, sessions, start, end, m.subscription_cancel_lag_days)
+    act = activity(clients, sessions, start, end, m.subscription_cancel_lag_days, m.subscription_billing)
     revenue = lookup("revenue", m.revenue_model)(m).revenue(act)
     hires = ((therapists["hired_day"] >= start) & (therapists["hired_day"] < end)).sum()
     therapist_weeks = therapists["measured_days_employed"].sum() / 7.0

@@ -6,11 +6,15 @@ adjustment, and an interval at its Holm level (so the interval excludes zero exa
 step-down test at that rank does), shown no wider than a difference of the KPI can be (a share's
 difference within +-100 points; with few replications a Holm interval can pass that). The verdict:
 
-- *better* / *worse*: Holm-significant and at least the smallest difference that matters;
-- *negligible*: significant but smaller than that, or not significant with the whole interval
-  inside +- that difference;
+- *negligible*: the whole interval lies inside +- the smallest difference that matters (an
+  equivalence test at the Holm level; significant or not, nothing that matters is left);
+- *better* / *worse*: otherwise Holm-significant: the interval excludes zero and reaches a difference
+  that matters (its point estimate may be smaller: the interval says how large it may be);
 - *no clear difference*: otherwise (the interval spans zero and differences that matter);
-- *changed*: significant and large for a KPI with no better direction.
+- *changed*: as better/worse, for a KPI with no better direction.
+
+These are the four outcomes of testing difference and equivalence together (Lakens, Scheel and
+Isager 2018, Adv Methods Pract Psychol Sci 1(2)), one rule for every view.
 
 >>> holm([0.01, 0.04, 0.03])
 [0.03, 0.06, 0.06]
@@ -44,11 +48,11 @@ def holm(pvalues: Sequence[float]) -> list[float]:
 def _verdict(kpi: str, d: float, lo: float, hi: float, rejected: bool, matters: float) -> str:
     if math.isnan(d):
         return "not estimable"
-    if rejected and abs(d) >= matters:
+    if not math.isnan(lo) and -matters <= lo and hi <= matters:
+        return "negligible"
+    if rejected:
         better = KPI[kpi].better(d) if kpi in KPI else None
         return "changed" if better is None else "better" if better else "worse"
-    if rejected or (not math.isnan(lo) and -matters <= lo and hi <= matters):
-        return "negligible"
     return "no clear difference"
 
 
@@ -90,7 +94,7 @@ def sentence(row: pd.Series, currency: str = "") -> str:
         return f"no clear difference in {name} ({d}; interval {interval})"
     if verdict == "negligible":
         small = format_difference(kpi, row["smallest_that_matters"], currency).lstrip("+")
-        return f"a negligible difference in {name} ({d}; smaller than the {small} that matters)"
+        return f"a negligible difference in {name} ({d}; the whole interval within the {small} that matters)"
     if verdict == "not estimable":
         return f"{name}: not estimable"
     return f"{name}: {verdict}, {d} (interval {interval})"

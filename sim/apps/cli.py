@@ -289,10 +289,10 @@ def cmd_compare(a: argparse.Namespace) -> None:
 
 
 def cmd_study(a: argparse.Namespace) -> None:
-    from sim.views.study import default_scenarios, run_default_study
+    from sim.views.study import busy_scenarios, default_scenarios, run_default_study
 
     out = a.out or RESULTS
-    check_size(default_scenarios(a.overrides), a.reps, a.force)
+    check_size([*default_scenarios(a.overrides), *busy_scenarios(a.overrides)], a.reps, a.force)
     prepare(out, a.force)
     result, table = run_default_study(out, reps=a.reps, seed=a.seed, jobs=a.jobs, overrides=a.overrides,
                                       progress=not a.quiet, force=a.force)
@@ -312,18 +312,24 @@ def cmd_calibrate(a: argparse.Namespace) -> None:
                force=a.force)
         return
     from sim.runs.calibration import PROBES, SETTINGS, format_table
+    from sim.runs.policy_response import format_responses, lever_arms
     from sim.views.calibration_report import run_calibration
 
     settings = {name: load_scenario(scenario_path(file)) for name, file in SETTINGS.items()}
-    runs = [*settings.values(), *(apply_overrides(settings[s], o) for (s, _), o in PROBES.items() if s in settings)]
+    runs = [*settings.values(), *(apply_overrides(settings[s], o) for (s, _), o in PROBES.items() if s in settings),
+            settings["us_platform"], *lever_arms(settings["us_platform"]).values()]  # the policy-response runs
     check_size(runs, a.reps, a.force)
     out = a.out or default_folder("calibration")
     prepare(out, a.force)
-    result = run_calibration(out, reps=a.reps, seed=a.seed, jobs=a.jobs, progress=not a.quiet, force=a.force)
+    result, responses = run_calibration(out, reps=a.reps, seed=a.seed, jobs=a.jobs, progress=not a.quiet,
+                                        force=a.force)
     print(f"Calibration: {int(result['inside'].sum())} of {len(result)} targets inside their bands "
           f"({a.reps} replications per setting). Report and charts in {out}/")
     with pd.option_context("display.max_colwidth", 70, "display.width", 250):
         print(format_table(result).drop(columns="source").to_string(index=False))
+        print(f"\nPolicy responses: {int(responses['inside'].sum())} of {len(responses)} levers inside the published "
+              "band (the status quo with one lever on, paired):")
+        print(format_responses(responses).to_string(index=False))
 
 
 def cmd_sweep(a: argparse.Namespace) -> None:

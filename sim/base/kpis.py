@@ -130,6 +130,13 @@ _REGISTRY = [
         "therapists", 0.02, basis=_SHARE_BASIS, extra=True),
     Kpi("burnout_share_cutoff_high", "Therapists burned out (cut-off 0.1 higher)", "share of working days", -1,
         "share", "therapists", 0.02, basis=_SHARE_BASIS, extra=True),
+    Kpi("wait_to_match_days_mean", "Wait for a therapist (queueing)", "days", -1, "days", "access", 1.0,
+        basis="assumption: as the wait to a first session", extra=True),
+    Kpi("match_to_first_session_days_mean", "Match to first session (next free weekday)", "days", -1, "days",
+        "access", 1.0, basis="assumption: as the wait to a first session", extra=True),
+    Kpi("kept_session_share", "Sessions kept past a planned ending (gaming)", "share of attended sessions", -1,
+        "share", "clients", 0.005, basis="assumption: half a point of sessions, a cost to clients (and revenue "
+        "the platform should not count as a gain)", extra=True),
     Kpi("utilisation", "Slots booked", "share of bookable slots, weekly", 0, "share", "access", 0.01,
         basis="assumption: 1 point", extra=True),
 ]
@@ -144,7 +151,8 @@ HEADLINE = ("return_after_first_rate", "recovery_rate", "dropout_rate", "wait_fi
 #: KPIs in study tables (headline first, then the context a reader needs).
 TABLE = (*HEADLINE, "clients_started", "sessions_per_client_mean", "reliable_improvement_rate",
          "pretreatment_dropout_rate", "therapist_over_threshold_week_share", "burnout_share_cutoff_low",
-         "burnout_share_cutoff_high")
+         "burnout_share_cutoff_high", "wait_to_match_days_mean", "match_to_first_session_days_mean",
+         "kept_session_share")
 
 
 def label(name: str, with_unit: bool = False) -> str:

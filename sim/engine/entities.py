@@ -43,6 +43,7 @@ class TherapistTraits(NamedTuple):
     legible: bool  # whether the matcher can read the profile
     style: int
     load: float  # own sustainable load, sessions per working day
+    susceptibility: float = 1.0  # multiplier of the day's strain (mean 1; unknown to the platform)
 
 
 class Client:
@@ -67,6 +68,7 @@ class Client:
         "early_alliance_sum",
         "engagement",
         "first_attendance_logit",
+        "first_matched_day",
         "first_session_day",
         "gap",
         "goal",
@@ -127,6 +129,7 @@ class Client:
         self.sessions_missed = 0
         self.course_sessions = 0
         self.first_session_day = math.nan
+        self.first_matched_day = math.nan  # the day the first therapist was found (the wait before any booking)
         self.last_session_day = math.nan
         self.early_alliance_sum = 0.0
         self.early_alliance_n = 0
@@ -185,6 +188,7 @@ class Therapist:
         "sick_days",
         "slots",
         "style",
+        "susceptibility",
         "target_slots",
         "track_n",
         "track_sum",
@@ -205,6 +209,7 @@ class Therapist:
         self.legible = traits.legible
         self.style = traits.style
         self.load = traits.load
+        self.susceptibility = traits.susceptibility
         self.load_estimate = self.load  # what the platform believes (set by the load-estimate policy at hiring)
         self.recent_exhaustion = 0.0  # exhaustion summed over working days since the last threshold revision
         self.recent_days = 0

@@ -353,6 +353,8 @@ class PlatformModel:
         c.therapist = t
         c.weekday = wd
         c.booked_day = today + offset
+        if c.therapists_seen == 0:
+            c.first_matched_day = self.env.now
         c.therapists_seen += 1
         c.course_sessions = 0
         c.course_alliance_sum = 0.0
@@ -392,7 +394,8 @@ class PlatformModel:
             sessions_attended=c.sessions_attended, sessions_missed=c.sessions_missed, ending=self.ending_code[ending],
             ending_day=ending_day,
             early_alliance=c.early_alliance_sum / c.early_alliance_n if c.early_alliance_n else math.nan,
-            true_fit=c.true_fit, rematched=c.rematched, therapists_seen=c.therapists_seen)
+            true_fit=c.true_fit, rematched=c.rematched, therapists_seen=c.therapists_seen,
+            first_matched_day=c.first_matched_day, sessions_kept=c.kept_extra)
 
     def _detach(self, c: Client) -> None:
         """``c`` is about to lose their therapist: count them out of matched or in treatment."""
@@ -642,7 +645,7 @@ class PlatformModel:
                 z, u_sick, u_leave = rng.gauss(0.0, 1.0), rng.random(), rng.random()
                 worked = working and t.sick_day != day
                 e = t.exhaustion = rules.exhaustion_step(t.exhaustion, worked, t.sessions_today, t.load, t.pressured,
-                                                         z, strain)
+                                                         z, strain, t.susceptibility)
                 if worked:
                     t.week_sessions += t.sessions_today
                 if learns and working:

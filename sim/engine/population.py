@@ -145,7 +145,8 @@ class ClientFactory:
 
 def draw_therapist(rng: random.Random, sc: Scenario, n_domains: int) -> TherapistTraits:
     """A new therapist's traits, drawn in a fixed order from their own stream (the same person under every
-    policy): general and domain effectiveness, declared specialties, legibility, style, sustainable load."""
+    policy): general and domain effectiveness, declared specialties, legibility, style, sustainable load,
+    susceptibility to strain."""
     th = sc.therapists
     g = rng.gauss
     general = th.general_effectiveness_sd * g(0.0, 1.0)
@@ -165,6 +166,9 @@ def draw_therapist(rng: random.Random, sc: Scenario, n_domains: int) -> Therapis
     legible = rng.random() < sc.matching.profile_clarity
     style = int(rng.random() * th.style_categories)
     load = th.sustainable_load_mean + th.sustainable_load_sd * g(0.0, 1.0)
+    spread = sc.exhaustion.susceptibility_sd  # lognormal with mean 1: the same day strains some more than others
+    susceptibility = math.exp(spread * g(0.0, 1.0) - spread * spread / 2.0)
     return TherapistTraits(general=general, domain_true=[general + s for s in specific],
                            declared=[1.0 if d in top else 0.0 for d in range(n_domains)], legible=legible,
-                           style=style, load=min(th.sustainable_load_max, max(th.sustainable_load_min, load)))
+                           style=style, load=min(th.sustainable_load_max, max(th.sustainable_load_min, load)),
+                           susceptibility=susceptibility)

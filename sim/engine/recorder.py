@@ -36,7 +36,8 @@ CLIENT_COLUMNS = {
     "anxiety_intake": "d", "anxiety_last": "d", "therapist_id": "i", "first_session_day": "d",
     "last_session_day": "d", "sessions_attended": "i", "sessions_missed": "i", "ending": "b", "ending_day": "d",
     "early_alliance": "d", "true_fit": "d", "rematched": "b", "therapists_seen": "i", "engagement": "d",
-    "responsiveness": "d", "has_preference": "b", "single_session_need": "b",
+    "responsiveness": "d", "has_preference": "b", "single_session_need": "b", "first_matched_day": "d",
+    "sessions_kept": "i",
 }
 _NUMPY = {"q": np.int64, "i": np.int32, "b": np.int8, "d": np.float64, "f": np.float32}
 
@@ -64,7 +65,7 @@ class ClientRows:
              "single_session_need")
     OUTCOME = ("severity_intake", "severity_last", "anxiety_intake", "anxiety_last", "therapist_id",
                "first_session_day", "last_session_day", "sessions_attended", "sessions_missed", "ending", "ending_day",
-               "early_alliance", "true_fit", "rematched", "therapists_seen")
+               "early_alliance", "true_fit", "rematched", "therapists_seen", "first_matched_day", "sessions_kept")
 
     def __init__(self) -> None:
         self.cols = typed_columns(CLIENT_COLUMNS)

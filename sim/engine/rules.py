@@ -144,12 +144,13 @@ class StrainParameters(NamedTuple):
 
 
 def exhaustion_step(exhaustion: float, worked: bool, sessions: int, own_load: float, pressured: bool,
-                    z: float, p: StrainParameters) -> float:
-    """Exhaustion at the end of a day (0..1): recovery, then on a working day strain, noise, and
-    overload (or light-day recovery) against one's own and the platform's mean load."""
+                    z: float, p: StrainParameters, susceptibility: float = 1.0) -> float:
+    """Exhaustion at the end of a day (0..1): recovery, then on a working day strain (the day's strain scaled by
+    the therapist's own susceptibility), noise, and overload (or light-day recovery) against one's own and the
+    platform's mean load."""
     e = exhaustion * p.keep
     if worked:
-        e += p.daily_strain + p.feedback_strain + p.noise_sd * z - p.admin_recovery
+        e += p.daily_strain * susceptibility + p.feedback_strain + p.noise_sd * z - p.admin_recovery
         if pressured:
             e += p.ranking_stress
         own, absolute = p.own_share, p.absolute_share

@@ -261,6 +261,16 @@ def probe_runs(setting: str, scenario: Scenario, reps: int, seed: int | None = N
             for (s, target), overrides in PROBES.items() if s == setting}
 
 
+def band_position(value: float, low: float, high: float) -> float:
+    """Where ``value`` sits in the band: 0 at its low edge, 0.5 in the middle, 1 at its high edge (outside: below 0
+    or above 1; NaN for a band of one value).
+
+    >>> band_position(0.314, 0.30, 0.50), band_position(0.40, 0.30, 0.50)
+    (0.07, 0.5)
+    """
+    return round((value - low) / (high - low), 12) if high > low else math.nan
+
+
 def evaluate(setting: str, runs: list[RunTables], targets: dict[str, dict[str, dict]] | None = None,
              probes: dict[str, list[RunTables]] | None = None) -> pd.DataFrame:
     """One row per target of ``setting``: band, simulated mean with 95% interval, inside or not, source.
@@ -278,7 +288,8 @@ def evaluate(setting: str, runs: list[RunTables], targets: dict[str, dict[str, d
         rows.append({
             "setting": setting, "target": name, "statistic": statistic, "band_low": lo_band, "band_high": hi_band,
             "point": spec.get("point", math.nan), "mean": mean, "ci_low": lo, "ci_high": hi, "n": n,
-            "inside": bool(n and lo_band <= mean <= hi_band), "what": spec.get("what", ""), "source": spec["source"],
+            "inside": bool(n and lo_band <= mean <= hi_band), "band_position": band_position(mean, lo_band, hi_band),
+            "what": spec.get("what", ""), "source": spec["source"],
             "probe": ", ".join(f"{k}={v}" for k, v in PROBES.get((setting, name), {}).items()) if name in probes else "",
         })
     return pd.DataFrame(rows)
@@ -321,8 +332,22 @@ def format_table(result: pd.DataFrame) -> pd.DataFrame:
         "simulated (95% CI)": [f"{num(m)} [{num(a)}, {num(b)}]" for m, a, b in
                                zip(result["mean"], result["ci_low"], result["ci_high"], strict=True)],
         "inside": ["yes" if x else "NO" for x in result["inside"]],
+        "where in band": [_where(x) for x in result["band_position"]],
         "source": result["source"],
     })
+
+
+def _where(position: float) -> str:
+    """'middle', 'low third', 'high edge' ... for a band position (see :func:`band_position`)."""
+    if math.isnan(position):
+        return "-"
+    if position < 0 or position > 1:
+        return "outside"
+    if position < 0.1 or position > 0.9:
+        return f"{position:.2f} ({'low' if position < 0.5 else 'high'} edge)"
+    if 1 / 3 <= position <= 2 / 3:
+        return f"{position:.2f} (middle)"
+    return f"{position:.2f} ({'low' if position < 0.5 else 'high'} third)"
 
 
 def calibration_markdown(result: pd.DataFrame, reps: int) -> str:

@@ -4,8 +4,11 @@ The search spec (YAML) names the setting, the scenario file, replications, seed,
 parameter path a list of candidate values. Each pass tries every candidate of one parameter
 at a time, keeping the best; every evaluation is logged (parameters, loss, statistics).
 
-Loss: for each target, the distance outside its band in band widths, squared, plus a small
-pull toward the band's centre (so ties favour robust interiors).
+Loss: for each target, the distance outside its band in band widths, squared, plus a pull toward
+the band's centre (``centre_weight`` in the spec: 0.05 by default, so ties favour robust interiors;
+1 for a search that aims at the middle of each band, where a band edge costs a quarter of a band width
+outside). ``targets`` in the spec limits the loss to the targets a search's parameters move (every target is
+still logged).
 
 >>> round(band_loss(0.5, (0.4, 0.6)), 4), round(band_loss(0.7, (0.4, 0.6)), 4)
 (0.0, 0.3)
@@ -31,19 +34,19 @@ CENTRE_WEIGHT = 0.05
 LOG_FILES = ("log.csv", "metadata.json")
 
 
-def band_loss(value: float, band: tuple[float, float]) -> float:
+def band_loss(value: float, band: tuple[float, float], centre_weight: float = CENTRE_WEIGHT) -> float:
     lo, hi = band
     width = max(hi - lo, 1e-9)
     if math.isnan(value):
         return 100.0
     outside = max(lo - value, 0.0, value - hi) / width
     centre = (value - (lo + hi) / 2) / width
-    return outside**2 + CENTRE_WEIGHT * centre**2
+    return outside**2 + centre_weight * centre**2
 
 
-def loss(table: pd.DataFrame) -> float:
+def loss(table: pd.DataFrame, centre_weight: float = CENTRE_WEIGHT) -> float:
     bands = zip(table["mean"], table["band_low"], table["band_high"], strict=True)
-    return float(sum(band_loss(m, (lo, hi)) for m, lo, hi in bands))
+    return float(sum(band_loss(m, (lo, hi), centre_weight) for m, lo, hi in bands))
 
 
 def checked_spec(spec_path: Path) -> tuple[SearchSpec, Scenario, dict[str, Any]]:
@@ -57,6 +60,10 @@ def checked_spec(spec_path: Path) -> tuple[SearchSpec, Scenario, dict[str, Any]]
     if spec.setting not in targets:
         raise ScenarioError(f"search spec {spec_path}: setting: {spec.setting!r} has no targets; allowed: "
                             f"{', '.join(targets)}")
+    unknown = [t for t in spec.targets if t not in targets[spec.setting]]
+    if unknown:
+        raise ScenarioError(f"search spec {spec_path}: targets: {unknown[0]!r} is not a target of {spec.setting}; "
+                            f"allowed: {', '.join(targets[spec.setting])}")
     return spec, base, targets
 
 
@@ -80,6 +87,7 @@ def search(spec_path: Path, out: Path, jobs: int = 1, force: bool = False) -> di
 
     def save(finished: bool, best: dict[str, Any] | None = None) -> None:
         meta = {"spec": str(spec_path), "setting": spec.setting, "reps": spec.reps, "seed": spec.seed,
+                "centre_weight": spec.centre_weight,
                 "evaluations": len(rows), "finished": finished, "best": best}
 
         def fill(tmp: Path) -> None:
@@ -96,7 +104,7 @@ def search(spec_path: Path, out: Path, jobs: int = 1, force: bool = False) -> di
         runs = calibration_runs(sc, spec.reps, seed=spec.seed, jobs=jobs, progress=False)
         probes = probe_runs(spec.setting, sc, spec.reps, seed=spec.seed, jobs=jobs, progress=False)
         table = evaluate(spec.setting, runs, targets, probes)
-        value = loss(table)
+        value = loss(table[table["target"].isin(spec.targets)] if spec.targets else table, spec.centre_weight)
         cache[key] = value
         row = {"evaluation": len(rows), **params, "loss": value,
                "inside": int(table["inside"].sum()), "targets": len(table),

@@ -109,6 +109,8 @@ class SearchSpec(_Strict):
     passes: int = Field(1, ge=1, le=20)
     params: dict[str, list[Value]] = Field(min_length=1)
     start: dict[str, Value] = Field(default_factory=dict)
+    centre_weight: float = Field(0.05, ge=0, le=100)  # the loss's pull to each band's middle (calibration_search)
+    targets: list[str] = Field(default_factory=list)  # the targets in the loss (default: every target of the setting)
     description: str = ""
 
     @model_validator(mode="after")

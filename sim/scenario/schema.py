@@ -317,9 +317,10 @@ class Therapy(Section):
         source="assumption: burnout lowers care quality (Salyers et al. 2017 meta-analysis, small-moderate)",
         evidence="weak")
     dropout_base_logit: float = p(
-        -4.5, unit="logit", ge=-15, le=5, range=(-5.0, -4.0),
+        -4.7, unit="logit", ge=-15, le=5, range=(-5.2, -4.2),
         desc="Log-odds of dropping out after an average later session.",
-        source="calibrated: dropout 19.7% (Swift & Greenberg 2012)", evidence="moderate")
+        source=("calibrated to the middle of the dropout band (Swift & Greenberg 2012: 19.7%; band 15-25%) by "
+                "calibration/search_us_middle_clients.yaml: -4.7 gives 21% (-4.5: 23.5%)"), evidence="moderate")
     dropout_session1_extra: float = p(
         2.3, unit="logit", ge=0, le=10, range=(1.8, 2.8),
         desc="Extra log-odds of dropping out after the first session.",
@@ -388,9 +389,10 @@ class Therapists(Section):
         desc="Therapist headcount at the start (and target for replacement hiring).",
         source="design brief: about 100 therapists", evidence="assumption")
     general_effectiveness_sd: float = p(
-        0.5, unit="quality sd", ge=0, le=5, range=(0.35, 0.65),
+        0.6, unit="quality sd", ge=0, le=5, range=(0.45, 0.75),
         desc="Spread of therapists' general effectiveness (the therapist effect).",
-        source="calibrated: therapist share of outcome variance about 5% (Johns et al. 2019)",
+        source=("calibrated: therapist share of outcome variance about 5% (Johns et al. 2019; band 3-8%) by "
+                "calibration/search_us_middle_clients.yaml: 0.6 gives 4.5% (0.5: 3.5%, at the band's low edge)"),
         evidence="moderate")
     domain_effectiveness_sd: float = p(
         0.35, unit="quality sd", ge=0, le=5, range=(0.2, 0.5),
@@ -451,17 +453,33 @@ class Exhaustion(Section):
         source="assumption: exhaustion rises with workload beyond capacity (O'Connor et al. 2018)",
         evidence="weak")
     absolute_share: float = p(
-        0.0, unit="weight (0-1)", ge=0, le=1, range=(0.0, 1.0),
+        0.5, unit="weight (0-1)", ge=0, le=1, range=(0.0, 1.0),
         desc=("How much of the workload effect on exhaustion depends on absolute session volume (against the mean "
               "sustainable load) rather than on sessions beyond one's own load: 0 = only one's own load matters, "
               "1 = only the absolute number of sessions."),
         source=("assumption: both channels are documented (hours of direct client contact predict exhaustion, "
                 "Rupert & Morgan 2005, Prof Psychol Res Pract 36(5); person-job fit, Maslach & Leiter 2016) but not "
-                "their weights; 0 keeps the calibrated model, the whole range is explored by the robustness analysis"),
+                "their weights: the default sits at the centre, 0.5 (until 2026-12-03 it was 0, the end of the range most "
+                "favourable to individual thresholds); the whole range is explored by the robustness analysis"),
         evidence="assumption")
+    susceptibility_sd: float = p(
+        0.3, unit="log-sd", ge=0, le=2, range=(0.15, 0.45),
+        desc=("Spread of therapists' susceptibility to a day's strain (a lognormal multiplier of daily_strain with "
+              "mean 1, drawn per therapist, unknown to the platform): with the same sessions, some tire faster."),
+        source=("Alarcon, Eschleman & Bowling 2009, Work & Stress 23(3), meta-analysis: personality (emotional "
+                "stability, extraversion, conscientiousness) is substantially related to emotional exhaustion, so "
+                "equal workloads do not give equal exhaustion; the size of the spread here is an assumption (0.3: "
+                "the middle third of therapists within about +-13% of the mean strain)"),
+        evidence="weak")
     daily_strain: float = p(
-        0.019, unit="exhaustion/working day", ge=0, le=1, range=(0.015, 0.023),
-        desc="Baseline emotional strain of a working day.", source="calibrated: burnout share about 40%",
+        0.019, unit="exhaustion/working day", ge=0, le=1, range=(0.017, 0.021),
+        desc="Baseline emotional strain of a working day.",
+        source=("calibrated to the middle of the burnout band (40% of 30-50%; O'Connor et al. 2018) and of the "
+                "turnover band by three recorded searches (calibration/search_us_middle*.yaml, logs beside them): "
+                "with susceptibility spread 0.3, volume half of the workload effect, dropout at its band's middle "
+                "and the rule's 76-week warm-up, 0.019 gives 37% burnout and 29% turnover over 5 replications "
+                "(0.0195: 39% and 31%, 0.020: 42% and 30%); burnout's replication sd is about 5 points, so the "
+                "calibration is to the middle within that noise; the range covers the band and a little beyond"),
         evidence="weak")
     recovery_rate: float = p(
         0.025, unit="fraction/day", ge=0, le=1, range=(0.015, 0.04),
@@ -611,20 +629,27 @@ class Feedback(Section):
         source="assumption: expected-change curves flag clients who have not improved (Lambert et al. 2018)",
         evidence="assumption")
     quality_boost: float = p(
-        0.25, unit="quality sd", ge=0, le=3, range=(0.0, 0.5),
+        2.0, unit="quality sd", ge=0, le=4, range=(1.0, 3.0),
         desc="Benefit: added session quality for off-track clients (therapists review, change course, repair).",
-        source=("Lambert, Whipple & Kleinstaeuber 2018, Psychotherapy 55(4): d about 0.3-0.5 for not-on-track clients; "
-                "de Jong et al. 2021, Clin Psychol Rev 85: d about 0.15 overall, smaller in recent trials"),
+        source=("calibrated to the published effect (calibration/policy_responses.yaml): 2.0 gives d about 0.15 "
+                "overall, the range 1-3 about 0.06-0.25; de Jong et al. 2021, Clin Psychol Rev 85: d about 0.15 "
+                "overall, smaller in recent trials; Lambert, Whipple & Kleinstaeuber 2018, Psychotherapy 55(4): "
+                "d about 0.3-0.5 for not-on-track clients. (0.25 until 2026-12-03 gave d 0.013.)"),
         evidence="moderate")
     dropout_odds_ratio: float = p(
-        0.8, unit="odds ratio", gt=0, le=2, range=(0.6, 1.0),
+        0.45, unit="odds ratio", gt=0, le=2, range=(0.3, 0.7),
         desc="Benefit: odds of dropping out after a session, for off-track clients, with feedback.",
-        source="de Jong et al. 2021: feedback reduced dropout by about a fifth (odds ratio about 0.8)", evidence="weak")
+        source=("calibrated to the published effect (calibration/policy_responses.yaml): with the quality boost, "
+                "0.45 for off-track clients gives an overall dropout odds ratio of about 0.84 against de Jong et "
+                "al. 2021's 0.8 (feedback reduced dropout by about a fifth); lower values gain little (0.33: 0.83), "
+                "as only off-track clients are helped; 0.8 for them alone gave 0.96 overall"),
+        evidence="weak")
     daily_strain: float = p(
         0.0005, unit="exhaustion/working day", ge=0, le=0.1, range=(0.0, 0.002),
         desc="Cost: extra daily strain of measuring and reviewing every client.",
         source=("assumption: a few minutes of administration per session, about 3% of a working day's emotional "
-                "strain (exhaustion.daily_strain 0.019); up to 10% in the range (no published effect on exhaustion)"),
+                "strain (exhaustion.daily_strain 0.019); up to 10% in the "
+                "range (no published effect on exhaustion)"),
         evidence="assumption")
 
 
@@ -645,9 +670,12 @@ class Ranking(Section):
                 "clinicians' behaviour by a few percentage points; its transfer to therapy quality is an assumption"),
         evidence="weak")
     stress: float = p(
-        0.008, unit="exhaustion/working day", ge=0, le=1, range=(0.004, 0.015),
+        0.0075, unit="exhaustion/working day", ge=0, le=1, range=(0.0, 0.015),
         desc="Cost: extra daily strain for therapists ranked below the median.",
-        source="assumption: performance pressure adds strain (Green et al. 2014)", evidence="weak")
+        source=("assumption: no study of league tables' effect on therapists' strain was found (the earlier citation, "
+                "Green et al. 2014, is not about rankings); the range runs from no effect to about four fifths of a "
+                "working day's strain, the default at its centre"),
+        evidence="assumption")
     gaming_extra_sessions: int = p(
         1, unit="sessions", ge=0, le=50, range=(0, 3),
         desc="Cost (gaming): therapists ranked below the median keep improved clients this many extra sessions.",
@@ -749,8 +777,16 @@ class Money(Section):
         source="assumption: typical US platform out-of-pocket rate", evidence="weak")
     subscription_per_month: float = p(
         400.0, unit="currency/client-month", ge=0, le=1e5, range=(260, 520),
-        desc="Monthly fee per subscribed client (subscription): billed at sign-up (arrival) and every month after.",
+        desc="Monthly fee per subscribed client (subscription): billed from the start (subscription_billing) and "
+             "every month after.",
         source="assumption: US subscription platforms advertise about 260-400 a month", evidence="weak")
+    subscription_billing: Literal["first_session", "sign_up"] = p(
+        "first_session", unit="name", range=None,
+        desc="Subscription: the first month is billed at the first attended session (first_session: a client who "
+             "never starts pays nothing) or at sign-up (sign_up: waiting clients pay, so a policy that makes clients "
+             "wait earns more; kept to reproduce earlier results).",
+        source="assumption: billing from the first session keeps waiting from counting as revenue (issue 21)",
+        evidence="assumption")
     subscription_cancel_lag_days: float = p(
         14.0, unit="days", ge=0, le=365, range=(0, 30),
         desc="Subscription: days from a client's ending until they cancel (months starting before then are billed).",

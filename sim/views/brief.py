@@ -29,7 +29,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
 from sim.analysis.metrics import money_kpis, window
-from sim.analysis.stats import t_interval
+from sim.analysis.stats import paired_differences
 from sim.analysis.verdicts import claims, sentence
 from sim.base import kpis
 from sim.base.paths import PROJECT_DIR
@@ -48,6 +48,7 @@ ROBUSTNESS_VERDICTS = ROOT / "results" / "robustness" / "robustness" / "verdicts
 #: The lead policy's answers one assumption at a time (python -m sim sweep experiments/quality_first_sensitivity.yaml).
 LEAD_SENSITIVITY = ROOT / "results" / "sweeps" / "quality_first_sensitivity" / "one_way_contrast.csv"
 CALIBRATION_TABLE = ROOT / "calibration" / "last_calibration_table.csv"
+RESPONSES_TABLE = ROOT / "calibration" / "last_policy_responses.csv"
 BASELINE = "baseline"
 POLICIES = {"baseline": "Status quo", "fit_individual": "Quality first", "productivity_push": "Productivity push"}
 LEAD = "fit_individual"  # the policy the brief argues about; the push is the alternative beside it
@@ -372,29 +373,36 @@ def difference_slide(b: Brief, section: str) -> tuple[Figure, str]:
     return fig, takeaway(b, section)
 
 
+def money_verdicts(b: Brief, model: str) -> pd.DataFrame:
+    """The headline verdicts with revenue and margin as under revenue model ``model`` (the same simulated runs):
+    the one rule and Holm family of every other view."""
+    reps = b.result.replications.set_index(["scenario", "replication"])
+    money = b.money[b.money["revenue_model"] == model].set_index(["scenario", "replication"])
+    reps = reps.assign(revenue=money["revenue"], margin=money["margin"]).reset_index()
+    return claims(paired_differences(reps, list(kpis.HEADLINE), BASELINE))
+
+
 def payment_slide(b: Brief) -> tuple[Figure, str]:
-    """Does the way of being paid change the answer? Quality first's margin difference under each revenue model."""
+    """Does the way of being paid change the answer? Each policy's margin difference under each revenue model, with
+    its Holm interval and verdict."""
     models = names("revenue")
     fig, ax = plt.subplots(figsize=SLIDE_SIZE)
     col = charts.colours([POLICIES[s] for s in POLICIES if s != BASELINE])
     said = []
-    for i, scenario in enumerate(s for s in POLICIES if s != BASELINE):
-        for j, model in enumerate(models):
-            sub = b.money[b.money["revenue_model"] == model].pivot(index="replication", columns="scenario",
-                                                                    values="margin")
-            mean, _, lo, hi, _ = t_interval((sub[scenario] - sub[BASELINE]).to_numpy())
+    for j, model in enumerate(models):
+        margin = money_verdicts(b, model).set_index(["scenario", "kpi"])
+        for i, scenario in enumerate(s for s in POLICIES if s != BASELINE):
+            row = margin.loc[(scenario, "margin")]
             y = j + (i - 0.5) * 0.3
-            ax.plot([lo * 100, hi * 100], [y, y], color=col[POLICIES[scenario]], lw=3)
-            ax.plot(mean * 100, y, "o", ms=9, color=col[POLICIES[scenario]],
+            ax.plot([row["ci_low"] * 100, row["ci_high"] * 100], [y, y], color=col[POLICIES[scenario]], lw=3)
+            ax.plot(row["difference"] * 100, y, "o", ms=9, color=col[POLICIES[scenario]],
                     label=POLICIES[scenario] if j == 0 else None)
             if scenario == LEAD:
-                clear = (lo > 0 or hi < 0) and abs(mean) >= kpis.KPI["margin"].minimal
-                said.append(f"{model.replace('_', ' ')}: {mean * 100:+.1f} points"
-                            + ("" if clear else " (no clear difference)"))
+                said.append(f"{model.replace('_', ' ')}: {row['difference'] * 100:+.1f} points ({row['verdict']})")
     ax.axvline(0, color="grey", lw=1)
     ax.set_yticks(range(len(models)), [m.replace("_", " ") for m in models], fontsize=11)
     ax.invert_yaxis()
-    ax.set_xlabel("operating margin, difference from the status quo (percentage points; 95% interval)")
+    ax.set_xlabel("operating margin, difference from the status quo (percentage points; Holm-adjusted interval)")
     ax.set_title("Does the way of being paid change the answer?", fontsize=15, loc="left", weight="bold")
     ax.legend(frameon=False)
     ax.grid(axis="x", alpha=0.3)
@@ -411,6 +419,13 @@ def method_slide(b: Brief) -> tuple[Figure, str]:
         lines.append(f"Calibration: {int(cal['inside'].sum())} of {len(cal)} published figures (dropout, sessions, "
                      "recovery, therapist effects, burnout, turnover, no-shows) reproduced inside their bands "
                      "(calibration/last_calibration_table.csv).")
+    if RESPONSES_TABLE.is_file():
+        resp = pd.read_csv(RESPONSES_TABLE)
+        missed = ", ".join(resp.loc[~resp["inside"], "check"].str.replace("_", " "))
+        lines.append(f"Policy responses: {int(resp['inside'].sum())} of {len(resp)} lever effects with a published size "
+                     "or direction reproduced (outcome feedback, matching by measured strengths)"
+                     + (f"; not reproduced: {missed}" if missed else "") + ". Individual thresholds and the league "
+                     "table have no published effect to check.")
     lines.append("Main assumptions (evidence grade from the assumptions register, docs/assumptions.md):")
     for path in KEY_ASSUMPTIONS:
         row = table[path]
@@ -428,7 +443,7 @@ def method_slide(b: Brief) -> tuple[Figure, str]:
         lines.append("How sure: each takeaway quotes the share of plausible worlds (those that reproduce the "
                      f"published figures, from {b.robustness_source}) in which the policy is clearly better or worse.")
     lines.append("Differences are paired (common random numbers) with Holm-adjusted intervals over the headline "
-                 "measures; 'negligible' means smaller than the smallest difference that matters (docs/model.md).")
+                 "measures; 'negligible' means the whole interval lies within the smallest difference that matters.")
     return _text_slide("Assumptions and method", lines, size=11), "How the numbers were made, and what they rest on."
 
 

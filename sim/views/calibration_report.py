@@ -29,6 +29,7 @@ from sim.runs.calibration import (
     sessions_histogram,
 )
 from sim.runs.outputs import metadata_for
+from sim.runs.policy_response import format_responses, run_responses
 from sim.runs.safe_output import write_folder
 from sim.scenario import load_scenario, scenario_path
 from sim.views import charts
@@ -55,8 +56,9 @@ def calibration_charts(runs: list[RunTables]) -> dict[str, Figure]:
 
 
 def run_calibration(out: Path, reps: int = 5, seed: int | None = None, jobs: int = 1,
-                    progress: bool = True, force: bool = False) -> pd.DataFrame:
-    """Run both settings against their targets; write the table, charts and a short report to ``out``."""
+                    progress: bool = True, force: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Run both settings against their targets and the status quo's levers against their published effects;
+    write both tables, the charts and a short report to ``out``. Returns (targets table, policy responses)."""
     started = time.perf_counter()
     tables, seeds = [], {}
     figures: dict[str, Figure] = {}
@@ -70,16 +72,31 @@ def run_calibration(out: Path, reps: int = 5, seed: int | None = None, jobs: int
         if setting == "us_platform":
             figures.update(calibration_charts(runs))
     result = pd.concat(tables, ignore_index=True)
+    status_quo = load_scenario(scenario_path(SETTINGS["us_platform"]))
+    responses = run_responses(status_quo, reps, seed, jobs, progress)
 
     def fill(tmp: Path) -> None:
         result.to_csv(tmp / "calibration_table.csv", index=False)
-        (tmp / "calibration.md").write_text(calibration_markdown(result, reps))
+        responses.to_csv(tmp / "policy_responses.csv", index=False)
+        (tmp / "calibration.md").write_text(calibration_markdown(result, reps) + responses_markdown(responses))
         for name, fig in figures.items():
             fig.savefig(tmp / name, dpi=130)
             plt.close(fig)
         meta = metadata_for(None, seed=seeds, replications=reps, wall_seconds=round(time.perf_counter() - started, 3),
-                            settings=SETTINGS, inside=int(result["inside"].sum()), targets=len(result))
+                            settings=SETTINGS, inside=int(result["inside"].sum()), targets=len(result),
+                            responses_inside=int(responses["inside"].sum()), responses=len(responses))
         (tmp / "metadata.json").write_text(json.dumps(meta, indent=2, default=str))
 
     write_folder(out, fill, force=force)
-    return result
+    return result, responses
+
+
+def responses_markdown(responses: pd.DataFrame) -> str:
+    """The report's second table: does each lever do what its source says?"""
+    return "\n".join([
+        "", "## Policy responses: does each lever do what its source says?", "",
+        f"{int(responses['inside'].sum())} of {len(responses)} levers inside the published band "
+        "(`calibration/policy_responses.yaml`; the status quo with one lever on, the same clients, paired per "
+        "replication). The caseload (individual thresholds) and league-table levers have no published effect "
+        "size in the register, so they are not checked.", "",
+        format_responses(responses).to_markdown(index=False), ""])

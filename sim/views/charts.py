@@ -60,7 +60,7 @@ POLICY_COLOURS = {
 SCENARIO_OF = {"status quo": "baseline", "quality first": "fit_individual", "fit only": "fit_quota",
                "individual only": "earliest_individual", "feedback only": "feedback_only",
                "feedback, no ranking": "feedback_only", "league table": "league_table",
-               "productivity push": "productivity_push"}
+               "productivity push": "productivity_push", "busy_platform": "baseline"}
 
 
 def styled(table: pd.DataFrame, index: bool = True) -> Any:
@@ -74,9 +74,15 @@ def colour_of(name: str) -> str:
     """A policy's one colour, by scenario name or the name people see; any other name always gets the same one
     of the colours no studied policy uses.
 
+    A policy on another platform (``platform:policy``) keeps its colour; the busy platform's status quo is the
+    status quo's.
+
     >>> colour_of("Quality first") == colour_of("quality first") == colour_of("fit_individual")
     True
+    >>> colour_of("busy_platform:fit_individual") == colour_of("fit_individual")
+    True
     """
+    name = name.rsplit(":", 1)[-1]
     scenario = name if name in POLICY_COLOURS else SCENARIO_OF.get(name.strip().lower(), "")
     if scenario in POLICY_COLOURS:
         return POLICY_COLOURS[scenario]

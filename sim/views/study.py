@@ -1,4 +1,5 @@
-"""The default study: the four headline policy cells and the league table on the baseline platform."""
+"""The default study: the four headline policy cells and the league table on the baseline platform, and the
+access questions again on a busy platform near saturation."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from sim.analysis.metrics import KPIS
 from sim.analysis.verdicts import claims, sentence
 from sim.base import kpis
 from sim.runs.outputs import MARKER, metadata_for
-from sim.runs.runner import StudyResult, run_scenarios
+from sim.runs.runner import StudyResult, merge_results, part_of, run_scenarios
 from sim.runs.safe_output import write_folder
 from sim.scenario import Scenario, dump_scenario, load_scenario, scenario_path
 from sim.views import charts
@@ -32,8 +33,41 @@ SCENARIO_WORDS = {
 }
 
 
+#: The busy platform (a waiting list that is there and settles) and the policies studied on it: the access questions
+#: (fit against earliest, individual thresholds against the quota), each against the busy platform's status quo.
+BUSY_PLATFORM = "busy_platform"
+BUSY_POLICIES = ("fit_quota", "earliest_individual", "fit_individual")
+#: What makes a platform (shared by its status quo and every policy on it); everything else is the policy's.
+PLATFORM_SECTIONS = ("demand", "horizon", "therapists")
+
+
 def default_scenarios(overrides: list[str] | None = None) -> list[Scenario]:
     return [load_scenario(scenario_path(n), overrides) for n in DEFAULT_STUDY]
+
+
+def on_platform(policy: Scenario, platform: Scenario) -> Scenario:
+    """``policy`` on ``platform``: the platform's demand, horizon and therapists, the policy's decisions, named
+    ``<platform>:<policy>``.
+
+    >>> from sim.scenario import Scenario
+    >>> busy = Scenario(name="busy", demand={"arrivals_per_week": 400})
+    >>> s = on_platform(Scenario(name="fit", matching={"policy": "fit"}), busy)
+    >>> s.name, s.demand.arrivals_per_week, s.matching.policy
+    ('busy:fit', 400.0, 'fit')
+    """
+    shared = {section: getattr(platform, section) for section in PLATFORM_SECTIONS}
+    return policy.model_copy(update={**shared, "name": f"{platform.name}:{policy.name}"})
+
+
+def busy_scenarios(overrides: list[str] | None = None) -> list[Scenario]:
+    """The busy platform's status quo, then each of BUSY_POLICIES on it."""
+    platform = load_scenario(scenario_path(BUSY_PLATFORM), overrides)
+    return [platform, *(on_platform(load_scenario(scenario_path(n), overrides), platform) for n in BUSY_POLICIES)]
+
+
+def subset(result: StudyResult, names: list[str]) -> StudyResult:
+    """The part of ``result`` made by the scenarios ``names`` (as if run alone: the runs are the same)."""
+    return merge_results([part_of(result, n) for n in names])
 
 
 def comparison_table(result: StudyResult, baseline: str, table_kpis: list[str] = TABLE_KPIS) -> pd.DataFrame:
@@ -142,8 +176,8 @@ def report_markdown(result: StudyResult, baseline: str, table: pd.DataFrame,
         "",
         "Only the declared headline measures become sentences. Within each comparison their p-values are "
         "adjusted for multiple comparisons (Holm); each interval is at its Holm-adjusted level. A difference "
-        "smaller than the smallest that matters (docs/model.md) is called negligible; an interval that spans zero "
-        "and differences that matter is \"no clear difference\".",
+        "whose whole interval lies within the smallest difference that matters (docs/model.md) is called negligible; "
+        "an interval that spans zero and differences that matter is \"no clear difference\".",
         "",
     ]
     for sc in result.scenarios:
@@ -158,6 +192,7 @@ def report_markdown(result: StudyResult, baseline: str, table: pd.DataFrame,
             lines.append(f"- {sentence(row, currency)}")
         if len(unclear):
             lines.append("- " + "; ".join(sentence(row, currency) for _, row in unclear.iterrows()))
+        lines += _kept_sessions(result, sc.name)
         lines.append("")
     lines += _who_waits(result, baseline)
     lines += robustness_lines(*(robustness if isinstance(robustness, tuple) else (robustness, "")))
@@ -167,6 +202,51 @@ def report_markdown(result: StudyResult, baseline: str, table: pd.DataFrame,
               "`claims.csv` (the verdicts above), `groups.csv` and `group_comparison.csv` (by problem domain and "
               "intake severity), `weekly.csv`; scenario files: `scenarios/*.yaml`."]
     return "\n".join(lines) + "\n"
+
+
+def _kept_sessions(result: StudyResult, name: str) -> list[str]:
+    """A line when a policy keeps clients past a planned ending (gaming): its revenue from them is a cost to
+    clients, not a gain."""
+    summary = result.summary.set_index(["scenario", "kpi"])
+    if (name, "kept_session_share") not in summary.index:
+        return []
+    share = float(summary.loc[(name, "kept_session_share"), "mean"])
+    if not share > 0:
+        return []
+    revenue = float(summary.loc[(name, "revenue"), "mean"])
+    return [f"- {100 * share:.1f}% of its attended sessions were kept past a client's planned ending (gaming the "
+            f"league table): about {kpis.format_value('revenue', share * revenue, result.scenarios[0].money.currency)}"
+            " of its revenue is sessions clients did not need, a cost to them rather than a gain."]
+
+
+def busy_markdown(result: StudyResult, baseline: str, table: pd.DataFrame) -> str:
+    """The report's second part: the access questions on the busy platform, with the wait split in two."""
+    sc = result.scenarios[0]
+    summary = result.summary.set_index(["scenario", "kpi"])["mean"]
+    verdicts = claims(result.compare(baseline))
+    currency = sc.money.currency
+    lines = [
+        "", "## A busy platform", "",
+        f"The same clients and policies on a platform near saturation (`scenarios/{BUSY_PLATFORM}.yaml`: "
+        f"{sc.demand.arrivals_per_week:,.0f} new clients a week for {sc.therapists.count} therapists, warm-up "
+        f"{sc.horizon.warmup_weeks} weeks), where a waiting list is there and settles, so a cost to access can show. "
+        "Each policy against this platform's status quo:", "",
+        table.to_markdown() if _has_tabulate() else "```\n" + table.to_string() + "\n```", "",
+        "The wait to a first session in two parts (means over starters): waiting for a therapist (queueing) and "
+        "from the match to the first session (the matched therapist's next free weekday):", "",
+    ]
+    for s in result.scenarios:
+        lines.append(f"- `{s.name}`: {summary[(s.name, 'wait_to_match_days_mean')]:.1f} days queueing + "
+                     f"{summary[(s.name, 'match_to_first_session_days_mean')]:.1f} days to the next free weekday.")
+    lines.append("")
+    for s in result.scenarios[1:]:
+        v = verdicts[verdicts["scenario"] == s.name]
+        lines.append(f"**{s.name}** against {baseline}: " + "; ".join(sentence(r, currency) for _, r in v.iterrows())
+                     + ".")
+        lines.append("")
+    lines += ["Tables: `busy_replications.csv`, `busy_comparison.csv`, `busy_claims.csv`, "
+              "`busy_comparison_table.csv`, `busy_weekly.csv`; chart `busy_waiting_over_time.png`.", ""]
+    return "\n".join(lines)
 
 
 def _who_waits(result: StudyResult, baseline: str) -> list[str]:
@@ -199,11 +279,15 @@ def run_default_study(out: Path, reps: int | None = None, seed: int | None = Non
                       overrides: list[str] | None = None, progress: bool = True,
                       force: bool = False) -> tuple[StudyResult, pd.DataFrame]:
     """Run the default study, write charts, tables and report to ``out``; return the result and table."""
-    scenarios = default_scenarios(overrides)
-    result = run_scenarios(scenarios, reps=reps, seed=seed, jobs=jobs, keep=("clients", "weekly"), progress=progress)
+    scenarios, busy = default_scenarios(overrides), busy_scenarios(overrides)
+    both = run_scenarios([*scenarios, *busy], reps=reps, seed=seed, jobs=jobs, keep=("clients", "weekly"),
+                         progress=progress)
+    order = [s.name for s in scenarios]
+    result, busy_result = subset(both, order), subset(both, [s.name for s in busy])
+    result.meta = both.meta
     baseline = scenarios[0].name
     table = comparison_table(result, baseline)
-    order = [s.name for s in scenarios]
+    busy_table = comparison_table(busy_result, busy[0].name)
 
     def fill(tmp: Path) -> None:
         result.replications.to_csv(tmp / "replications.csv", index=False)
@@ -234,7 +318,20 @@ def run_default_study(out: Path, reps: int | None = None, seed: int | None = Non
         for name, fig in figures.items():
             fig.savefig(tmp / name, dpi=130)
             plt.close(fig)
-        (tmp / "report.md").write_text(report_markdown(result, baseline, table, find_robustness(out)))
+        busy_comparison = busy_result.compare(busy[0].name)
+        busy_result.replications.to_csv(tmp / "busy_replications.csv", index=False)
+        busy_comparison.to_csv(tmp / "busy_comparison.csv", index=False)
+        claims(busy_comparison).to_csv(tmp / "busy_claims.csv", index=False)
+        busy_table.to_csv(tmp / "busy_comparison_table.csv")
+        busy_result.tables["weekly"].to_csv(tmp / "busy_weekly.csv", index=False)
+        (tmp / "busy_scenario.yaml").write_text("\n---\n".join(dump_scenario(s) for s in busy))
+        busy_order = [s.name for s in busy]
+        fig = charts.plot_weekly(busy_result.tables["weekly"], "waiting", busy_order,
+                                 "Busy platform: clients on the waiting list", "Clients", busy[0].horizon.warmup_weeks)
+        fig.savefig(tmp / "busy_waiting_over_time.png", dpi=130)
+        plt.close(fig)
+        (tmp / "report.md").write_text(report_markdown(result, baseline, table, find_robustness(out))
+                                       + busy_markdown(busy_result, busy[0].name, busy_table))
         meta = metadata_for(None, seed=result.meta.get("seed"), replications=result.meta.get("replications"),
                             wall_seconds=result.meta.get("wall_seconds"), jobs=result.meta.get("jobs"),
                             scenarios=order, kpis=list(KPIS), overrides=list(overrides or []),

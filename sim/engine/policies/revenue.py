@@ -24,7 +24,7 @@ class Activity:
     """What a revenue model can bill for in a period."""
 
     sessions: float  # attended sessions
-    subscription_months: float  # subscription months started in the period (sign-up to ending plus cancel lag)
+    subscription_months: float  # subscription months started in the period (first session or sign-up to ending plus cancel lag)
     improved: float  # clients who ended reliably improved
 
 
