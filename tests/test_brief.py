@@ -61,3 +61,34 @@ def test_a_long_text_slide_wraps_and_shrinks_to_fit(quick_brief):
     lines = ["A sentence of about twenty words that goes on and on to fill the width of the slide and more. " * 3] * 14
     fig = brief._text_slide("Quality first: what it does for therapists, clients and the business, and more", lines)
     assert not outside(fig)
+
+
+def test_the_bottom_line_comes_first_in_three_short_sentences_at_a_readable_size(quick_brief):
+    brief, b = quick_brief
+    import matplotlib.pyplot as plt
+
+    names = list(brief.slides(b))
+    assert names[:2] == ["cover", "bottom_line"]
+    lines = brief.bottom_line(b)
+    assert len(lines) == 3 and all(len(line.split()) < 40 for line in lines), lines
+    assert all(any(w in line for w in ("better", "worse", "no clear difference")) for line in lines)
+    fig, _ = brief.bottom_line_slide(b)
+    sizes = [t.get_fontsize() for t in fig.texts if t.get_text()]
+    assert min(sizes) >= 14, sizes
+    plt.close(fig)
+
+
+def test_each_chart_slide_says_its_message_in_under_40_words_at_14_points(quick_brief):
+    brief, b = quick_brief
+    import matplotlib.pyplot as plt
+
+    for name, make in brief.slides(b).items():
+        fig, takeaway = brief.finished_slide(b, name, make)
+        short = brief.on_slide(b, name, takeaway)
+        if name in ("cover", "method", "bottom_line"):
+            assert not short
+        else:
+            assert short and len(short.split()) < 40, (name, short)
+            shown = [t for t in fig.texts if t.get_text().replace("\n", " ") == short]
+            assert shown and shown[0].get_fontsize() >= 14, name
+        plt.close(fig)

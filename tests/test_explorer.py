@@ -246,3 +246,15 @@ def test_the_status_quo_is_not_compared_with_itself_and_a_platform_change_keeps_
     assert app.presets.value == "quality first" and app._policy_name() == "quality first"
     app.controls["matching.policy"].value = "hybrid"  # a policy setting: now it is the user's own
     assert app.presets.value == "custom" and app._policy_name() == "your policy"
+
+
+def test_the_verdict_table_quotes_the_plausible_world_verdicts_of_the_presets_shown():
+    from sim.apps.explore import plausible_html
+
+    v = pd.DataFrame({"contrast": ["quality first vs baseline", "quality first vs baseline", "fit vs earliest"],
+                      "kpi": ["burnout_share", "no_show_rate", "recovery_rate"],
+                      "words": ["better in 19% of plausible worlds (±8), worse in 35% (±9)", "x", "better in 12%"]})
+    note = plausible_html(["quality first", "your policy"], v, "a run")
+    assert "<details" in note and "quality first" in note and "therapists burned out: better in 19%" in note
+    assert "your policy" not in note and "no-shows" not in note  # a changed policy is not covered; headline only
+    assert plausible_html(["your policy"], v, "a run") == ""

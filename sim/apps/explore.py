@@ -19,6 +19,7 @@ import io
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -29,10 +30,12 @@ from matplotlib.figure import Figure
 from sim.analysis.verdicts import claims
 from sim.base import kpis
 from sim.base.errors import InputError
+from sim.base.paths import PROJECT_DIR
 from sim.base.registry import describe, names
 from sim.runs import quick
 from sim.runs.cache import RunCache, code_fingerprint, run_key
 from sim.runs.outputs import git_commit
+from sim.runs.robustness import plausible_verdicts
 from sim.runs.runner import StudyResult, merge_results, part_of, run_scenarios
 from sim.scenario import (
     Scenario,
@@ -44,6 +47,7 @@ from sim.scenario import (
     scenario_path,
     value_at,
 )
+from sim.scenario.experiments import load_robustness
 from sim.views import charts
 
 # (path, label): the explorer's controls, in order; ranges, units and help come from the schema
@@ -335,6 +339,33 @@ def kpi_table_html(result: StudyResult, claimed: pd.DataFrame | None = None) -> 
             "<p class='fm-note' style='font-size:11px;color:#555'>Status quo: mean [95% interval] over replications. "
             "Policies: paired difference from the status quo on the same clients [Holm-adjusted interval]; "
             "green better, red worse, grey no clear difference or negligible.</p>")
+
+
+ROBUSTNESS_EXPERIMENT = PROJECT_DIR / "experiments" / "robustness.yaml"
+
+
+def plausible_html(policies: Sequence[str], verdicts: pd.DataFrame | None = None, source: str = "") -> str:
+    """How sure each shown preset policy's answers are over the plausible worlds of the robustness run (its own
+    settings, on its own platform: a changed policy is not covered), as a collapsible note under the table; or a
+    line saying there is no run. ``verdicts``/``source``: the run's (default: found as the study report finds it)."""
+    if verdicts is None:
+        verdicts, source = plausible_verdicts()
+    if verdicts is None:
+        return f"<p class='fm-note' style='font-size:11px;color:#555'>Not yet judged over plausible worlds: {source}.</p>"
+    contrast_of = {Path(c.policy).stem: c.label for c in load_robustness(ROBUSTNESS_EXPERIMENT).contrasts}
+    items = []
+    for name in policies:
+        contrast = contrast_of.get(charts.SCENARIO_OF.get(name.strip().lower(), name))
+        rows = verdicts[(verdicts["contrast"] == contrast) & verdicts["kpi"].isin(kpis.HEADLINE)]
+        if contrast is None or rows.empty:
+            continue
+        said = "; ".join(f"{kpis.label(r['kpi']).lower()}: {r['words']}" for _, r in rows.iterrows())
+        items.append(f"<li><b>{html.escape(name)}</b> (the preset's own settings): {html.escape(said)}</li>")
+    if not items:
+        return ""
+    return ("<details class='fm-note' style='font-size:11px;color:#555'><summary>How sure: these presets over the "
+            f"worlds that reproduce the published figures ({html.escape(source)})</summary><ul>{''.join(items)}</ul>"
+            "</details>")
 
 
 def run_size(result: StudyResult) -> str:

@@ -303,7 +303,7 @@ class Explorer:
         """Put a drawn comparison on the page: size line, trade-off chart, table, detail tabs, download."""
         self.size.value = "Run size: " + html.escape(view.size)
         self.table.value = (f"<p class='fm-caption'>{html.escape(explore.caption(view.policies))}</p>"
-                            + view.table_html)
+                            + view.table_html + explore.plausible_html(view.policies))
         self.tradeoff.value = view.images["Trade-off"]
         for name, image in self.detail_images.items():
             if name in view.images:

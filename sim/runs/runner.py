@@ -18,6 +18,7 @@ import gc
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -224,4 +225,7 @@ def _progress(total: int, enabled: bool) -> Any:
         return _NoBar()
     from tqdm.auto import tqdm  # a bar widget in notebooks, text in a terminal
 
-    return tqdm(total=total, unit="rep", delay=2.0, leave=False, desc="replications")
+    # in a notebook the finished bar stays (at 100%: an exported page shows the run finished, not a bar frozen
+    # part-way); in a terminal it clears itself
+    in_notebook = "ipykernel" in sys.modules
+    return tqdm(total=total, unit="rep", delay=0.0 if in_notebook else 2.0, leave=in_notebook, desc="replications")

@@ -15,6 +15,7 @@ import functools
 import hashlib
 import io
 import math
+import re
 import textwrap
 import zipfile
 from collections.abc import Callable
@@ -334,6 +335,40 @@ def cover_slide(b: Brief) -> tuple[Figure, str]:
     return fig, "Cover: the three policies and how the comparison was made."
 
 
+BOTTOM_LINE_POINTS = 18  # the bottom line's text size: three sentences read across a room
+
+
+def section_sentence(b: Brief, section: str) -> str:
+    """One short sentence for a question: quality first's clearest result with its verdict, and how sure (the
+    plausible-world shares when a robustness run exists). Under 40 words: what a slide says in large type."""
+    title, measures = SECTIONS[section]
+    rows = [claim_row(b, k) for k in measures if k not in CONTEXT]
+    clear = [r for r in rows if r["verdict"] in ("better", "worse")]
+    if clear:
+        top = max(clear, key=strength)
+        said = (f"{title}: {kpis.label(top['kpi']).lower()} {top['verdict']} by "
+                f"{kpis.format_difference(top['kpi'], top['difference'], b.currency)}")
+    else:
+        top = rows[0]
+        said = f"{title}: no clear difference in {', '.join(kpis.label(r['kpi']).lower() for r in rows)}"
+    sure = re.sub(r" \(±\d+\)", "", robustness_phrase(b, top["kpi"]))  # the shares, without their errors
+    return said + (f"; {sure}" if sure else "; not yet judged over plausible worlds") + "."
+
+
+def bottom_line(b: Brief) -> list[str]:
+    """Three sentences an investor remembers, one per question, strongest first."""
+    return [section_sentence(b, section) for section in section_order(b)]
+
+
+def bottom_line_slide(b: Brief) -> tuple[Figure, str]:
+    """The bottom line first: quality first's three answers in plain words, each with how sure it is."""
+    lines = []
+    for line in bottom_line(b):
+        lines += [line, ""]
+    fig = _text_slide("The bottom line for quality first", lines, size=BOTTOM_LINE_POINTS)
+    return fig, "The bottom line: " + " ".join(bottom_line(b))
+
+
 def difference_slide(b: Brief, section: str) -> tuple[Figure, str]:
     """One panel per measure: each policy's paired difference from the status quo with its interval."""
     measures = SECTIONS[section][1]
@@ -444,12 +479,13 @@ def method_slide(b: Brief) -> tuple[Figure, str]:
                      f"published figures, from {b.robustness_source}) in which the policy is clearly better or worse.")
     lines.append("Differences are paired (common random numbers) with Holm-adjusted intervals over the headline "
                  "measures; 'negligible' means the whole interval lies within the smallest difference that matters.")
-    return _text_slide("Assumptions and method", lines, size=11), "How the numbers were made, and what they rest on."
+    return (_text_slide("Technical appendix: assumptions and method", lines, size=11),
+            "How the numbers were made, and what they rest on.")
 
 
 def slides(b: Brief) -> dict[str, Callable[[Brief], tuple[Figure, str]]]:
-    """The deck, in order: cover, the three questions by strength of evidence, payment, method."""
-    out: dict[str, Callable[[Brief], tuple[Figure, str]]] = {"cover": cover_slide}
+    """The deck, in order: cover, the bottom line, the three questions by strength of evidence, payment, method."""
+    out: dict[str, Callable[[Brief], tuple[Figure, str]]] = {"cover": cover_slide, "bottom_line": bottom_line_slide}
     for section in section_order(b):
         out[section] = functools.partial(difference_slide, section=section)
     out["payment"] = payment_slide
@@ -480,15 +516,27 @@ def _pack_key(b: Brief) -> str:
     return "pack-" + hashlib.blake2b(f"{b.key}|{shown}".encode(), digest_size=12).hexdigest()
 
 
+TAKEAWAY_POINTS = 14  # a chart slide's one-line message, under its chart
+
+
+def on_slide(b: Brief, name: str, takeaway: str) -> str:
+    """What a chart slide says in large type under its chart: the question's short sentence (the full takeaway,
+    every measure with its interval, goes to the speaker notes); nothing on the text-only slides."""
+    if name in ("cover", "method", "bottom_line"):
+        return ""
+    return section_sentence(b, name) if name in SECTIONS else takeaway
+
+
 def finished_slide(b: Brief, name: str, make: Callable[[Brief], tuple[Figure, str]]) -> tuple[Figure, str]:
-    """A slide as shown: the chart slides carry their takeaway under the chart (cover and method do not)."""
+    """A slide as shown, with its short message under the chart; returns the full takeaway (speaker notes)."""
     fig, text = make(b)
     takeaway = "" if name in ("cover", "method") else text
-    if takeaway:
-        wrapped = textwrap.fill(takeaway, 190)
-        fig.text(0.01, 0.035, wrapped, fontsize=9, ha="left", va="bottom")
-        lines = wrapped.count("\n") + 1  # 9-point lines, each about 2.1% of the slide's height
-        fig.subplots_adjust(bottom=0.035 + 0.021 * lines + 0.065)  # and room for the last axis label
+    short = on_slide(b, name, takeaway)
+    if short:
+        wrapped = textwrap.fill(short, 120)
+        fig.text(0.01, 0.025, wrapped, fontsize=TAKEAWAY_POINTS, ha="left", va="bottom")
+        lines = wrapped.count("\n") + 1  # 14-point lines, each about 3.2% of the slide's height
+        fig.subplots_adjust(bottom=0.025 + 0.032 * lines + 0.075)  # and room for the last axis label
     return fig, takeaway
 
 

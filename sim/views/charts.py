@@ -64,8 +64,10 @@ SCENARIO_OF = {"status quo": "baseline", "quality first": "fit_individual", "fit
 
 
 def styled(table: pd.DataFrame, index: bool = True) -> Any:
-    """A table for notebooks: one line per cell, left-aligned, readable headers."""
+    """A table for notebooks: one line per cell, left-aligned, readable headers; wider than the page, it scrolls
+    sideways (in JupyterLab and in exported HTML) instead of being cut."""
     style = table.style.set_properties(**{"white-space": "nowrap", "text-align": "left"})
+    style = style.set_table_attributes('style="display: block; overflow-x: auto; max-width: 100%"')
     style = style.set_table_styles([{"selector": "th", "props": [("text-align", "left"), ("white-space", "nowrap")]}])
     return style if index else style.hide(axis="index")
 
