@@ -7,6 +7,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -258,3 +259,30 @@ def test_the_verdict_table_quotes_the_plausible_world_verdicts_of_the_presets_sh
     assert "<details" in note and "quality first" in note and "therapists burned out: better in 19%" in note
     assert "your policy" not in note and "no-shows" not in note  # a changed policy is not covered; headline only
     assert plausible_html(["your policy"], v, "a run") == ""
+
+
+def test_the_wait_and_client_return_charts_carry_bands_and_the_wait_axis_stays_put(monkeypatch):
+    """The detail charts show the spread over replications, and the wait chart's days axis is fixed at six weeks
+    while waits stay short (so it does not rescale from one run to the next)."""
+    import matplotlib.pyplot as plt
+
+    from sim.apps.explore import WAIT_AXIS_DAYS, wait_curves
+    from sim.views.charts import paired_band
+
+    clients = pd.DataFrame({"scenario": ["a"] * 4 + ["b"] * 4, "replication": [0, 0, 1, 1] * 2,
+                            "wait_first_session_days": [1.0, 3.0, 2.0, 2.0, 5.0, 5.0, 1.0, 9.0]})
+    curves = wait_curves(clients, np.array([0, 2, 5]))
+    a0 = curves[(curves["scenario"] == "a") & (curves["replication"] == 0)].set_index("day")["share"]
+    assert a0.to_dict() == {0: 0.0, 2: 0.5, 5: 1.0}  # waits 1 and 3: half within 2 days, all within 5
+    band = paired_band(curves, "a", "b", "day").set_index("day")
+    assert band.loc[5, "mean"] == pytest.approx(((1.0 - 1.0) + (0.5 - 1.0)) / 2)  # paired by replication
+    assert band.loc[5, "low"] < band.loc[5, "mean"] < band.loc[5, "high"]
+    monkeypatch.setenv("SIM_QUICK", "1")
+    result = explore.run_policies({"quality first": explore.preset_values("quality first")}, reps=2,
+                                  cache=RunCache(None))
+    for fig in (explore.wait_figure(result), explore.retention_figure(result)):
+        assert any(ax.collections for ax in fig.axes), "no band drawn"
+        plt.close(fig)
+    fig = explore.wait_figure(result)
+    assert fig.axes[0].get_xlim() == (0.0, float(WAIT_AXIS_DAYS))
+    plt.close(fig)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import html
 import io
+import math
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -407,20 +408,40 @@ def load_figure(result: StudyResult) -> Figure:
     return fig
 
 
+WAIT_AXIS_DAYS = 42  # the wait chart's days axis: six weeks, widened in steps of two weeks only when waits run longer
+
+
+def wait_curves(clients: pd.DataFrame, days: np.ndarray) -> pd.DataFrame:
+    """Per scenario and replication, the share of starters seen within each number of ``days``."""
+    rows = []
+    for (name, rep), g in clients.groupby(["scenario", "replication"], sort=False, observed=True):
+        w = np.sort(g["wait_first_session_days"].to_numpy())
+        shares = np.searchsorted(w, days, side="right") / len(w) if len(w) else np.full(len(days), np.nan)
+        rows += [{"scenario": name, "replication": rep, "day": int(d), "share": float(v)}
+                 for d, v in zip(days, shares, strict=True)]
+    return pd.DataFrame(rows)
+
+
 def wait_figure(result: StudyResult) -> Figure:
-    """Share of clients who had their first session within x days (every day visible)."""
+    """Share of clients who had their first session within x days: the mean over replications with the range of the
+    replications as a band; the days axis stays at six weeks unless waits run longer (then whole fortnights)."""
     c = result.tables["clients"]
     c = c[~c["in_warmup"] & (c["sessions_attended"] > 0)]
     order = [sc.name for sc in result.scenarios]
     col = charts.colours(order)
+    longest = float(c["wait_first_session_days"].quantile(0.99)) if len(c) else 0.0
+    top = max(WAIT_AXIS_DAYS, 14 * math.ceil(longest / 14))
+    curves = wait_curves(c, np.arange(0, top + 1))
     fig, ax = plt.subplots(figsize=(6.5, 3.6))
     for name in order:
-        w = np.sort(c.loc[c["scenario"] == name, "wait_first_session_days"].to_numpy())
-        if len(w):
-            ax.step(w, np.arange(1, len(w) + 1) / len(w), where="post", color=col[name],
-                    label=f"{name} (mean {w.mean():.1f} days)")
-    ax.set(title="Wait to first session", xlabel="Days from arrival", ylabel="Share seen within that wait",
-           ylim=(0, 1.02))
+        g = curves[curves["scenario"] == name].groupby("day")["share"]
+        if not len(g):
+            continue
+        mean = c.loc[c["scenario"] == name, "wait_first_session_days"].mean()
+        ax.fill_between(g.min().index, g.min(), g.max(), step="post", color=col[name], alpha=0.15, lw=0)
+        ax.step(g.mean().index, g.mean(), where="post", color=col[name], label=f"{name} (mean {mean:.1f} days)")
+    ax.set(title="Wait to first session (band: the range of the replications)", xlabel="Days from arrival",
+           ylabel="Share seen within that wait", ylim=(0, 1.02), xlim=(0, top))
     ax.legend(frameon=False, fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -443,6 +464,7 @@ def staff_figure(result: StudyResult) -> Figure:
         ax.axvspan(0, warmup, color="grey", alpha=0.12, lw=0, label="warm-up (not measured)")
         ax.set(title=title, xlabel="Week", ylabel=ylabel)
         ax.grid(alpha=0.3)
+    a1.set_ylim(0, 1)  # the exhaustion scale's whole range: the axis does not move between runs
     a2.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.suptitle("Lines: mean over replications, week by week; bands: the range of the replications", fontsize=9,
                  color="dimgrey")

@@ -16,6 +16,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sim.analysis.metrics import OPEN_ENDINGS, measured_clients
+from sim.analysis.stats import t_interval
 from sim.base.kpis import HEADLINE as KPI_HEADLINE
 from sim.base.kpis import KPI, clip_differences, label
 
@@ -97,24 +98,36 @@ def colours(names: list[str]) -> dict[str, str]:
     return {n: colour_of(n) for n in names}
 
 
-def retention_curve(clients: pd.DataFrame, max_sessions: int = 26) -> pd.DataFrame:
-    """Share of starters still in therapy (attended at least n sessions), per scenario and n.
+def retention_curve(clients: pd.DataFrame, max_sessions: int = 26, by_replication: bool = False) -> pd.DataFrame:
+    """Share of starters still in therapy (attended at least n sessions), per scenario and n (and replication).
 
     Uses clients who arrived after the warm-up, started, and ended (no censoring).
     """
     c = measured_clients(clients)
     c = c[(c["sessions_attended"] >= 1) & ~c["ending"].isin(OPEN_ENDINGS)]
+    keys = ["scenario", "replication"] if by_replication and "replication" in c else ["scenario"]
     rows = []
-    for scenario, g in c.groupby("scenario", sort=False, observed=True):
+    for key, g in c.groupby(keys, sort=False, observed=True):
         counts = g["sessions_attended"].to_numpy()
+        named = dict(zip(keys, key if isinstance(key, tuple) else (key,), strict=True))
         for n in range(1, max_sessions + 1):
-            rows.append({"scenario": scenario, "session": n, "share": float((counts >= n).mean())})
+            rows.append({**named, "session": n, "share": float((counts >= n).mean())})
     return pd.DataFrame(rows)
+
+
+def paired_band(curves: pd.DataFrame, reference: str, name: str, x: str) -> pd.DataFrame:
+    """Per ``x``: the mean paired difference of ``name``'s curve from ``reference``'s over replications (the same
+    clients in replication r of both) and its 95% t-interval; ``curves`` has scenario, replication, x, share."""
+    wide = curves.pivot_table(index=[x, "replication"], columns="scenario", values="share")
+    diff = (wide[name] - wide[reference]).dropna()
+    rows = [(k, *t_interval(g.to_numpy())) for k, g in diff.groupby(level=x)]
+    return pd.DataFrame([(k, m, lo, hi) for k, m, _, lo, hi, _ in rows], columns=[x, "mean", "low", "high"])
 
 
 def plot_retention(clients: pd.DataFrame, order: list[str]) -> Figure:
     """Left: share of starters still in therapy by session. Right (with more than one policy): each policy's
-    difference from the first, in percentage points, where curves that lie on top of each other come apart."""
+    difference from the first, in percentage points, where curves that lie on top of each other come apart, with
+    a band of its 95% interval over paired replications (when there are several)."""
     curve = retention_curve(clients)
     col = colours(order)
     two = len(order) > 1
@@ -127,13 +140,20 @@ def plot_retention(clients: pd.DataFrame, order: list[str]) -> Figure:
            ylabel="Share of clients who started", ylim=(0, 1.02))
     ax.grid(alpha=0.3)
     if two:
+        per_rep = retention_curve(clients, by_replication=True)
+        banded = "replication" in per_rep and per_rep["replication"].nunique() > 1
         ref = curve[curve["scenario"] == order[0]].set_index("session")["share"]
         diff_ax = axes[0][1]
         diff_ax.axhline(0, color=col[order[0]], lw=1.5, label=f"{order[0]} (reference)")
         for name in order[1:]:
             g = curve[curve["scenario"] == name].set_index("session")["share"]
             diff_ax.plot(g.index, 100 * (g - ref.reindex(g.index)), marker="o", ms=3, color=col[name], label=name)
-        diff_ax.set(title=f"Difference from {order[0]}", xlabel="Session number", ylabel="Percentage points")
+            if banded:
+                band = paired_band(per_rep, order[0], name, "session")
+                diff_ax.fill_between(band["session"], 100 * band["low"], 100 * band["high"], color=col[name],
+                                     alpha=0.15, lw=0)
+        diff_ax.set(title=f"Difference from {order[0]}" + (" (bands: 95% intervals, paired)" if banded else ""),
+                    xlabel="Session number", ylabel="Percentage points")
         diff_ax.grid(alpha=0.3)
         diff_ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     else:
