@@ -23,7 +23,7 @@ from sim.base.errors import InputError
 from sim.base.kpis import format_interval, format_value, label
 from sim.base.paths import PROJECT_DIR
 from sim.runs import sizing
-from sim.runs.outputs import FORMATS, parse_tables, table_files, write_run
+from sim.runs.outputs import FORMATS, git_commit, parse_tables, table_files, write_run
 from sim.runs.runner import run_scenarios
 from sim.runs.safe_output import RESULTS, default_folder, prepare, unlock_all, write_folder
 from sim.scenario import Scenario, apply_overrides, load_scenario, overridden_name, parse_overrides, safe_name, scenario_path
@@ -384,6 +384,7 @@ def main(argv: list[str] | None = None) -> int:
         argv = ["study", *argv]  # no command: the default study (its options allowed)
     try:
         args = parser().parse_args(argv)
+        git_commit()  # read now: outputs written at the end name the code that ran, not a later commit
         COMMANDS[args.command](args)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -5,6 +5,7 @@ Folder safety (what may be replaced, what is never touched) lives in :mod:`sim.r
 
 from __future__ import annotations
 
+import functools
 import json
 import platform
 import subprocess
@@ -41,13 +42,20 @@ def versions() -> dict[str, str]:
     return out
 
 
+@functools.lru_cache(maxsize=1)
 def git_commit() -> str:
+    """The commit of the code this process runs, read once (at the first call, which the command line makes as
+    it starts: a run that outlives a commit still names the code it ran), with ``+dirty`` when tracked files had
+    uncommitted changes; '' outside a git checkout."""
     try:
-        here = PACKAGE_DIR
-        return subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True,
-                              timeout=5, check=False).stdout.strip()
+        here = str(PACKAGE_DIR)
+        head = subprocess.run(["git", "-C", here, "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+                              check=False).stdout.strip()
+        dirty = subprocess.run(["git", "-C", here, "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=5, check=False).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return ""
+    return head + ("+dirty" if head and dirty else "")
 
 
 def metadata_for(command: Sequence[str] | None, *, seed: Any, replications: Any, wall_seconds: float | None,
