@@ -234,3 +234,23 @@ def test_the_shipped_summary_is_complete_and_the_plain_language_section_matches_
     assert verdicts is not None and set(verdicts["worlds_set"]) == {"plausible"}
     text = PLAIN_LANGUAGE.read_text()
     assert text[text.index(START):text.index(END) + len(END)] == plain_block(verdicts, note)
+
+
+def test_a_run_made_with_an_earlier_model_is_named_as_such():
+    """The note that goes with plausible-world verdicts says when the model code has changed since the run's commit
+    (the study report, the brief and the explorer then say so); unknown commits tell nothing."""
+    import subprocess
+
+    from sim.base.paths import PACKAGE_DIR
+    from sim.runs.robustness import MODEL_CODE, model_changed_since
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(PACKAGE_DIR), *args], capture_output=True, text=True).stdout.strip()
+
+    last = git("log", "-1", "--format=%H", "--", *(str(PACKAGE_DIR / p) for p in MODEL_CODE))
+    if not last:
+        pytest.skip("not a git checkout with history")
+    dirty = git("status", "--porcelain", "--untracked-files=no", "--", *(str(PACKAGE_DIR / p) for p in MODEL_CODE))
+    assert model_changed_since(f"{last}~1")  # the commit before the last change of the model code
+    assert model_changed_since("HEAD") == bool(dirty)
+    assert not model_changed_since("0" * 40)

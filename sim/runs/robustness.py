@@ -28,6 +28,7 @@ import hashlib
 import json
 import math
 import os
+import subprocess
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -732,6 +733,18 @@ RUN_FOLDER = Path("results") / "robustness" / "robustness"  # the default experi
 SHIPPED = PACKAGE_DIR.parent / "docs" / "robustness"  # its summary as shipped with the code
 
 
+def model_changed_since(commit: str) -> bool:
+    """True when the model code (MODEL_CODE) differs between ``commit`` and the checked-out files; False when it is
+    the same or git cannot tell (no checkout, unknown commit)."""
+    paths = [str(PACKAGE_DIR / part) for part in MODEL_CODE]
+    try:
+        done = subprocess.run(["git", "-C", str(PACKAGE_DIR), "diff", "--quiet", commit, "--", *paths],
+                              capture_output=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return done.returncode == 1  # 0: the same; 1: differs; anything else: git could not tell
+
+
 def plausible_verdicts(project: Path = PACKAGE_DIR.parent, shipped_only: bool = False) -> tuple[pd.DataFrame | None, str]:
     """The default experiment's verdicts over the plausible worlds (the unconditioned ones where no world is
     plausible), from a run under ``project/results/`` or else the shipped summary, and a note saying which run
@@ -749,8 +762,12 @@ def plausible_verdicts(project: Path = PACKAGE_DIR.parent, shipped_only: bool = 
         meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
         plausible = table[table["worlds_set"] == "plausible"]
         use = plausible if len(plausible) and plausible["worlds"].max() > 0 else table[table["worlds_set"] == "all"]
+        commit = str(meta.get("git_commit", "?"))
         note = (f"{what}: {meta.get('plausible_worlds', '?')} plausible of {meta.get('worlds', '?')} worlds, "
-                f"commit {str(meta.get('git_commit', '?'))[:10]}")
+                f"commit {commit[:10]}")
+        if model_changed_since(commit.removesuffix("+dirty")):
+            note += ("; made with an earlier version of the model, whose code has changed since (rerun "
+                     "`python -m sim robustness experiments/robustness.yaml --jobs 2` to judge the model as it is)")
         return use.reset_index(drop=True), note
     return None, ("no robustness run found: `python -m sim robustness experiments/robustness.yaml --jobs 2` (about an "
                   "hour) says in what share of plausible worlds each answer holds")
