@@ -83,9 +83,14 @@ def update_plain_language(doc: Path = PLAIN_LANGUAGE) -> bool:
     found = shipped()
     if found is None:
         return False
+    return replace_section(doc, START, END, findings_block(*found))
+
+
+def replace_section(doc: Path, start: str, end: str, block: str) -> bool:
+    """Put ``block`` (which begins with ``start`` and ends with ``end``) in place of the section between those
+    markers in ``doc``, or at its end when there is none; True if the file changed."""
     text = doc.read_text()
-    block = findings_block(*found)
-    new = (text[:text.index(START)] + block + text[text.index(END) + len(END):]) if START in text \
+    new = (text[:text.index(start)] + block + text[text.index(end) + len(end):]) if start in text \
         else text.rstrip() + "\n\n" + block + "\n"
     if new != text:
         doc.write_text(new)

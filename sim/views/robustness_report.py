@@ -227,13 +227,9 @@ def update_plain_language(doc: Path = PLAIN_LANGUAGE) -> bool:
     verdicts, note = plausible_verdicts(shipped_only=True)
     if verdicts is None:
         return False
-    text = doc.read_text()
-    block = plain_block(verdicts, note)
-    new = (text[:text.index(START)] + block + text[text.index(END) + len(END):]) if START in text \
-        else text.rstrip() + "\n\n" + block + "\n"
-    if new != text:
-        doc.write_text(new)
-    return new != text
+    from sim.views.findings import replace_section
+
+    return replace_section(doc, START, END, plain_block(verdicts, note))
 
 
 if __name__ == "__main__":
