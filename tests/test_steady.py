@@ -82,3 +82,45 @@ def test_welch_and_mser5_on_known_series():
     assert 25 <= welch_settle(ramp) <= 36
     assert 25 <= mser5(ramp) <= 40
     assert welch_settle(np.linspace(0, 1, 200)) is None  # a trend never settles
+
+
+def test_a_scenario_that_keeps_filling_is_reported_as_not_settled():
+    """Hand-made weekly tables: a platform whose clients in the system stay put, and one whose waiting list grows
+    by 3 clients a week over 52 measured weeks (about 30% of its level); only the second is named, with its drift,
+    and weeks of the warm-up are not judged."""
+    import numpy as np
+    import pandas as pd
+
+    from sim.runs.warmup import measured_drifts, unsettled_in_measured
+
+    rng = np.random.default_rng(5)
+    rows = []
+    for rep in range(3):
+        for week in range(26 + 52):
+            growing = 3.0 * max(0, week - 26)
+            for name, waiting in (("steady", 5.0), ("filling", 20.0 + growing)):
+                filling_up = 400.0 * min(1.0, week / 20)  # the warm-up: an empty platform fills
+                rows.append({"scenario": name, "replication": rep, "week": week,
+                             "waiting": waiting + rng.normal(0, 2), "matched": 20.0,
+                             "active_clients": filling_up + rng.normal(0, 5)})
+    weekly = pd.DataFrame(rows)
+    drifting = unsettled_in_measured(weekly, warmup_weeks=26, measured_weeks=52)
+    assert list(drifting) == ["filling"]
+    expected = 3.0 * 51 / (20 + 400 + 20 + 3.0 * 51 / 2)  # the line's rise over its mean level
+    assert drifting["filling"].mean == pytest.approx(expected, rel=0.05)
+    assert drifting["filling"].low > 0.05 and abs(measured_drifts(weekly, 26, 52)["steady"].mean) < 0.01
+    assert unsettled_in_measured(weekly, warmup_weeks=0, measured_weeks=26 + 52)["steady"].mean > 0.5  # warm-up in
+
+
+def test_the_study_report_names_a_platform_that_does_not_settle_and_passes_one_that_does():
+    """A platform whose demand grows by half a year keeps filling through the measured weeks; the same platform
+    without growth settles. The report's settling line tells them apart from the model's own weekly tables."""
+    from sim.views.study import settling_line
+
+    steady = apply_overrides(load_scenario(SCENARIOS / "baseline.yaml"),
+                             {"therapists.count": 40, "demand.arrivals_per_week": 140.0, "horizon.warmup_weeks": 52,
+                              "horizon.measured_weeks": 52, "horizon.follow_up_weeks": 0})
+    growing = apply_overrides(steady, {"name": "growing", "demand.growth_per_year": 0.5})
+    line = settling_line(run_scenarios([steady, growing], reps=3, jobs=1, keep=("weekly",), progress=False))
+    assert "**does not settle** in `growing`" in line
+    assert "The others settled" in line and "`baseline`" in line.split("The others settled")[1]

@@ -13,7 +13,7 @@ mean therapist exhaustion.
   platform has slow genuine fluctuations (turnover and exhaustion cycles of a year or more),
   which make MSER-5 cut late and erratically in single pilots; hence it is not the rule.
 
-A series that never settles (the ``overloaded`` waiting list) is reported as such.
+A series that never settles within the pilots (a platform whose demand keeps growing) is reported as such.
 
 >>> import numpy as np
 >>> series = np.r_[np.linspace(0, 10, 20), np.full(80, 10.0) + np.sin(np.arange(80))]
@@ -23,10 +23,13 @@ A series that never settles (the ``overloaded`` waiting list) is reported as suc
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
+from sim.analysis.stats import t_interval
 from sim.scenario import Scenario, apply_overrides
 
 BATCH = 5
@@ -57,6 +60,65 @@ def welch_settle(series: np.ndarray, window: int = WINDOW, tolerance: float = TO
         return None
     last_out = np.flatnonzero(outside)
     return int(last_out[-1] + 1 + half) if len(last_out) else half
+
+
+def measured_drift(series: np.ndarray) -> float:
+    """How far a (replication-averaged) series still drifts over the measured weeks: the change of its
+    least-squares line from the first to the last week, as a share of its mean level. A settled series
+    drifts by less than TOLERANCE; a waiting list that keeps growing drifts by much more.
+
+    >>> round(measured_drift(np.full(52, 10.0) + np.sin(np.arange(52))), 3)
+    -0.014
+    >>> round(measured_drift(np.linspace(100, 130, 52)), 3)
+    0.261
+    """
+    values = np.asarray(series, dtype=float)
+    values = values[~np.isnan(values)]
+    if len(values) < 2:
+        return 0.0
+    weeks = np.arange(len(values), dtype=float)
+    slope = float(np.polyfit(weeks, values, 1)[0])
+    level = float(values.mean())
+    return slope * (len(values) - 1) / max(abs(level), 1e-9)
+
+
+@dataclass(frozen=True)
+class Drift:
+    """A scenario's measured-period drift of clients in the system: the mean over replications and its 95%
+    interval (NaN bounds from one replication)."""
+
+    mean: float
+    low: float
+    high: float
+
+    def clearly_beyond(self, tolerance: float = TOLERANCE) -> bool:
+        """The whole interval lies beyond +-tolerance (with one replication: the mean does)."""
+        if math.isnan(self.low):
+            return abs(self.mean) > tolerance
+        return self.low > tolerance or self.high < -tolerance
+
+
+def measured_drifts(weekly: pd.DataFrame, warmup_weeks: int, measured_weeks: int) -> dict[str, Drift]:
+    """Per scenario of a recorded weekly table: the drift (``measured_drift``) of clients in the system (waiting,
+    matched, in treatment; the warm-up rule's series) over the measured weeks, one per replication, summarised."""
+    measured = weekly[(weekly["week"] >= warmup_weeks) & (weekly["week"] < warmup_weeks + measured_weeks)]
+    measured = measured.sort_values(["scenario", "replication", "week"], kind="stable")
+    in_system = measured["waiting"] + measured["matched"] + measured["active_clients"]
+    per_rep = in_system.groupby([measured["scenario"], measured["replication"]], sort=False).apply(
+        lambda s: measured_drift(s.to_numpy(float)))
+    out = {}
+    for name, drifts in per_rep.groupby(level=0, sort=False):
+        mean, _, low, high, _ = t_interval(drifts.to_numpy(float))
+        out[str(name)] = Drift(mean, low, high)
+    return out
+
+
+def unsettled_in_measured(weekly: pd.DataFrame, warmup_weeks: int, measured_weeks: int,
+                          tolerance: float = TOLERANCE) -> dict[str, Drift]:
+    """The scenarios whose clients in the system clearly drift by more than ``tolerance`` over the measured weeks
+    (the interval over replications lies beyond it). Empty: every scenario settled by the end of its warm-up."""
+    drifts = measured_drifts(weekly, warmup_weeks, measured_weeks)
+    return {name: drift for name, drift in drifts.items() if drift.clearly_beyond(tolerance)}
 
 
 def mser5(series: np.ndarray, batch: int = BATCH) -> int:

@@ -15,6 +15,7 @@ from sim.base import kpis
 from sim.runs.outputs import MARKER, metadata_for
 from sim.runs.runner import StudyResult, merge_results, part_of, run_scenarios
 from sim.runs.safe_output import write_folder
+from sim.runs.warmup import TOLERANCE, Drift, measured_drifts
 from sim.scenario import Scenario, dump_scenario, load_scenario, scenario_path
 from sim.views import charts
 
@@ -125,7 +126,40 @@ def run_facts(result: StudyResult) -> list[str]:
         u = reps.groupby("scenario", sort=False)["utilisation"].mean()
         lines.append("Utilisation (booked slots over bookable slots, weekly, measured weeks): "
                      + ", ".join(f"{name} {100 * v:.0f}%" for name, v in u.items()) + ".")
+    lines.append(settling_line(result))
     return lines
+
+
+def settling_line(result: StudyResult) -> str:
+    """Whether every scenario's platform settled before measurement (the warm-up rule's series and tolerance, over
+    the measured weeks): which clearly did not, which may not (more replications would tell), the largest drift
+    of the rest. Answers of a platform still filling or emptying describe no steady state."""
+    weekly = result.tables.get("weekly")
+    if weekly is None or weekly.empty:
+        return "Settling: not checked (no weekly table kept)."
+    sc = result.scenarios[0]
+    drifts = measured_drifts(weekly, sc.horizon.warmup_weeks, sc.horizon.measured_weeks)
+    clear = {name: d for name, d in drifts.items() if d.clearly_beyond(TOLERANCE)}
+    maybe = {name: d for name, d in drifts.items() if name not in clear and abs(d.mean) > TOLERANCE}
+    settled = {name: d for name, d in drifts.items() if name not in clear and name not in maybe}
+
+    def listed(group: dict[str, Drift]) -> str:
+        return "; ".join(f"`{name}` {100 * d.mean:+.0f}% [{100 * d.low:+.0f}%, {100 * d.high:+.0f}%]"
+                         for name, d in group.items())
+
+    parts = [f"Settling (clients in the system, waiting, matched or in treatment, over the measured weeks: the change "
+             f"of a least-squares line as a share of the level, mean and 95% interval over replications; the warm-up "
+             f"rule allows {TOLERANCE:.0%}):"]
+    if clear:
+        parts.append(f"**does not settle** in {listed(clear)}: these answers describe a platform still filling or "
+                     "emptying, not a steady state.")
+    if maybe:
+        parts.append(f"may not settle in {listed(maybe)}: more replications or measured weeks would tell.")
+    if settled:
+        most = max(settled, key=lambda name: abs(settled[name].mean))
+        every = "every scenario" if len(settled) == len(drifts) else "The others"
+        parts.append(f"{every} settled (within {TOLERANCE:.0%}; the most, `{most}`, {100 * settled[most].mean:+.1f}%).")
+    return " ".join(parts)
 
 
 def find_robustness(out: Path) -> tuple[pd.DataFrame | None, str]:
@@ -230,7 +264,7 @@ def busy_markdown(result: StudyResult, baseline: str, table: pd.DataFrame) -> st
         f"The same clients and policies on a platform near saturation (`scenarios/{BUSY_PLATFORM}.yaml`: "
         f"{sc.demand.arrivals_per_week:,.0f} new clients a week for {sc.therapists.count} therapists, warm-up "
         f"{sc.horizon.warmup_weeks} weeks), where a waiting list is there and settles, so a cost to access can show. "
-        "Each policy against this platform's status quo:", "",
+        "Each policy against this platform's status quo.", "", settling_line(result), "",
         table.to_markdown() if _has_tabulate() else "```\n" + table.to_string() + "\n```", "",
         "The wait to a first session in two parts (means over starters): waiting for a therapist (queueing) and "
         "from the match to the first session (the matched therapist's next free weekday):", "",
