@@ -10,6 +10,7 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -241,15 +242,21 @@ def run_cli(*args: str) -> int:
         return int(exc.code or 0)
 
 
-@pytest.fixture
-def study_folder(tmp_path: Path) -> Path:
-    """R: a study, a run in R/runs/tiny and a user's notes, as in the reported data loss."""
-    r = tmp_path / "R"
+@pytest.fixture(scope="module")
+def _study_once(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """R: a study, a run in R/runs/tiny and a user's notes, as in the reported data loss (made once per module)."""
+    r = tmp_path_factory.mktemp("study") / "R"
     assert run_cli("study", *TINY, "--reps", "1", "--jobs", "1", "--out", str(r)) == 0
     assert run_cli("run", BASE, *TINY, "--reps", "1", "--jobs", "1", "--out", str(r / "runs" / "tiny")) == 0
     write(r / "my_notes.md", "my notes")
     write(r / "runs" / "tiny" / "notes.txt", "mine too")
     return r
+
+
+@pytest.fixture
+def study_folder(_study_once: Path, tmp_path: Path) -> Path:
+    """A fresh copy of R for each test (the tests change it)."""
+    return Path(shutil.copytree(_study_once, tmp_path / "R"))
 
 
 def test_every_command_pointed_at_a_study_keeps_every_file(study_folder: Path, tmp_path: Path, capsys):

@@ -58,8 +58,8 @@ def test_auto_warmup_is_chosen_by_the_documented_method_and_recorded(tmp_path):
     from sim.runs.outputs import write_run
     from tests.conftest import small
 
-    sc = apply_overrides(small(), {"horizon.warmup_weeks": "auto", "horizon.measured_weeks": 8, "therapists.count": 40,
-                                   "demand.arrivals_per_week": 140.0,
+    sc = apply_overrides(small(), {"horizon.warmup_weeks": "auto", "horizon.measured_weeks": 8, "therapists.count": 20,
+                                   "demand.arrivals_per_week": 70.0,
                                    "horizon.follow_up_weeks": 0})
     assert sc.horizon.warmup_auto
     res = run_scenarios([sc], reps=1, jobs=1, progress=False)
@@ -118,7 +118,7 @@ def test_the_study_report_names_a_platform_that_does_not_settle_and_passes_one_t
     from sim.views.study import settling_line
 
     steady = apply_overrides(load_scenario(SCENARIOS / "baseline.yaml"),
-                             {"therapists.count": 40, "demand.arrivals_per_week": 140.0, "horizon.warmup_weeks": 52,
+                             {"therapists.count": 20, "demand.arrivals_per_week": 70.0, "horizon.warmup_weeks": 52,
                               "horizon.measured_weeks": 52, "horizon.follow_up_weeks": 0})
     growing = apply_overrides(steady, {"name": "growing", "demand.growth_per_year": 0.5})
     line = settling_line(run_scenarios([steady, growing], reps=3, jobs=1, keep=("weekly",), progress=False))

@@ -22,12 +22,14 @@ def reps(normal: int, quick: int = 2) -> int:
 
 
 def shrink(sc: Scenario) -> Scenario:
-    """In quick mode: 30 therapists (demand in proportion), 8 warm-up and 26 measured weeks."""
+    """In quick mode: 30 therapists (demand in proportion), 8 warm-up, 26 measured and 13 follow-up weeks (the
+    explorer's follow-up)."""
     if not is_quick():
         return sc
     scale = 30 / max(sc.therapists.count, 1)
     return apply_overrides(sc, ["therapists.count=30", f"demand.arrivals_per_week={sc.demand.arrivals_per_week * scale}",
-                                "horizon.warmup_weeks=8", "horizon.measured_weeks=26"])
+                                "horizon.warmup_weeks=8", "horizon.measured_weeks=26",
+                                "horizon.follow_up_weeks=13"])
 
 
 BANNER = ("**Quick mode (`SIM_QUICK=1`): indicative only.** A 30-therapist platform, a short horizon and two "

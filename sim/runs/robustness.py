@@ -41,7 +41,7 @@ from sim.analysis.plausibility import CUTOFF, judge_worlds, noise_from_repeats, 
 from sim.base.errors import InputError
 from sim.base.paths import PACKAGE_DIR
 from sim.runs.safe_output import STORE_MARKER, atomic_write
-from sim.runs.sizing import MAX_DESIGN_APPOINTMENTS, check_size
+from sim.runs.sizing import MAX_DESIGN_APPOINTMENTS, check_size, expected_appointments
 from sim.scenario import Scenario, apply_overrides, load_scenario, parameter_table
 from sim.scenario.experiments import SMALL_PLATFORM, Contrast, RobustnessExperiment, load_robustness
 
@@ -299,7 +299,12 @@ def refocus(spec: RobustnessExperiment, design: Design, means: pd.DataFrame, tar
 
 def check_tasks(tasks: Sequence[DrawTask], force: bool = False) -> None:
     """Validate every draw's overrides before anything runs (a bad range fails now, not in hour three), and refuse
-    (unless ``force``) a design beyond the size bound (:func:`sim.runs.sizing.check_size`)."""
+    (unless ``force``) a design beyond the size bound (:func:`sim.runs.sizing.check_size`). A design twice beyond
+    the bound at its scenarios' own sizes is refused before the draws are validated (that takes seconds a
+    thousand worlds)."""
+    unvalidated = [(sc, task.reps) for task in tasks for sc in task.scenarios]
+    if not force and sum(expected_appointments(sc) * reps for sc, reps in unvalidated) > 2 * MAX_DESIGN_APPOINTMENTS:
+        check_size(unvalidated, force, "this robustness design", bound=MAX_DESIGN_APPOINTMENTS)
     runs = [(apply_overrides(sc, task.values), task.reps) for task in tasks for sc in task.scenarios]
     check_size(runs, force, "this robustness design", bound=MAX_DESIGN_APPOINTMENTS)
 
