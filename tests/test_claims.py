@@ -166,3 +166,28 @@ def test_the_shipped_plain_language_findings_are_what_the_shipped_study_says():
     found = shipped()
     assert found is not None, "docs/study/ is missing: run python -m sim, then python -m sim.views.findings"
     assert findings_block(*found) in PLAIN_LANGUAGE.read_text(), "regenerate: python -m sim.views.findings"
+
+
+def test_a_revenue_gain_from_sessions_clients_did_not_need_is_not_called_better():
+    """Revenue up by 60 a replication on a base of about 1,000 (95% interval about 55-65). With 5.5% of the policy's
+    sessions kept past a planned ending (about 58 of its 1,062), the gain net of them is about 2 [-3, +7]: no clear
+    gain, so the verdict says gaming. With 0.5% kept (about 5), the net gain stays clear: better. Without the KPI: as
+    before."""
+    def revenue_rows(kept: float) -> pd.DataFrame:
+        rows = []
+        for r, gain in enumerate([55.0, 62.0, 58.0, 65.0, 60.0]):
+            rows.append({"scenario": "base", "replication": r, "revenue": 1000.0 + r, "kept_session_share": 0.0})
+            rows.append({"scenario": "policy", "replication": r, "revenue": 1000.0 + r + gain,
+                         "kept_session_share": kept})
+        return pd.DataFrame(rows)
+
+    def verdict(kept: float, kpis_: list[str]) -> pd.Series:
+        table = paired_differences(revenue_rows(kept), kpis_, "base")
+        return claims(table, ["revenue"]).iloc[0]
+
+    gamed = verdict(0.055, ["revenue", "kept_session_share"])
+    assert gamed["verdict"] == "better only by gaming"
+    assert gamed["gamed"] == pytest.approx(0.055 * 1062.0, rel=1e-6)  # the kept share of the policy's mean revenue
+    assert "gaming" in sentence(gamed) and "no clear gain" in sentence(gamed)
+    assert verdict(0.005, ["revenue", "kept_session_share"])["verdict"] == "better"
+    assert verdict(0.05, ["revenue"])["verdict"] == "better"  # no kept-session KPI: nothing to judge it by

@@ -11,7 +11,10 @@ difference within +-100 points; with few replications a Holm interval can pass t
 - *better* / *worse*: otherwise Holm-significant: the interval excludes zero and reaches a difference
   that matters (its point estimate may be smaller: the interval says how large it may be);
 - *no clear difference*: otherwise (the interval spans zero and differences that matter);
-- *changed*: as better/worse, for a KPI with no better direction.
+- *changed*: as better/worse, for a KPI with no better direction;
+- *better only by gaming* (revenue): better, but the revenue from sessions kept past clients' planned
+  endings (the policy's kept-session share of its revenue, less the baseline's) takes the interval's
+  lower end to zero or below: the gain is sessions clients did not need, a cost to them, not a gain.
 
 These are the four outcomes of testing difference and equivalence together (Lakens, Scheel and
 Isager 2018, Adv Methods Pract Psychol Sci 1(2)), one rule for every view.
@@ -31,6 +34,26 @@ from scipy import stats
 from sim.base.kpis import HEADLINE, KPI, clip_differences, format_difference
 
 ALPHA = 0.05
+#: The revenue verdict of a gain that rests on sessions kept past clients' planned endings.
+GAMED = "better only by gaming"
+
+
+def gamed_revenue(group: pd.DataFrame) -> float:
+    """Revenue from sessions kept past a planned ending, policy less baseline (about: the kept share of all
+    sessions times revenue), from one comparison's rows of a paired-differences table; NaN without those KPIs.
+
+    >>> rows = pd.DataFrame({"kpi": ["revenue", "kept_session_share"], "baseline_mean": [100.0, 0.0],
+    ...                      "difference": [10.0, 0.05]})
+    >>> round(gamed_revenue(rows), 2)
+    5.5
+    """
+    g = group.set_index("kpi")
+    if "revenue" not in g.index or "kept_session_share" not in g.index:
+        return math.nan
+    revenue, kept = g.loc["revenue"], g.loc["kept_session_share"]
+    policy = (float(kept["baseline_mean"]) + float(kept["difference"])) * (
+        float(revenue["baseline_mean"]) + float(revenue["difference"]))
+    return policy - float(kept["baseline_mean"]) * float(revenue["baseline_mean"])
 
 
 def holm(pvalues: Sequence[float]) -> list[float]:
@@ -65,6 +88,7 @@ def claims(comparison: pd.DataFrame, kpis: Sequence[str] = HEADLINE, alpha: floa
         order = sorted((p, k) for k, p in zip(g.index, g["p_value"].astype(float), strict=True) if not math.isnan(p))
         m = len(order)
         level_of = {k: alpha / (m - rank) for rank, (_, k) in enumerate(order)}
+        gamed = gamed_revenue(group)
         for (kpi, row), ph in zip(g.iterrows(), p_holm, strict=True):
             d, sd, n = float(row["difference"]), float(row["sd"]), int(row["n"])
             level = level_of.get(kpi, alpha)
@@ -76,9 +100,12 @@ def claims(comparison: pd.DataFrame, kpis: Sequence[str] = HEADLINE, alpha: floa
             matters = KPI[kpi].smallest_that_matters(float(row["baseline_mean"])) if kpi in KPI else 0.0
             rejected = not math.isnan(ph) and ph < alpha
             verdict = _verdict(kpi, d, lo, hi, rejected, matters)
+            gaming = gamed if kpi == "revenue" and gamed > 0 else math.nan
+            if verdict == "better" and not math.isnan(gaming) and lo - gaming <= 0:
+                verdict = GAMED
             rows.append({"scenario": scenario, "baseline": row["baseline"], "kpi": kpi, "difference": d,
                          "ci_low": lo, "ci_high": hi, "interval_level": 1 - level, "p_value": float(row["p_value"]),
-                         "p_holm": ph, "smallest_that_matters": matters, "verdict": verdict})
+                         "p_holm": ph, "smallest_that_matters": matters, "verdict": verdict, "gamed": gaming})
     return clip_differences(pd.DataFrame(rows))  # (after the verdicts: clipping never moves an interval across 0)
 
 
@@ -97,4 +124,8 @@ def sentence(row: pd.Series, currency: str = "") -> str:
         return f"a negligible difference in {name} ({d}; the whole interval within the {small} that matters)"
     if verdict == "not estimable":
         return f"{name}: not estimable"
+    if verdict == GAMED:
+        return (f"{name}: up {d} (interval {interval}), but about {format_difference(kpi, row['gamed'], currency).lstrip('+')}"
+                " of it is sessions kept past clients' planned endings (gaming): net of them no clear gain, and a cost "
+                "to clients")
     return f"{name}: {verdict}, {d} (interval {interval})"

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from sim.analysis.verdicts import claims
+from sim.analysis.verdicts import GAMED, claims
 from sim.base import kpis
 from sim.base.errors import InputError
 from sim.base.paths import PROJECT_DIR
@@ -297,7 +297,7 @@ def kpi_table(result: StudyResult, claimed: pd.DataFrame | None = None) -> pd.Da
     return pd.DataFrame(rows)
 
 
-VERDICT_CLASS = {"better": "fm-better", "worse": "fm-worse"}
+VERDICT_CLASS = {"better": "fm-better", "worse": "fm-worse", GAMED: "fm-gamed"}
 
 
 def _stacked(cell: str) -> str:
@@ -327,7 +327,7 @@ def kpi_table_html(result: StudyResult, claimed: pd.DataFrame | None = None) -> 
         cells = [f"<td>{html.escape(row['KPI'])}</td>", f"<td>{_stacked(row[BASELINE_NAME])}</td>"]
         for name in policy_names(result):
             verdict = str(v.loc[(name, kpi), "verdict"])
-            cls = next((c for word, c in VERDICT_CLASS.items() if verdict.startswith(word)), "fm-unclear")
+            cls = VERDICT_CLASS.get(verdict, "fm-unclear")
             cells.append(f"<td class='{cls}' title='{html.escape(row[name], quote=True)}'>{_stacked(row[name])}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     # the cells wrap (value, interval and verdict on their own lines), so four policies fit a 1366 px screen
@@ -335,11 +335,12 @@ def kpi_table_html(result: StudyResult, claimed: pd.DataFrame | None = None) -> 
              ".fm-table td,.fm-table th{padding:2px 6px;text-align:left;vertical-align:top;white-space:normal;"
              "overflow-wrap:anywhere;font-size:11px;line-height:1.25}.fm-table td:first-child{width:22%}"
              ".fm-better{color:#006d2c;font-weight:600}.fm-worse{color:#b2182b;font-weight:600}"
-             ".fm-unclear{color:#555}</style>")
+             ".fm-unclear{color:#555}.fm-gamed{color:#8c510a;font-weight:600}</style>")
     return (f"{style}<table class='fm-table'><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
             "<p class='fm-note' style='font-size:11px;color:#555'>Status quo: mean [95% interval] over replications. "
             "Policies: paired difference from the status quo on the same clients [Holm-adjusted interval]; "
-            "green better, red worse, grey no clear difference or negligible.</p>")
+            "green better, red worse, brown revenue up only by sessions kept past clients' planned endings (gaming), "
+            "grey no clear difference or negligible.</p>")
 
 
 ROBUSTNESS_EXPERIMENT = PROJECT_DIR / "experiments" / "robustness.yaml"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.analysis.verdicts import sentence
+from sim.analysis.verdicts import GAMED, sentence
 from sim.base.paths import PROJECT_DIR
 
 SHIPPED = PROJECT_DIR / "docs" / "study"
@@ -30,7 +30,7 @@ POLICY_WORDS = {
     "league_table": "A league table of return rates (feedback plus ranking)",
     "productivity_push": "The productivity push (a quota of 6 sessions a day)",
 }
-ORDER = ("better", "worse", "changed", "negligible", "no clear difference", "not estimable")
+ORDER = ("better", "worse", GAMED, "changed", "negligible", "no clear difference", "not estimable")
 
 
 def _policy(scenario: str) -> str:
@@ -43,7 +43,7 @@ def _lines(claims: pd.DataFrame, currency: str) -> list[str]:
     for scenario, group in claims.groupby("scenario", sort=False):
         group = group.assign(rank=group["verdict"].map({v: i for i, v in enumerate(ORDER)})).sort_values(
             "rank", kind="stable")
-        clear = group[group["verdict"].isin(("better", "worse", "changed"))]
+        clear = group[group["verdict"].isin(("better", "worse", "changed", GAMED))]
         rest = group[~group.index.isin(clear.index)]
         lines.append(f"- **{_policy(str(scenario))}**: "
                      + "; ".join(sentence(row, currency) for _, row in clear.iterrows())
