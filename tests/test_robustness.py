@@ -247,10 +247,26 @@ def test_a_run_made_with_an_earlier_model_is_named_as_such():
     def git(*args: str) -> str:
         return subprocess.run(["git", "-C", str(PACKAGE_DIR), *args], capture_output=True, text=True).stdout.strip()
 
-    last = git("log", "-1", "--format=%H", "--", *(str(PACKAGE_DIR / p) for p in MODEL_CODE))
-    if not last:
+    first = git("rev-list", "--max-parents=0", "HEAD").split()
+    if not first:
         pytest.skip("not a git checkout with history")
     dirty = git("status", "--porcelain", "--untracked-files=no", "--", *(str(PACKAGE_DIR / p) for p in MODEL_CODE))
-    assert model_changed_since(f"{last}~1")  # the commit before the last change of the model code
-    assert model_changed_since("HEAD") == bool(dirty)
+    assert model_changed_since(first[0])  # the project's first commit: a different model altogether
+    if not dirty:
+        assert not model_changed_since("HEAD")
     assert not model_changed_since("0" * 40)
+
+
+def test_a_reworded_source_or_docstring_is_no_change_of_the_model_but_a_value_is():
+    """The model code is judged by what it computes (code_signature): the register's words and docstrings may be
+    edited without making a robustness run stale; a default, a range or a line of code may not."""
+    from sim.base.paths import PACKAGE_DIR
+    from sim.runs.robustness import code_signature
+
+    schema = (PACKAGE_DIR / "scenario" / "schema.py").read_text()
+    reworded = schema.replace('source="lever"', 'source="a lever, reworded"').replace('"""', '"""Reworded. ', 1)
+    assert reworded != schema and code_signature(reworded) == code_signature(schema)
+    assert code_signature(schema.replace("ge=0, le=1, range=(0.0, 1.0)", "ge=0, le=1, range=(0.0, 0.9)", 1)) \
+        != code_signature(schema)
+    model = (PACKAGE_DIR / "engine" / "model.py").read_text()
+    assert code_signature(model.replace("t.firsts *= 0.5", "t.firsts *= 0.6")) != code_signature(model)

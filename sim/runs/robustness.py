@@ -24,6 +24,8 @@ Latin hypercube, or from the runs themselves for a Sobol or Morris design.
 
 from __future__ import annotations
 
+import ast
+import functools
 import hashlib
 import json
 import math
@@ -313,14 +315,58 @@ def check_tasks(tasks: Sequence[DrawTask], force: bool = False) -> None:
 # The store: one Parquet file per finished world, under a fingerprint of what made them
 
 
-def model_fingerprint() -> str:
-    """A hash of the code that decides what a world's runs give (MODEL_CODE): the store is kept only for it."""
-    h = hashlib.blake2b(f"store v{STORE_VERSION}".encode(), digest_size=8)
+#: Keyword arguments that hold words for people, not values (the register's desc= and source=, pydantic's
+#: description=): a change to them changes no run.
+TEXT_ARGUMENTS = ("desc", "source", "description")
+
+
+def code_signature(text: str) -> str:
+    """What in a module decides what it computes: its syntax tree without comments, docstrings and the
+    register's words (TEXT_ARGUMENTS), so that a reworded source or docstring leaves a run current, while any
+    change of a value, a range, a grade or the code does not. A file that does not parse: its bytes.
+
+    >>> code_signature("x = 1  # one") == code_signature("'A docstring.'\\nx = 1")
+    True
+    >>> code_signature("x = p(1, source='a')") == code_signature("x = p(1, source='b')")
+    True
+    >>> code_signature("x = p(1, source='a')") == code_signature("x = p(2, source='a')")
+    False
+    """
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) and body
+                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)):
+            node.body = body[1:] or [ast.Pass()]
+        if isinstance(node, ast.Call):
+            node.keywords = [k for k in node.keywords if k.arg not in TEXT_ARGUMENTS]
+    return hashlib.blake2b(ast.dump(tree).encode(), digest_size=16).hexdigest()
+
+
+def _model_files() -> list[Path]:
+    files: list[Path] = []
     for part in MODEL_CODE:
         target = PACKAGE_DIR / part
-        for path in sorted(target.rglob("*.py")) if target.is_dir() else [target]:
-            h.update(path.relative_to(PACKAGE_DIR).as_posix().encode())
-            h.update(path.read_bytes())
+        files += sorted(target.rglob("*.py")) if target.is_dir() else [target]
+    return files
+
+
+def model_signatures() -> dict[str, str]:
+    """Each model-code file (MODEL_CODE, relative to the package) and its :func:`code_signature`."""
+    return {path.relative_to(PACKAGE_DIR).as_posix(): code_signature(path.read_text()) for path in _model_files()}
+
+
+def model_fingerprint() -> str:
+    """A hash of the code that decides what a world's runs give (MODEL_CODE, by :func:`code_signature`): the store
+    is kept only for it."""
+    h = hashlib.blake2b(f"store v{STORE_VERSION}".encode(), digest_size=8)
+    for name, signature in model_signatures().items():
+        h.update(name.encode())
+        h.update(signature.encode())
     return h.hexdigest()
 
 
@@ -738,16 +784,33 @@ RUN_FOLDER = Path("results") / "robustness" / "robustness"  # the default experi
 SHIPPED = PACKAGE_DIR.parent / "docs" / "robustness"  # its summary as shipped with the code
 
 
-def model_changed_since(commit: str) -> bool:
-    """True when the model code (MODEL_CODE) differs between ``commit`` and the checked-out files; False when it is
-    the same or git cannot tell (no checkout, unknown commit)."""
-    paths = [str(PACKAGE_DIR / part) for part in MODEL_CODE]
+def _git(*args: str) -> str | None:
     try:
-        done = subprocess.run(["git", "-C", str(PACKAGE_DIR), "diff", "--quiet", commit, "--", *paths],
-                              capture_output=True, timeout=10, check=False)
+        done = subprocess.run(["git", "-C", str(PACKAGE_DIR), *args], capture_output=True, text=True, timeout=10,
+                              check=False)
     except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout if done.returncode == 0 else None
+
+
+@functools.lru_cache(maxsize=8)
+def model_changed_since(commit: str) -> bool:
+    """True when the model code (MODEL_CODE) at ``commit`` computes differently from the checked-out files (by
+    :func:`code_signature`: a reworded source or docstring is no change); False when it is the same or git cannot
+    tell (no checkout, unknown commit)."""
+    package = _git("rev-parse", "--show-prefix")  # the package's folder within the repository
+    listed = _git("ls-tree", "-r", "--name-only", commit, "--", *(part for part in MODEL_CODE))
+    if package is None or listed is None:
         return False
-    return done.returncode == 1  # 0: the same; 1: differs; anything else: git could not tell
+    package = package.strip()
+    then: dict[str, str] = {}
+    for name in listed.split():
+        text = _git("show", f"{commit}:{package}{name}")
+        if text is None:
+            return False
+        if name.endswith(".py"):
+            then[name] = code_signature(text)
+    return then != model_signatures()
 
 
 def plausible_verdicts(project: Path = PACKAGE_DIR.parent, shipped_only: bool = False) -> tuple[pd.DataFrame | None, str]:
