@@ -96,6 +96,29 @@ def test_league_table_adds_pressure_and_gaming_keeps_clients_longer():
     assert planned(on) > planned(off)
 
 
+def test_therapists_below_the_median_learn_from_their_peers_only_under_a_league_table():
+    """The same therapists (their own streams): with peer learning on, the ranked-below-median gain effectiveness at
+    each review, so the mean therapist effect at the end is higher by about the learning of those who were below;
+    with the ranking off the same setting changes nothing."""
+    import pandas as pd
+
+    on = "performance.ranking.enabled=true"
+    learn = "performance.ranking.peer_learning_per_year=0.1"
+    _, plain = run(on, "performance.ranking.peer_learning_per_year=0")
+    sc, learned = run(on, learn)
+    _, off = run(learn)
+    _, off_plain = run("performance.ranking.peer_learning_per_year=0")
+
+    def effect(tables) -> pd.Series:
+        return tables.therapists.set_index("therapist_id")["effectiveness"]
+
+    gain = (effect(learned) - effect(plain)).dropna()
+    assert (gain >= -1e-12).all() and gain.max() > 0.01  # nobody unlearns; some learned
+    weeks = sc.horizon.warmup_weeks + sc.horizon.measured_weeks + sc.horizon.follow_up_weeks
+    assert gain.max() <= 0.1 * weeks / 52 + 1e-9 and gain.mean() > 0.01  # at most 0.1 a year, for the always-below
+    pd.testing.assert_series_equal(effect(off), effect(off_plain))
+
+
 def test_hiring_to_demand_grows_headcount_when_the_list_is_long():
     _, replace = run("demand.arrivals_per_week=150")
     _, grow = run("demand.arrivals_per_week=150", "hiring.policy=to_demand", "hiring.waitlist_per_hire=10",

@@ -66,12 +66,15 @@ def test_individual_thresholds_burnout_benefit_reverses_when_exhaustion_follows_
 
 def test_ranking_helps_or_harms_recovery_over_feedback_depending_on_motivation_and_gaming():
     """The league table against feedback alone (the competition, with the measurement the same): with the
-    motivation its proponents claim and no gaming it lifts recovery; with gaming, selection and stress it lowers it.
-    (Against the status quo the league table includes feedback's published benefit, which outweighs both.)"""
-    benign = {"performance.ranking.motivation_quality": 0.15, "performance.ranking.gaming_extra_sessions": 0,
-              "performance.ranking.selection_share": 0.0, "performance.ranking.stress": 0.0}
-    harsh = {"performance.ranking.motivation_quality": 0.0, "performance.ranking.gaming_extra_sessions": 3,
-             "performance.ranking.selection_share": 0.6, "performance.ranking.stress": 0.015}
+    motivation and learning from peers its proponents claim and no gaming it lifts recovery; with gaming,
+    selection and stress it lowers it. (Against the status quo the league table includes feedback's published
+    benefit, which outweighs both.)"""
+    benign = {"performance.ranking.motivation_quality": 0.15, "performance.ranking.peer_learning_per_year": 0.1,
+              "performance.ranking.gaming_extra_sessions": 0, "performance.ranking.selection_share": 0.0,
+              "performance.ranking.stress": 0.0}
+    harsh = {"performance.ranking.motivation_quality": 0.0, "performance.ranking.peer_learning_per_year": 0.0,
+             "performance.ranking.gaming_extra_sessions": 3, "performance.ranking.selection_share": 0.6,
+             "performance.ranking.stress": 0.015}
     up, down = (difference("league_table", "feedback_only", s, "recovery_rate") for s in (benign, harsh))
     assert up > 0.005 and down < -0.005, (up, down)
 

@@ -67,6 +67,7 @@ POLICY_CONTROLS = [
     ("performance.feedback.quality_boost", "Feedback benefit (off-track)"),
     ("performance.ranking.enabled", "League table (ranking)"),
     ("performance.ranking.gaming_extra_sessions", "Gaming: extra sessions"),
+    ("performance.ranking.peer_learning_per_year", "Learning from peers (a year)"),
     ("performance.ranking.selection_share", "Selection: share declining complex"),
 ]
 PLATFORM_CONTROLS = [
@@ -89,6 +90,7 @@ ACTIVE_WHEN: dict[str, tuple[str, tuple[Any, ...]]] = {
     "capacity.load_estimate": ("capacity.policy", ("individual",)),
     "performance.feedback.quality_boost": ("performance.feedback.enabled", (True,)),
     "performance.ranking.gaming_extra_sessions": ("performance.ranking.enabled", (True,)),
+    "performance.ranking.peer_learning_per_year": ("performance.ranking.enabled", (True,)),
     "performance.ranking.selection_share": ("performance.ranking.enabled", (True,)),
 }
 #: Slider limits where the schema's own bounds are far wider than an explorer needs.

@@ -274,6 +274,11 @@ class Therapist:
         if self.availability is not None:
             self.availability.update(self, weekday)
 
+    def learn(self, step: float) -> None:
+        """Effectiveness gained (learning from peers): the same step with every problem."""
+        self.general += step
+        self.domain_true = [v + step for v in self.domain_true]
+
     def leave(self, day: float) -> None:
         """Leave the platform on ``day``: no slot is free any more."""
         self.active = False

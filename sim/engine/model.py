@@ -790,6 +790,10 @@ class PlatformModel:
             if t.pressured and t.selection_rng is None:
                 t.selection_rng = stream(self.seed, self.rep, "selection", t.id)
             t.declines_complex = self.ranking_response.declines_complex(t.pressured, t.selection_rng)
+            if t.pressured and self.ranking_response.learning:  # learning from the peers ranked above
+                t.learn(self.ranking_response.learning)
+                for domain in range(len(t.domain_true)):  # (an estimate read from true skill has changed)
+                    self.rooms.refresh(t, domain)
             t.firsts *= 0.5  # older results fade: the table reflects recent months
             t.returns *= 0.5
 

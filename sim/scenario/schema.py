@@ -415,10 +415,13 @@ class Therapists(Section):
         2, unit="domains", ge=0, le=6, range=(1, 3),
         desc="Number of specialties a profile declares.", source="assumption", evidence="assumption")
     specialty_prevalence_weight: float = p(
-        0.0, unit="weight", ge=0, le=1, range=(0.0, 1.0),
+        0.5, unit="weight", ge=0, le=1, range=(0.0, 1.0),
         desc=("How declared specialties follow how common each problem is: 0 ignores prevalence (specialties spread "
               "evenly over problems), 1 follows it strongly (common problems declared more often)."),
-        source="assumption: profiles are written from self-view, not from demand (no published supply figures)",
+        source=("assumption, the centre of the range: no published figure for how declared specialties track "
+                "demand; practitioners' caseloads are dominated by the common problems (mood and anxiety: Cook et "
+                "al. 2010, Psychotherapy 47(2), a survey of over 2,000 practitioners), so profiles blind to demand "
+                "(0, the default until 2026-12-03) are one end of the range, not its centre"),
         evidence="assumption")
     leaver_client_loss_prob: float = p(
         0.3, unit="probability", ge=0, le=1, range=(0.15, 0.5),
@@ -669,6 +672,16 @@ class Ranking(Section):
         source=("Hallsworth et al. 2016, Lancet 387; Meeker et al. 2016, JAMA 315(6): peer comparison changed "
                 "clinicians' behaviour by a few percentage points; its transfer to therapy quality is an assumption"),
         evidence="weak")
+    peer_learning_per_year: float = p(
+        0.05, unit="quality sd per year", ge=0, le=1, range=(0.0, 0.1),
+        desc=("Benefit: therapists ranked below the median learn from those above them; their effectiveness with "
+              "every problem rises by this much a year while they stay below."),
+        source=("assumption: learning from peers is claimed for league tables but not sized for therapists; "
+                "therapists' outcomes do not improve with experience alone (Goldberg et al. 2016, J Couns Psychol "
+                "63(1)), while time in deliberate practice predicts them (Chow et al. 2015, Psychotherapy 52(3)); "
+                "the range runs from no learning to a sixth of the therapist effect's sd a year, the default at its "
+                "centre"),
+        evidence="assumption")
     stress: float = p(
         0.0075, unit="exhaustion/working day", ge=0, le=1, range=(0.0, 0.015),
         desc="Cost: extra daily strain for therapists ranked below the median.",

@@ -32,13 +32,14 @@ def below_median(records: dict[int, tuple[float, float]], min_cases: float) -> s
 
 
 class RankingResponse:
-    """How a therapist ranked below the median responds: effort (more session quality), strain, gaming
-    (improved clients kept longer) and selection (declining complex referrals). All zero when the ranking
-    is off."""
+    """How a therapist ranked below the median responds: effort (more session quality), learning from peers
+    (effectiveness gained at each review), strain, gaming (improved clients kept longer) and selection (declining
+    complex referrals). All zero when the ranking is off."""
 
     def __init__(self, cfg: Ranking):
         on = cfg.enabled
         self.effort = cfg.motivation_quality if on else 0.0
+        self.learning = cfg.peer_learning_per_year * cfg.review_weeks / 52.0 if on else 0.0  # per review
         self.stress = cfg.stress if on else 0.0
         self.gaming_extra = cfg.gaming_extra_sessions if on else 0
         self.selection_share = cfg.selection_share
