@@ -104,6 +104,33 @@ def test_cached_runs_are_reused_and_equal_a_joint_run(monkeypatch):
     pd.testing.assert_frame_equal(first.replications[cols], joint.replications[cols])
 
 
+def test_a_refresh_in_two_steps_ends_where_one_step_would(monkeypatch):
+    """A first look at 2 of 3 replications, then all 3 with only the third run: the first look is the first two
+    replications of the full run, and the last result equals a one-step run (replications and tables), since
+    replication r's numbers do not depend on how many run. Cached runs then come back in one step."""
+    monkeypatch.delenv("SIM_QUICK", raising=False)
+    values = {**explore.preset_values("quality first"), "therapists.count": 20, "demand.arrivals_per_week": 70.0,
+              "horizon.measured_weeks": 13}
+    policies = {"quality first": values}
+    calls: list[tuple[int, int]] = []
+    steps = list(explore.run_policies_in_steps(policies, reps=3, jobs=1, cache=RunCache(None), first_look=2,
+                                               on_progress=lambda d, t: calls.append((d, t))))
+    assert len(steps) == 2 and [d for d, _ in calls] == list(range(1, 7)) and {t for _, t in calls} == {6}
+    look, full = steps
+    one_step = explore.run_policies(policies, reps=3, jobs=1, cache=RunCache(None))
+    drop = ["wall_seconds"]
+    pd.testing.assert_frame_equal(full.replications.drop(columns=drop), one_step.replications.drop(columns=drop))
+    for name in ("clients", "weekly"):
+        pd.testing.assert_frame_equal(full.tables[name], one_step.tables[name])
+    assert look.replications.groupby("scenario").size().tolist() == [2, 2]
+    pd.testing.assert_frame_equal(look.replications.drop(columns=drop).reset_index(drop=True),
+                                  one_step.replications[one_step.replications["replication"] < 2]
+                                  .drop(columns=drop).reset_index(drop=True))
+    cache = RunCache(None)
+    explore.run_policies(policies, reps=3, jobs=1, cache=cache)
+    assert len(list(explore.run_policies_in_steps(policies, reps=3, jobs=1, cache=cache, first_look=2))) == 1
+
+
 def test_downloads_hold_tables_and_editable_charts(monkeypatch):
     monkeypatch.setenv("SIM_QUICK", "1")
     result = explore.run_policies({"league table": explore.preset_values("league table")}, reps=2,

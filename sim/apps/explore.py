@@ -18,7 +18,7 @@ import html
 import io
 import math
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,7 +37,7 @@ from sim.runs import quick
 from sim.runs.cache import RunCache, code_fingerprint, run_key
 from sim.runs.outputs import git_commit
 from sim.runs.robustness import plausible_verdicts
-from sim.runs.runner import StudyResult, merge_results, part_of, run_scenarios
+from sim.runs.runner import StudyResult, first_replications, merge_results, part_of, run_scenarios, with_replications
 from sim.scenario import (
     Scenario,
     apply_overrides,
@@ -106,6 +106,10 @@ TABLE_KPIS = list(kpis.HEADLINE)
 BASELINE_NAME = "status quo"
 MAX_POLICIES = 4  # policies compared with the status quo at once (pinned ones and the current one)
 DEFAULT_REPS = 6  # at least 5; on two cores 6 take as long as 5 (three rounds of two)
+#: A refresh shows a first look at this many replications (two rounds on two cores), then all DEFAULT_REPS.
+FIRST_LOOK = 4
+#: The tables a comparison keeps (for the detail charts, the replay and the download).
+KEPT_TABLES = ("clients", "therapists", "weekly")
 
 
 def _push_quota() -> float:
@@ -254,7 +258,7 @@ def run_policies(policies: dict[str, dict[str, Any]], reps: int = DEFAULT_REPS, 
     missing = [sc for name, sc in wanted.items() if cache.get(keys[name]) is None]
     missing = list({keys[sc.name]: sc for sc in missing}.values())  # the same run twice is run once
     if missing:
-        fresh = run_scenarios(missing, reps=reps, jobs=jobs, progress=False, keep=("clients", "therapists", "weekly"),
+        fresh = run_scenarios(missing, reps=reps, jobs=jobs, progress=False, keep=KEPT_TABLES,
                               on_progress=on_progress, pool=pool, groups=False)
         for sc in missing:
             cache.put(keys[sc.name], part_of(fresh, sc.name))
@@ -264,6 +268,43 @@ def run_policies(policies: dict[str, dict[str, Any]], reps: int = DEFAULT_REPS, 
         assert cached is not None
         parts.append(part_of(cached, cached.scenarios[0].name, as_scenario=sc))
     return merge_results(parts)
+
+
+def run_policies_in_steps(policies: dict[str, dict[str, Any]], reps: int = DEFAULT_REPS, jobs: int = 2,
+                          cache: RunCache | None = None, on_progress: Callable[[int, int], None] | None = None,
+                          pool: Any | None = None, first_look: int = FIRST_LOOK) -> Iterator[StudyResult]:
+    """:func:`run_policies` in two steps when something must be simulated: first a look at ``first_look``
+    replications (two rounds on two cores instead of three), then all ``reps``, the first look's replications kept
+    and only the rest run; the last result equals :func:`run_policies`'s. With everything cached: that one result.
+    ``on_progress(done, total)`` counts replications over both steps."""
+    cache = cache or RunCache(None)
+    reps = quick.reps(reps)
+    wanted = compared_scenarios(policies)
+    keys = {name: run_key(sc, reps) for name, sc in wanted.items()}
+    missing = {keys[name]: sc for name, sc in wanted.items() if cache.get(keys[name]) is None}
+    if not missing or not 1 < first_look < reps:
+        yield run_policies(policies, reps=reps, jobs=jobs, cache=cache, on_progress=on_progress, pool=pool)
+        return
+    runs, total = list(missing.values()), len(missing) * reps
+
+    def counted(offset: int) -> Callable[[int, int], None] | None:
+        return None if on_progress is None else (lambda done, _: on_progress(offset + done, total))
+
+    first = run_scenarios(runs, reps=first_look, jobs=jobs, progress=False, keep=KEPT_TABLES, on_progress=counted(0),
+                          pool=pool, groups=False)
+    parts = []
+    for name, sc in wanted.items():
+        done = cache.get(keys[name])
+        part = part_of(first, missing[keys[name]].name) if done is None else first_replications(done, first_look)
+        parts.append(part_of(part, part.scenarios[0].name, as_scenario=sc))
+    yield merge_results(parts)
+    rest = run_scenarios(runs, reps=reps, jobs=jobs, progress=False, keep=KEPT_TABLES,
+                         on_progress=counted(len(runs) * first_look), pool=pool, groups=False,
+                         first_replication=first_look)
+    full = with_replications(first, rest)
+    for sc in runs:
+        cache.put(run_key(sc, reps), part_of(full, sc.name))
+    yield run_policies(policies, reps=reps, jobs=jobs, cache=cache, pool=pool)
 
 
 # -- what the page shows -------------------------------------------------------------
@@ -658,12 +699,17 @@ def add_details(view: View, result: StudyResult, figs: dict[str, Figure]) -> Non
             view.images[name] = charts.png_bytes(figs[name], close=False)
 
 
+def close(figs: dict[str, Figure]) -> None:
+    """Free the figures of a view that is no longer needed (a first look, replaced by the full run)."""
+    for fig in figs.values():
+        plt.close(fig)
+
+
 def finish(view: View, result: StudyResult, figs: dict[str, Figure]) -> View:
     """Add the detail charts (if missing) and the download to ``view``; close the figures."""
     add_details(view, result, figs)
     view.archive = download_zip(result, figs, view.claims)
-    for fig in figs.values():
-        plt.close(fig)
+    close(figs)
     return view
 
 

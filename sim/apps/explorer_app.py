@@ -46,7 +46,8 @@ class Explorer:
         self.pinned: dict[str, dict[str, Any]] = {}
         self.result: explore.View | None = None  # what the page shows
         self.runs = 0
-        self.last_refresh_seconds = float("nan")  # from Run to the trade-off and table on screen
+        self.last_refresh_seconds = float("nan")  # from Run to the (first) trade-off and table on screen
+        self.last_full_seconds = float("nan")  # from Run to the trade-off and table of every replication
 
         self.presets = w.ToggleButtons(options=[*PRESETS, CUSTOM], value=explore.OPENING_PRESET,
                                        tooltips=[*PRESET_HELP.values(), "Your own settings"],
@@ -268,19 +269,33 @@ class Explorer:
 
         try:
             policies = self.policies()
+            reps = self.reps_widget.value
             self.stage.value = "Simulating (runs already done are reused)..."
-            # (a bad value stops run_policies before anything runs, naming the field)
-            result = explore.run_policies(policies, reps=self.reps_widget.value, jobs=self.jobs, cache=self.cache,
-                                          on_progress=on_progress, pool=self.pool)
-            self.stage.value = "Drawing the trade-off..."
-            view, figs = explore.render(result, details=False)  # the headline first; the detail tabs follow
-            for image in self.detail_images.values():
-                image.value = b""
-            self.show(view)
+            # a first look at fewer replications, then all of them (one step when the runs are cached); a bad value
+            # stops the run before anything runs, naming the field
+            looks = 0
+            for result in explore.run_policies_in_steps(policies, reps=reps, jobs=self.jobs, cache=self.cache,
+                                                        on_progress=on_progress, pool=self.pool):
+                self.stage.value = "Drawing the trade-off..."
+                view, figs = explore.render(result, details=False)  # the headline first; the detail tabs follow
+                for image in self.detail_images.values():
+                    image.value = b""
+                self.show(view)
+                looks += 1
+                if looks == 1:
+                    self.last_refresh_seconds = time.perf_counter() - started
+                shown = int(result.replications.groupby("scenario").size().min())
+                if shown < explore.quick.reps(reps):
+                    explore.close(figs)
+                    self.status.value = (f"First look in {self.last_refresh_seconds:.1f} s at {shown} of "
+                                         f"{explore.quick.reps(reps)} replications: "
+                                         f"{html.escape(explore.caption(view.policies))}. Simulating the rest to "
+                                         "sharpen the intervals...")
             self.progress.max = self.progress.value = 1
             self.runs += 1
-            self.last_refresh_seconds = time.perf_counter() - started
-            self.status.value = (f"Done in {self.last_refresh_seconds:.1f} s (run {self.runs}): "
+            self.last_full_seconds = time.perf_counter() - started
+            first = (f"first look in {self.last_refresh_seconds:.1f} s, " if looks > 1 else "")
+            self.status.value = (f"Done in {self.last_full_seconds:.1f} s ({first}run {self.runs}): "
                                  f"{html.escape(explore.caption(view.policies))}.{explore.unclear_hint(view.claims)}")
             self.stage.value = "Drawing the detail charts..."
             explore.finish(view, result, figs)

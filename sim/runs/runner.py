@@ -90,8 +90,11 @@ def run_replication(task: tuple[Scenario, int, int, Sequence[str], bool]) -> Rep
 def run_scenarios(scenarios: Sequence[Scenario], reps: int | None = None, seed: int | None = None, jobs: int = 1,
                   keep: Sequence[str] = TABLES, progress: bool = True,
                   on_progress: Callable[[int, int], None] | None = None,
-                  pool: Any | None = None, groups: bool = True) -> StudyResult:
+                  pool: Any | None = None, groups: bool = True, first_replication: int = 0) -> StudyResult:
     """Run ``reps`` replications of each scenario (in ``jobs`` worker processes) and summarise.
+
+    ``first_replication``: run replications ``first_replication`` .. ``reps - 1`` only (the rest of a run whose first
+    replications are done: :func:`with_replications` joins the two, identical to running all at once).
 
     ``on_progress(done, total)`` is called after each replication (e.g. to move a notebook progress bar).
     ``pool``: a :func:`worker_pool` kept by the caller (a dashboard), reused instead of starting workers.
@@ -103,7 +106,7 @@ def run_scenarios(scenarios: Sequence[Scenario], reps: int | None = None, seed: 
         raise ValueError(f"scenario names must be distinct, got {names}")
     scenarios, warmup = resolve_warmup(scenarios, seed)
     tasks = [(sc, rep, sc.seed if seed is None else seed, tuple(keep), groups)
-             for sc in scenarios for rep in range(reps or sc.replications)]
+             for sc in scenarios for rep in range(first_replication, reps or sc.replications)]
     started = time.perf_counter()
     results: list[Replicated] = []
     bar = _progress(len(tasks), progress)
@@ -128,7 +131,7 @@ def run_scenarios(scenarios: Sequence[Scenario], reps: int | None = None, seed: 
         summary=summarise(replications, kpi_names),
         tables=tables,
         groups=pd.concat([g for _, _, g in results], ignore_index=True),
-        meta={"replications": _one_or_each({sc.name: reps or sc.replications for sc in scenarios}),
+        meta={"replications": _one_or_each({sc.name: (reps or sc.replications) - first_replication for sc in scenarios}),
               "seed": _one_or_each({sc.name: sc.seed if seed is None else seed for sc in scenarios}),
               "jobs": jobs, "wall_seconds": round(time.perf_counter() - started, 3),
               "warmup": warmup or {"warmup_weeks": _one_or_each({sc.name: sc.horizon.warmup_weeks for sc in scenarios}),
@@ -152,6 +155,41 @@ def part_of(result: StudyResult, name: str, as_scenario: Scenario | None = None)
     return StudyResult(scenarios=[as_scenario or sc], replications=pick(result.replications),
                        summary=pick(result.summary), tables={k: pick(v) for k, v in result.tables.items()},
                        meta=dict(result.meta), groups=pick(result.groups))
+
+
+def first_replications(result: StudyResult, n: int) -> StudyResult:
+    """``result`` with only its replications 0 .. n-1 (the same as a run of ``n``: replication r's numbers do not
+    depend on how many run)."""
+    def pick(df: pd.DataFrame) -> pd.DataFrame:
+        return df[df["replication"] < n].reset_index(drop=True) if "replication" in df else df.copy()
+
+    replications = pick(result.replications)
+    return StudyResult(scenarios=list(result.scenarios), replications=replications,
+                       summary=summarise(replications, [*KPIS, *EXTRA_KPIS]),
+                       tables={k: pick(v) for k, v in result.tables.items()},
+                       meta={**result.meta, "replications": n}, groups=pick(result.groups))
+
+
+def with_replications(first: StudyResult, more: StudyResult) -> StudyResult:
+    """The same scenarios' replications together: ``first`` and the further ones in ``more``, in scenario and then
+    replication order, summarised afresh."""
+    order = {sc.name: i for i, sc in enumerate(first.scenarios)}
+
+    def join(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
+        both = pd.concat([a, b], ignore_index=True)
+        if both.empty or "scenario" not in both or "replication" not in both:
+            return both
+        return both.sort_values(["scenario", "replication"], key=lambda s: s.map(order) if s.name == "scenario"
+                                else s, kind="stable").reset_index(drop=True)
+
+    replications = join(first.replications, more.replications)
+    counts = replications.groupby("scenario").size()
+    return StudyResult(scenarios=list(first.scenarios), replications=replications,
+                       summary=summarise(replications, [*KPIS, *EXTRA_KPIS]),
+                       tables={k: join(v, more.tables[k]) for k, v in first.tables.items() if k in more.tables},
+                       meta={**first.meta, "replications": int(counts.min()) if counts.nunique() == 1 else
+                             counts.to_dict()},
+                       groups=join(first.groups, more.groups))
 
 
 def merge_results(parts: Sequence[StudyResult]) -> StudyResult:
