@@ -223,7 +223,11 @@ def test_explorer_in_a_real_browser(tmp_path: Path, hard_timeout):
         assert chart.get_attribute("src") != first, "the replay did not move"
         shots["explorer_replay.png"] = page.screenshot()
 
-        # the download arrives as a file: CSV tables and charts as PNG and SVG with editable text
+        # only the open tab was drawn after the run; the download is made when asked for, then arrives as a file:
+        # CSV tables and charts as PNG and SVG with editable text
+        assert page.locator("a.fm-download").count() == 0
+        page.locator("button.fm-prepare-download").click()
+        page.locator("a.fm-download").wait_for()
         with zipfile.ZipFile(downloaded(page, "a.fm-download", tmp_path / "download.zip")) as z:
             listed = set(z.namelist())
             assert {"kpi_table.csv", "differences.csv", "replications.csv"} <= listed

@@ -131,6 +131,24 @@ def test_a_refresh_in_two_steps_ends_where_one_step_would(monkeypatch):
     assert len(list(explore.run_policies_in_steps(policies, reps=3, jobs=1, cache=cache, first_look=2))) == 1
 
 
+def test_a_run_draws_only_the_open_tab_and_the_download_when_asked(app, monkeypatch):
+    """After Run: the trade-off, the table and the open tab; another tab is drawn when opened; the zip (and every
+    chart not yet drawn) only when asked for."""
+    monkeypatch.setenv("SIM_QUICK", "1")
+    app.tabs.selected_index = 0
+    app.apply_preset("fit only")
+    app.refresh()
+    names = list(app.detail_images)
+    drawn = {name: bool(image.value) for name, image in app.detail_images.items()}
+    assert drawn == {name: i == 0 for i, name in enumerate(names)}, drawn
+    assert "fm-download" not in app.downloads.value and app.download_button.layout.display != "none"
+    app.tabs.selected_index = 2
+    assert app.detail_images[names[2]].value and not app.detail_images[names[1]].value
+    app.prepare_download()
+    assert all(image.value for image in app.detail_images.values())
+    assert "fm-download" in app.downloads.value and app.download_button.layout.display == "none"
+
+
 def test_downloads_hold_tables_and_editable_charts(monkeypatch):
     monkeypatch.setenv("SIM_QUICK", "1")
     result = explore.run_policies({"league table": explore.preset_values("league table")}, reps=2,

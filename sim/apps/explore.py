@@ -691,12 +691,17 @@ def render(result: StudyResult, details: bool = True) -> tuple[View, dict[str, F
                 replay=replay_of(result)), figs
 
 
+def add_detail(view: View, result: StudyResult, figs: dict[str, Figure], name: str) -> None:
+    """Draw one detail chart into ``view`` (and ``figs``) unless it is drawn already (a tab opened)."""
+    if name not in figs:
+        figs[name] = DETAIL_FIGURES[name](result)
+        view.images[name] = charts.png_bytes(figs[name], close=False)
+
+
 def add_details(view: View, result: StudyResult, figs: dict[str, Figure]) -> None:
-    """Draw the detail charts into ``view`` (and ``figs``) after the headline."""
-    for name, make in DETAIL_FIGURES.items():
-        if name not in figs:
-            figs[name] = make(result)
-            view.images[name] = charts.png_bytes(figs[name], close=False)
+    """Draw every detail chart not yet drawn into ``view`` (and ``figs``)."""
+    for name in DETAIL_FIGURES:
+        add_detail(view, result, figs, name)
 
 
 def close(figs: dict[str, Figure]) -> None:

@@ -100,7 +100,14 @@ class Explorer:
         self.tabs.observe(self._on_tab, names="selected_index")
         self.downloads = w.HTML("")
         self.downloads.add_class("fm-downloads")
-        self.results_box = w.VBox([self.size, self.tradeoff, self.table, self.tabs, self.downloads])
+        self.download_button = w.Button(description="Prepare the download", icon="download",
+                                        tooltip="CSV tables and every chart as PNG and SVG, in one zip",
+                                        layout=w.Layout(width="220px", display="none"))
+        self.download_button.add_class("fm-prepare-download")
+        self.download_button.on_click(lambda _b: self.prepare_download())
+        self.pending: tuple[explore.View, Any, dict[str, Any]] | None = None  # a run whose tabs are drawn as opened
+        self.results_box = w.VBox([self.size, self.tradeoff, self.table, self.tabs, self.download_button,
+                                   self.downloads])
         self.results_box.add_class("fm-results")
 
         self._applying_preset = False
@@ -258,6 +265,7 @@ class Explorer:
                                  "change a policy setting, then Run.")
             return
         self.button.disabled = True
+        self._drop_pending()
         self.progress.max, self.progress.value = 1, 0
         self.stage.value = "Checking the settings..."
         self._mark_stale("Running... (the results shown are from the previous run until this one finishes)")
@@ -297,11 +305,11 @@ class Explorer:
             first = (f"first look in {self.last_refresh_seconds:.1f} s, " if looks > 1 else "")
             self.status.value = (f"Done in {self.last_full_seconds:.1f} s ({first}run {self.runs}): "
                                  f"{html.escape(explore.caption(view.policies))}.{explore.unclear_hint(view.claims)}")
-            self.stage.value = "Drawing the detail charts..."
-            explore.finish(view, result, figs)
-            for name, image in self.detail_images.items():
-                image.value = view.images[name]
-            self.offer_download(view.archive or b"")
+            # only the open tab is drawn now; the others when opened, the download when asked for
+            self.pending = (view, result, figs)
+            self._draw_open_tab()
+            self.downloads.value = ""
+            self.download_button.layout.display = None
             self.stage.value = ""
         except InputError as exc:
             self.results_box.add_class("fm-stale")
@@ -323,7 +331,8 @@ class Explorer:
         for name, image in self.detail_images.items():
             if name in view.images:
                 image.value = view.images[name]
-        self.downloads.value = "<i>Preparing the download...</i>"
+        self.downloads.value = ""
+        self.download_button.layout.display = "none"
         self.result = view
         self.replay = view.replay
         if self.tabs.selected_index == len(self.detail_images):
@@ -332,10 +341,45 @@ class Explorer:
         if view.archive is not None:
             self.offer_download(view.archive)
 
+    # -- tabs drawn when opened, the download when asked for ----------------------------
+    def _drop_pending(self) -> None:
+        if self.pending is not None:
+            explore.close(self.pending[2])
+            self.pending = None
+
+    def _draw_open_tab(self) -> None:
+        index = self.tabs.selected_index
+        names = list(self.detail_images)
+        if self.pending is None or index is None or index >= len(names):
+            return
+        view, result, figs = self.pending
+        self.stage.value = f"Drawing {names[index].lower()}..."
+        explore.add_detail(view, result, figs, names[index])
+        self.detail_images[names[index]].value = view.images[names[index]]
+        self.stage.value = ""
+
+    def prepare_download(self) -> None:
+        """Draw what is not drawn yet and offer the results as one zip (CSV tables, PNG and SVG charts)."""
+        if self.pending is None:
+            return
+        view, result, figs = self.pending
+        self.download_button.disabled = True
+        self.stage.value = "Preparing the download..."
+        explore.finish(view, result, figs)
+        for name, image in self.detail_images.items():
+            image.value = view.images[name]
+        self.pending = None
+        self.download_button.disabled = False
+        self.download_button.layout.display = "none"
+        self.offer_download(view.archive or b"")
+        self.stage.value = ""
+
     # -- replay ------------------------------------------------------------------------
     def _on_tab(self, change: dict) -> None:
         if change["new"] == len(self.detail_images):  # the replay tab: drawn only when opened
             self.start_replay()
+        else:
+            self._draw_open_tab()
 
     def start_replay(self) -> None:
         """Set the week slider to the shown comparison's weeks and draw the last week."""
