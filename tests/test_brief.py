@@ -72,9 +72,15 @@ def test_the_bottom_line_comes_first_in_three_short_sentences_at_a_readable_size
     lines = brief.bottom_line(b)
     assert len(lines) == 3 and all(len(line.split()) < 40 for line in lines), lines
     assert all(any(w in line for w in ("better", "worse", "no clear difference")) for line in lines)
-    fig, _ = brief.bottom_line_slide(b)
+    fig, notes = brief.bottom_line_slide(b)
     sizes = [t.get_fontsize() for t in fig.texts if t.get_text()]
     assert min(sizes) >= 14, sizes
+    # and where that leaves the advice the project started from, from quality first's own verdicts
+    said = brief.post_line(b)
+    assert said in notes and said.startswith(("As the advice", "Unlike the advice"))
+    verdicts = {k: brief.claim_row(b, k)["verdict"] for k in brief.POST_EXPECTS}
+    assert said.startswith("As") == all(v == "better" for v in verdicts.values())
+    assert all(f"{v}" in said for v in verdicts.values())
     plt.close(fig)
 
 

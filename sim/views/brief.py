@@ -360,13 +360,29 @@ def bottom_line(b: Brief) -> list[str]:
     return [section_sentence(b, section) for section in section_order(b)]
 
 
+#: What the post that started the project expects of quality first, by measure (its claim: clients come back when
+#: therapists are matched by fit and booked to their own thresholds).
+POST_EXPECTS = {"return_after_first_rate": "more clients coming back", "burnout_share": "fewer therapists burned out"}
+
+
+def post_line(b: Brief) -> str:
+    """One sentence on where the simulation agrees or disagrees with the post that started the project, from
+    quality first's verdicts on what the post expects."""
+    found = {kpi: str(claim_row(b, kpi)["verdict"]) for kpi in POST_EXPECTS}
+    agrees = all(v == "better" for v in found.values())
+    head = "As the advice that started this project expects" if agrees else "Unlike the advice that started this project"
+    said = "; ".join(f"{kpis.label(kpi).lower()}: {verdict}" for kpi, verdict in found.items())
+    return f"{head} ({' and '.join(POST_EXPECTS.values())}): {said}."
+
+
 def bottom_line_slide(b: Brief) -> tuple[Figure, str]:
-    """The bottom line first: quality first's three answers in plain words, each with how sure it is."""
+    """The bottom line first: quality first's three answers in plain words, each with how sure it is, and where
+    that leaves the advice the project started from."""
     lines = []
-    for line in bottom_line(b):
+    for line in [*bottom_line(b), post_line(b)]:
         lines += [line, ""]
     fig = _text_slide("The bottom line for quality first", lines, size=BOTTOM_LINE_POINTS)
-    return fig, "The bottom line: " + " ".join(bottom_line(b))
+    return fig, "The bottom line: " + " ".join([*bottom_line(b), post_line(b)])
 
 
 def difference_slide(b: Brief, section: str) -> tuple[Figure, str]:
