@@ -16,6 +16,7 @@ from sim.apps.explore import ACTIVE_WHEN, PRESETS, RunCache
 from sim.base.errors import InputError
 from sim.runs.cache import code_fingerprint
 from sim.runs.runner import run_scenarios
+from sim.views.replay import replay_animation, replay_frame
 
 
 @pytest.fixture(scope="module")
@@ -262,13 +263,17 @@ def test_the_replay_moves_over_simulated_time_from_the_recorded_weeks(monkeypatc
                                   cache=RunCache(None))
     replay = explore.replay_of(result)
     assert replay is not None and replay.names == ["status quo", "quality first"]
-    early, late = explore.replay_frame(replay, 5), explore.replay_frame(replay, 30)
+    early, late = replay_frame(replay, 5), replay_frame(replay, 30)
     for a, b in zip(early.axes, late.axes, strict=True):
         assert a.get_xlim() == b.get_xlim() and a.get_ylim() == b.get_ylim()
         assert max(len(line.get_xdata()) for line in a.lines[:1]) == 6  # weeks 0-5 drawn, nothing after
     weekly = result.tables["weekly"]
     expected = weekly[weekly["scenario"] == "quality first"].groupby("week")["waiting"].mean()
     assert list(late.axes[0].lines[2].get_ydata()) == list(expected[expected.index <= 30])
+    # the same run as an animation for a notebook or an exported page: one frame every 4 weeks and the last
+    html_page = replay_animation(replay, every=4)
+    last = int(weekly["week"].max())
+    assert html_page.count("data:image/png;base64") == len(range(0, last, 4)) + 1 and "Play" in html_page
     app = Explorer(cache=RunCache(None))
     view, _ = explore.render(result, details=False)
     app.show(view)

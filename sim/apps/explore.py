@@ -50,6 +50,7 @@ from sim.scenario import (
 )
 from sim.scenario.experiments import load_robustness
 from sim.views import charts
+from sim.views.replay import Replay, replay_of
 
 # (path, label): the explorer's controls, in order; ranges, units and help come from the schema
 POLICY_CONTROLS = [
@@ -520,55 +521,6 @@ def retention_figure(result: StudyResult) -> Figure:
     return charts.plot_retention(result.tables["clients"], [sc.name for sc in result.scenarios])
 
 
-#: What the replay shows week by week: weekly column, title, axis label.
-REPLAY_SERIES = (("waiting", "Waiting list", "clients waiting"),
-                 ("utilisation", "Slots booked", "share of bookable slots"),
-                 ("mean_exhaustion", "Mean therapist exhaustion", "exhaustion (0-1)"),
-                 ("burnout_share", "Therapists burned out", "share of therapists"),
-                 ("leavers", "Therapists leaving", "leavers that week"))
-
-
-def replay_series(result: StudyResult) -> pd.DataFrame:
-    """Week by week, per policy and series: the mean over replications and the range of the replications, from the
-    recorded weekly table (no new run)."""
-    weekly = result.tables["weekly"]
-    cols = [c for c, _, _ in REPLAY_SERIES]
-    g = weekly.groupby(["scenario", "week"], sort=False)[cols]
-    mean, low, high = g.mean(), g.min(), g.max()
-    return pd.concat({"mean": mean, "low": low, "high": high}, axis=1)
-
-
-def replay_frame(replay: Replay, week: int, policy: str | None = None) -> Figure:
-    """The platform up to ``week``: the status quo and one policy side by side, each series with the range of the
-    replications as a band, the week marked; axes fixed over the whole run (so the picture moves, not the axes)."""
-    series, names, warmup = replay.series, replay.names, replay.warmup
-    shown = [names[0], policy if policy in names else names[-1]]
-    col = charts.colours(shown)
-    fig, axes = plt.subplots(1, len(REPLAY_SERIES), figsize=(13, 3.0))
-    for ax, (column, title, unit) in zip(axes, REPLAY_SERIES, strict=True):
-        top = float(series[("high", column)].max()) if len(series) else 1.0
-        for name in shown:
-            s = series.xs(name, level="scenario")
-            upto = s[s.index <= week]
-            ax.fill_between(upto.index, upto[("low", column)], upto[("high", column)], color=col[name], alpha=0.2, lw=0)
-            ax.plot(upto.index, upto[("mean", column)], color=col[name], lw=1.5, label=name)
-            if len(upto):
-                ax.plot([upto.index[-1]], [upto[("mean", column)].iloc[-1]], "o", color=col[name], ms=4)
-        ax.axvspan(0, warmup, color="grey", alpha=0.1, lw=0)
-        ax.axvline(week, color="black", lw=0.8)
-        ax.set_xlim(0, int(series.index.get_level_values("week").max()) if len(series) else 1)
-        ax.set_ylim(0, top * 1.08 if top > 0 else 1)
-        ax.set_title(title, fontsize=9)
-        ax.set_xlabel("week", fontsize=8)
-        ax.set_ylabel(unit, fontsize=8)
-        ax.tick_params(labelsize=7)
-    axes[0].legend(frameon=False, fontsize=7, loc="upper left")
-    fig.suptitle(f"Week {week}: mean over replications, band = their range (grey: warm-up, not measured)",
-                 fontsize=9, color="dimgrey")
-    fig.tight_layout()
-    return fig
-
-
 #: The detail charts, by tab title.
 DETAIL_FIGURES: dict[str, Callable[[StudyResult], Figure]] = {
     "Therapist load": load_figure,
@@ -664,21 +616,6 @@ class View:
     claims: pd.DataFrame  # the headline verdicts the chart and the table show (the download reuses them)
     archive: bytes | None = None  # the download (zip); drawn after the rest is on screen
     replay: Replay | None = None  # the weekly series the replay tab draws from
-
-
-@dataclass
-class Replay:
-    """What the replay tab needs of a comparison: the weekly series, the policies in order, the warm-up."""
-
-    series: pd.DataFrame  # replay_series
-    names: list[str]  # the status quo first
-    warmup: int
-
-
-def replay_of(result: StudyResult) -> Replay | None:
-    if "weekly" not in result.tables:
-        return None
-    return Replay(replay_series(result), [sc.name for sc in result.scenarios], result.scenarios[0].horizon.warmup_weeks)
 
 
 def render(result: StudyResult, details: bool = True) -> tuple[View, dict[str, Figure]]:

@@ -16,6 +16,7 @@ from sim.apps.explore import BASELINE_NAME, MAX_POLICIES, PRESET_HELP, PRESETS, 
 from sim.base.errors import InputError
 from sim.runs.runner import worker_pool
 from sim.views import charts
+from sim.views.replay import replay_frame
 
 CUSTOM = "custom"
 STYLE = """<style>
@@ -396,7 +397,7 @@ class Explorer:
     def draw_replay(self, week: int) -> None:
         if self.replay is None:
             return
-        fig = explore.replay_frame(self.replay, week, policy=self._policy_name())
+        fig = replay_frame(self.replay, week, policy=self._policy_name())
         self.replay_image.value = charts.png_bytes(fig)
 
     def offer_download(self, archive: bytes) -> None:
