@@ -191,3 +191,26 @@ def test_a_revenue_gain_from_sessions_clients_did_not_need_is_not_called_better(
     assert "gaming" in sentence(gamed) and "no clear gain" in sentence(gamed)
     assert verdict(0.005, ["revenue", "kept_session_share"])["verdict"] == "better"
     assert verdict(0.05, ["revenue"])["verdict"] == "better"  # no kept-session KPI: nothing to judge it by
+
+
+def test_the_report_says_how_many_replications_would_settle_an_unclear_answer():
+    """Burnout differences of sd about 3.5 points over 5 replications around +1: no clear difference. With its
+    threshold of 2 points, an interval of +-1 point at the interval's level needs the n where t(n-1) sd / sqrt(n)
+    first falls to 1 point."""
+    from scipy import stats as st
+
+    from sim.views.study import _to_settle
+
+    diffs = {"burnout_share": [0.05, -0.03, 0.04, -0.02, 0.01]}
+    table = paired_differences(reps(diffs), list(diffs), "base")
+    verdicts = claims(table, list(diffs))
+    row = verdicts.iloc[0]
+    assert row["verdict"] == "no clear difference"
+    sd = float(np.std(diffs["burnout_share"], ddof=1))
+    q, half = 0.5 + row["interval_level"] / 2, row["smallest_that_matters"] / 2
+    expected = next(n for n in range(2, 10_000) if st.t.ppf(q, n - 1) * sd / math.sqrt(n) <= half)
+    (line,) = _to_settle(table, verdicts)
+    assert f"therapists burned out about {expected:,}" in line
+    settled = {"burnout_share": [0.001, 0.002, 0.0015, 0.001, 0.0012]}  # negligible already: nothing to settle
+    table = paired_differences(reps(settled), list(settled), "base")
+    assert _to_settle(table, claims(table, list(settled))) == []

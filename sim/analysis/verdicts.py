@@ -109,6 +109,23 @@ def claims(comparison: pd.DataFrame, kpis: Sequence[str] = HEADLINE, alpha: floa
     return clip_differences(pd.DataFrame(rows))  # (after the verdicts: clipping never moves an interval across 0)
 
 
+def replications_to_settle(sd: float, matters: float, level: float = 1 - ALPHA) -> int | None:
+    """The fewest replications after which a paired difference whose replication sd is ``sd`` has a t-interval (at
+    ``level``) of at most +-half the smallest difference that matters, so that its verdict is then clear or
+    negligible, whatever the difference; None without a positive sd and threshold.
+
+    >>> replications_to_settle(sd=0.05, matters=0.02)  # about (2 * 1.98 * 0.05 / 0.02) ** 2
+    99
+    """
+    if not (sd > 0 and matters > 0):
+        return None
+    quantile = 0.5 + level / 2
+    n = max(2, math.ceil((2 * float(stats.norm.ppf(quantile)) * sd / matters) ** 2))  # the normal answer, a floor
+    while float(stats.t.ppf(quantile, n - 1)) * sd / math.sqrt(n) > matters / 2:
+        n += 1
+    return n
+
+
 def sentence(row: pd.Series, currency: str = "") -> str:
     """One claim in plain words, e.g. 'recovery: better, +2.7 points (interval +1.1 points to +4.3 points)'."""
     kpi = row["kpi"]

@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from sim.analysis.metrics import KPIS
-from sim.analysis.verdicts import GAMED, claims, sentence
+from sim.analysis.verdicts import GAMED, claims, replications_to_settle, sentence
 from sim.base import kpis
 from sim.runs.outputs import MARKER, metadata_for
 from sim.runs.runner import StudyResult, merge_results, part_of, run_scenarios
@@ -226,6 +226,7 @@ def report_markdown(result: StudyResult, baseline: str, table: pd.DataFrame,
             lines.append(f"- {sentence(row, currency)}")
         if len(unclear):
             lines.append("- " + "; ".join(sentence(row, currency) for _, row in unclear.iterrows()))
+        lines += _to_settle(comp, v)
         lines += _kept_sessions(result, sc.name)
         lines.append("")
     lines += _who_waits(result, baseline)
@@ -236,6 +237,23 @@ def report_markdown(result: StudyResult, baseline: str, table: pd.DataFrame,
               "`claims.csv` (the verdicts above), `groups.csv` and `group_comparison.csv` (by problem domain and "
               "intake severity), `weekly.csv`; scenario files: `scenarios/*.yaml`."]
     return "\n".join(lines) + "\n"
+
+
+def _to_settle(comparison: pd.DataFrame, verdicts: pd.DataFrame) -> list[str]:
+    """A line naming, for each headline measure with no clear difference, about how many replications would settle
+    it (clear or negligible), from the spread of its paired differences."""
+    spread = comparison.set_index(["scenario", "kpi"])
+    needed = []
+    for _, row in verdicts[verdicts["verdict"] == "no clear difference"].iterrows():
+        found = spread.loc[(row["scenario"], row["kpi"])]
+        n = replications_to_settle(float(found["sd"]), float(row["smallest_that_matters"]),
+                                   float(row["interval_level"]))
+        if n is not None and n > int(found["n"]):
+            needed.append(f"{kpis.label(row['kpi']).lower()} about {n:,}")
+    if not needed:
+        return []
+    return ["- Replications that would settle each unclear answer (an interval of at most half the difference that "
+            "matters, from the spread seen here): " + "; ".join(needed) + "."]
 
 
 def _kept_sessions(result: StudyResult, name: str) -> list[str]:
