@@ -9,7 +9,6 @@ shipped tables say.
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import pandas as pd
 
 from sim.analysis.verdicts import GAMED, sentence
 from sim.base.paths import PROJECT_DIR
+from sim.runs.safe_output import atomic_write
 
 SHIPPED = PROJECT_DIR / "docs" / "study"
 PLAIN_LANGUAGE = PROJECT_DIR / "docs" / "plain_language.md"
@@ -93,7 +93,7 @@ def replace_section(doc: Path, start: str, end: str, block: str) -> bool:
     new = (text[:text.index(start)] + block + text[text.index(end) + len(end):]) if start in text \
         else text.rstrip() + "\n\n" + block + "\n"
     if new != text:
-        doc.write_text(new)
+        atomic_write(doc, new.encode())  # whole or not at all
     return new != text
 
 
@@ -103,8 +103,8 @@ def ship(results: Path) -> None:
     if missing:
         raise SystemExit(f"{results}: not a finished default study (missing {', '.join(missing)}); run python -m sim")
     SHIPPED.mkdir(parents=True, exist_ok=True)
-    for f in FILES:
-        shutil.copyfile(results / f, SHIPPED / f)
+    for f in FILES:  # each file whole or not at all
+        atomic_write(SHIPPED / f, (results / f).read_bytes())
 
 
 if __name__ == "__main__":
