@@ -181,7 +181,9 @@ def test_explorer_in_a_real_browser(tmp_path: Path, hard_timeout):
 
         # pin quality first, then the league table preset: both against the status quo
         page.locator("button.fm-pin").click()
+        status.filter(has_text="Pinned").wait_for()
         page.locator(".fm-presets button", has_text="league table").click()
+        status.filter(has_text="Preset chosen").wait_for()
         before = status.inner_text()
         page.locator("button.fm-run").click()
         done(page, before)
@@ -190,9 +192,11 @@ def test_explorer_in_a_real_browser(tmp_path: Path, hard_timeout):
         assert "league table" in status.inner_text()
 
         # four policies side by side still fit the column at 1366 px: no verdict cut, no table past its box
-        for preset in ("productivity push", "fit only"):
-            page.locator("button.fm-pin").click()
+        for preset in ("productivity push", "fit only"):  # each step waits until the kernel has it: a widget's
+            page.locator("button.fm-pin").click()  # value change can be overtaken by a later button click
+            status.filter(has_text="Pinned").wait_for()
             page.locator(".fm-presets button", has_text=preset).click()
+            status.filter(has_text="Preset chosen").wait_for()
         before = status.inner_text()
         page.locator("button.fm-run").click()
         done(page, before)
