@@ -178,8 +178,11 @@ def test_self_reported_loads_are_biased_and_learned_ones_move_toward_the_exhaust
 
 
 def test_fit_holds_cost_waiting_time():
-    _, plain = run("matching.policy=fit", "matching.hold_weeks=0")
-    _, held = run("matching.policy=fit", "matching.hold_weeks=3", "matching.hold_min_gain=0.25")
+    """Holds cost waiting time where the declared specialists are scarce (specialties blind to demand, the end of
+    their weight's range)."""
+    scarce = "therapists.specialty_prevalence_weight=0"
+    _, plain = run("matching.policy=fit", "matching.hold_weeks=0", scarce)
+    _, held = run("matching.policy=fit", "matching.hold_weeks=3", "matching.hold_min_gain=0.25", scarce)
     wait = lambda t: measured_clients(t.clients)["wait_first_session_days"].mean()  # noqa: E731
     assert wait(held) > wait(plain) + 1.0  # (on this overloaded platform holds do not even raise true fit)
 

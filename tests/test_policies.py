@@ -16,7 +16,10 @@ from sim.engine.policies.revenue import Activity, PerSession, Subscription, Valu
 from sim.engine.population import draw_therapist
 from sim.scenario import Capacity, Matching, Money, Scenario
 
-SC = Scenario()
+# therapists here have a hand-made number of domains, so their declared specialties are not tilted toward the
+# six real domains' prevalence (specialty_prevalence_weight 0: a self-view alone)
+SC = Scenario().model_copy(update={"therapists": Scenario().therapists.model_copy(
+    update={"specialty_prevalence_weight": 0.0})})
 
 
 def therapist(tid: int, domain_true: list[float], slots_per_week: int = 5, style: int = 0) -> Therapist:

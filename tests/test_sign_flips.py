@@ -44,7 +44,8 @@ def test_fit_beats_earliest_only_where_skill_is_visible():
     visible = difference("fit_quota", "baseline", {"matching.information": "oracle"}, "recovery_rate")
     misleading = difference("fit_quota", "baseline", {
         "matching.profile_validity": -0.2, "matching.hold_weeks": 4.0, "matching.hold_min_gain": 0.25,
-        "matching.max_wait_weeks": 8.0, "therapists.domain_effectiveness_sd": DOMAIN_SD_HIGH}, "recovery_rate")
+        "matching.max_wait_weeks": 8.0, "therapists.domain_effectiveness_sd": DOMAIN_SD_HIGH,
+        "therapists.specialty_prevalence_weight": 0.0}, "recovery_rate")  # profiles blind to demand too
     assert visible > 0.02 and misleading < -0.005, (visible, misleading)
 
 
