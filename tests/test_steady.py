@@ -91,7 +91,7 @@ def test_a_scenario_that_keeps_filling_is_reported_as_not_settled():
     import numpy as np
     import pandas as pd
 
-    from sim.runs.warmup import measured_drifts, unsettled_in_measured
+    from sim.runs.warmup import measured_drifts
 
     rng = np.random.default_rng(5)
     rows = []
@@ -104,12 +104,14 @@ def test_a_scenario_that_keeps_filling_is_reported_as_not_settled():
                              "waiting": waiting + rng.normal(0, 2), "matched": 20.0,
                              "active_clients": filling_up + rng.normal(0, 5)})
     weekly = pd.DataFrame(rows)
-    drifting = unsettled_in_measured(weekly, warmup_weeks=26, measured_weeks=52)
+    drifting = {name: d for name, d in measured_drifts(weekly, warmup_weeks=26, measured_weeks=52).items()
+                if d.clearly_beyond(0.05)}
     assert list(drifting) == ["filling"]
     expected = 3.0 * 51 / (20 + 400 + 20 + 3.0 * 51 / 2)  # the line's rise over its mean level
     assert drifting["filling"].mean == pytest.approx(expected, rel=0.05)
     assert drifting["filling"].low > 0.05 and abs(measured_drifts(weekly, 26, 52)["steady"].mean) < 0.01
-    assert unsettled_in_measured(weekly, warmup_weeks=0, measured_weeks=26 + 52)["steady"].mean > 0.5  # warm-up in
+    with_warmup = measured_drifts(weekly, warmup_weeks=0, measured_weeks=26 + 52)["steady"]  # the filling counted
+    assert with_warmup.clearly_beyond(0.05) and with_warmup.mean > 0.5
 
 
 def test_the_study_report_names_a_platform_that_does_not_settle_and_passes_one_that_does():

@@ -36,6 +36,8 @@ from sim.base.kpis import HEADLINE, KPI, clip_differences, format_difference
 ALPHA = 0.05
 #: The revenue verdict of a gain that rests on sessions kept past clients' planned endings.
 GAMED = "better only by gaming"
+#: The verdicts that are an answer (told as a finding); the others say the run cannot tell or nothing matters.
+CLEAR = ("better", "worse", "changed", GAMED)
 
 
 def gamed_revenue(group: pd.DataFrame) -> float:

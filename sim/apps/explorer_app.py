@@ -14,6 +14,7 @@ from typing import Any
 from sim.apps import explore
 from sim.apps.explore import BASELINE_NAME, MAX_POLICIES, PRESET_HELP, PRESETS, FieldSpec, RunCache
 from sim.base.errors import InputError
+from sim.runs import quick
 from sim.runs.runner import worker_pool
 from sim.views import charts
 from sim.views.replay import replay_frame
@@ -278,7 +279,7 @@ class Explorer:
 
         try:
             policies = self.policies()
-            reps = self.reps_widget.value
+            reps = quick.reps(self.reps_widget.value)  # (what quick mode runs)
             self.stage.value = "Simulating (runs already done are reused)..."
             # a first look at fewer replications, then all of them (one step when the runs are cached); a bad value
             # stops the run before anything runs, naming the field
@@ -294,10 +295,10 @@ class Explorer:
                 if looks == 1:
                     self.last_refresh_seconds = time.perf_counter() - started
                 shown = int(result.replications.groupby("scenario").size().min())
-                if shown < explore.quick.reps(reps):
+                if shown < reps:
                     explore.close(figs)
                     self.status.value = (f"First look in {self.last_refresh_seconds:.1f} s at {shown} of "
-                                         f"{explore.quick.reps(reps)} replications: "
+                                         f"{reps} replications: "
                                          f"{html.escape(explore.caption(view.policies))}. Simulating the rest to "
                                          "sharpen the intervals...")
             self.progress.max = self.progress.value = 1

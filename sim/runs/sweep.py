@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 
 from sim.analysis.stats import paired_differences, t_interval
-from sim.analysis.verdicts import claims
+from sim.analysis.verdicts import CLEAR, claims
 from sim.base.kpis import HEADLINE, KPI, format_difference
 from sim.runs.runner import run_scenarios
 from sim.scenario import Scenario, ScenarioError, apply_overrides, load_scenario, parameter_table
@@ -115,8 +115,6 @@ def one_way_contrast(policy: Scenario, reference: Scenario, params: Sequence[str
     first = ["parameter", "end", "value", "kpi", "difference", "ci_low", "ci_high", "verdict", "answer_changes"]
     return table[first + [c for c in table.columns if c not in first]]
 
-
-CLEAR = ("better", "worse", "changed")
 
 
 def answer_changes(at_default: str, elsewhere: str) -> bool:

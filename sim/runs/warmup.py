@@ -113,14 +113,6 @@ def measured_drifts(weekly: pd.DataFrame, warmup_weeks: int, measured_weeks: int
     return out
 
 
-def unsettled_in_measured(weekly: pd.DataFrame, warmup_weeks: int, measured_weeks: int,
-                          tolerance: float = TOLERANCE) -> dict[str, Drift]:
-    """The scenarios whose clients in the system clearly drift by more than ``tolerance`` over the measured weeks
-    (the interval over replications lies beyond it). Empty: every scenario settled by the end of its warm-up."""
-    drifts = measured_drifts(weekly, warmup_weeks, measured_weeks)
-    return {name: drift for name, drift in drifts.items() if drift.clearly_beyond(tolerance)}
-
-
 def mser5(series: np.ndarray, batch: int = BATCH) -> int:
     """Truncation point (in observations, a multiple of ``batch``) that minimises the MSER statistic."""
     values = np.asarray(series, dtype=float)

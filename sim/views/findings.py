@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.analysis.verdicts import GAMED, sentence
+from sim.analysis.verdicts import CLEAR, GAMED, sentence
 from sim.base.paths import PROJECT_DIR
 from sim.runs.safe_output import atomic_write
 
@@ -43,7 +43,7 @@ def _lines(claims: pd.DataFrame, currency: str) -> list[str]:
     for scenario, group in claims.groupby("scenario", sort=False):
         group = group.assign(rank=group["verdict"].map({v: i for i, v in enumerate(ORDER)})).sort_values(
             "rank", kind="stable")
-        clear = group[group["verdict"].isin(("better", "worse", "changed", GAMED))]
+        clear = group[group["verdict"].isin(CLEAR)]
         rest = group[~group.index.isin(clear.index)]
         lines.append(f"- **{_policy(str(scenario))}**: "
                      + "; ".join(sentence(row, currency) for _, row in clear.iterrows())

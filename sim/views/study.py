@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from sim.analysis.metrics import KPIS
-from sim.analysis.verdicts import GAMED, claims, replications_to_settle, sentence
+from sim.analysis.verdicts import CLEAR, claims, replications_to_settle, sentence
 from sim.base import kpis
 from sim.runs.outputs import MARKER, metadata_for
 from sim.runs.runner import StudyResult, merge_results, part_of, run_scenarios
@@ -218,7 +218,7 @@ def report_markdown(result: StudyResult, baseline: str, table: pd.DataFrame,
         if sc.name == baseline:
             continue
         v = verdicts[verdicts["scenario"] == sc.name]
-        clear = v[v["verdict"].isin(("better", "worse", "changed", GAMED))]
+        clear = v[v["verdict"].isin(CLEAR)]
         unclear = v[~v.index.isin(clear.index)]
         lines.append(f"**{sc.name}** against {baseline}:")
         lines.append("")
