@@ -155,7 +155,7 @@ class PlatformModel:
         self.week_hires = 0
         self.week_leavers = 0
         self.sessions = typed_columns(SESSION_COLUMNS)
-        self._session_columns = [self.sessions[name] for name in SESSION_COLUMNS]  # in the order of _record
+        self._session_appends = tuple(self.sessions[name].append for name in SESSION_COLUMNS)  # in _record's order
         fb = sc.performance.feedback
         self._course_constants = CourseConstants(
             cap=tp.session_cap or 1 << 30, meas_sd=cl.measurement_sd,
@@ -257,9 +257,8 @@ class PlatformModel:
     def _arrive(self, day: float) -> None:
         cid = len(self.rows)
         c = self.factory.make(cid, day)
-        self.rows.add(arrival_day=day, domain=c.domain, complexity=c.complexity, engagement=c.engagement,
-                      responsiveness=c.responsiveness, has_preference=c.preference >= 0,
-                      single_session_need=c.single_need)
+        self.rows.add_values((day, c.domain, c.complexity, c.engagement, c.responsiveness, c.preference >= 0,
+                              c.single_need))  # ClientRows.FIXED
         self.open[cid] = c
         tp = self.sc.therapy
         c.no_show_p = _sigmoid(self.no_show_logit - tp.no_show_engagement_effect * c.engagement) * self.no_show_factor
@@ -387,15 +386,11 @@ class PlatformModel:
         del self.open[c.id]
 
     def _write_row(self, c: Client, ending: str, ending_day: float) -> None:
-        self.rows.write(
-            c.id, severity_intake=c.obs_intake, severity_last=c.obs_last, anxiety_intake=c.anx_intake,
-            anxiety_last=c.anx_last, therapist_id=c.therapist.id if c.therapist is not None else -1,
-            first_session_day=c.first_session_day, last_session_day=c.last_session_day,
-            sessions_attended=c.sessions_attended, sessions_missed=c.sessions_missed, ending=self.ending_code[ending],
-            ending_day=ending_day,
-            early_alliance=c.early_alliance_sum / c.early_alliance_n if c.early_alliance_n else math.nan,
-            true_fit=c.true_fit, rematched=c.rematched, therapists_seen=c.therapists_seen,
-            first_matched_day=c.first_matched_day, sessions_kept=c.kept_extra)
+        self.rows.write_values(c.id, (  # ClientRows.OUTCOME
+            c.obs_intake, c.obs_last, c.anx_intake, c.anx_last, c.therapist.id if c.therapist is not None else -1,
+            c.first_session_day, c.last_session_day, c.sessions_attended, c.sessions_missed, self.ending_code[ending],
+            ending_day, c.early_alliance_sum / c.early_alliance_n if c.early_alliance_n else math.nan, c.true_fit,
+            c.rematched, c.therapists_seen, c.first_matched_day, c.kept_extra))
 
     def _detach(self, c: Client) -> None:
         """``c`` is about to lose their therapist: count them out of matched or in treatment."""
@@ -500,15 +495,15 @@ class PlatformModel:
     def _record(self, cid: int, tid: int, day: int, number: int, status: int, obs: float = math.nan,
                 alliance: float = math.nan, anx: float = math.nan) -> None:
         """One row of the sessions table (a booked appointment)."""
-        r = self._session_columns
-        r[0].append(cid)
-        r[1].append(tid)
-        r[2].append(day)
-        r[3].append(number)
-        r[4].append(status)
-        r[5].append(obs)
-        r[6].append(alliance)
-        r[7].append(anx)
+        a_cid, a_tid, a_day, a_number, a_status, a_obs, a_alliance, a_anx = self._session_appends
+        a_cid(cid)
+        a_tid(tid)
+        a_day(day)
+        a_number(number)
+        a_status(status)
+        a_obs(obs)
+        a_alliance(alliance)
+        a_anx(anx)
 
     def _attendance(self, c: Client, t: Therapist, day: int, k: int, u_ns: float) -> int | None:
         """Status of appointment ``k`` (attended, no-show, therapist absent); None when the client

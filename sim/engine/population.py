@@ -58,7 +58,6 @@ class ClientFactory:
         self._chunks: OrderedDict[tuple[int, int], np.ndarray] = OrderedDict()
         self._first_chunk = np.empty((0, APPOINTMENTS * len(layout)), dtype=np.float32)
         self._rng = np.random.Generator(np.random.PCG64())  # its state is set per named draw
-        self._column = np.empty((BLOCK, APPOINTMENTS), dtype=np.float32)
         # later chunks are needed by clients who arrived over the last months: cache about a quarter of blocks
         self._cache_size = max(CACHED_CHUNKS, int(sc.demand.arrivals_per_week * 13 / BLOCK))
 
@@ -113,16 +112,17 @@ class ClientFactory:
     def _draw_chunk(self, block: int, chunk: int) -> np.ndarray:
         """Chunk ``chunk`` of block ``block``, drawn in single precision (plenty for decisions and noise); one
         bit generator is switched to each named draw's stream in turn."""
-        layout, rng, column_draws = self.layout, self._rng, self._column
-        table = np.empty((BLOCK, APPOINTMENTS, len(layout)), dtype=np.float32)
+        layout, rng = self.layout, self._rng
+        by_draw = np.empty((len(layout), BLOCK * APPOINTMENTS), dtype=np.float32)  # one contiguous row per draw
         for column, (name, kind) in enumerate(layout):
             rng.bit_generator.state = generator_state(self.seed, self.rep, f"luck:{name}", (block << 16) | chunk)
             if kind == "uniform":
-                rng.random(dtype=np.float32, out=column_draws)
+                rng.random(dtype=np.float32, out=by_draw[column])
             else:
-                rng.standard_normal(dtype=np.float32, out=column_draws)
-            table[:, :, column] = column_draws
-        return table.reshape(BLOCK, APPOINTMENTS * len(layout))
+                rng.standard_normal(dtype=np.float32, out=by_draw[column])
+        # to (client, appointment, draw) in one copy
+        return np.ascontiguousarray(by_draw.reshape(len(layout), BLOCK, APPOINTMENTS).transpose(1, 2, 0)).reshape(
+            BLOCK, APPOINTMENTS * len(layout))
 
     def _chunk(self, block: int, chunk: int) -> np.ndarray:
         key = (block, chunk)

@@ -78,22 +78,30 @@ class ClientRows:
 
     def add(self, **fixed: float) -> None:
         """Append a client's row with the columns of ``FIXED``, by name (all of them, nothing else)."""
+        if len(fixed) != len(self.FIXED) or set(fixed) != set(self.FIXED):
+            raise KeyError(f"client row: expected the columns {self.FIXED}, got {tuple(fixed)}")
+        self.add_values([fixed[name] for name in self.FIXED])
+
+    def add_values(self, values: Sequence[float]) -> None:
+        """Append a client's row: the columns of ``FIXED``, in that order (the model's hot path)."""
         n = self.n
         if n == len(self._fixed[0]):
             for col in self.cols.values():
                 col.extend(array(col.typecode, [math.nan if col.typecode in "df" else 0]) * self.GROWTH)
-        if len(fixed) != len(self.FIXED):
-            raise KeyError(f"client row: expected the columns {self.FIXED}, got {tuple(fixed)}")
-        for name, col in zip(self.FIXED, self._fixed, strict=True):
-            col[n] = fixed[name]
+        for col, value in zip(self._fixed, values, strict=True):
+            col[n] = value
         self.n = n + 1
 
     def write(self, cid: int, **outcome: float) -> None:
         """Set client ``cid``'s outcome columns of ``OUTCOME``, by name (all of them, nothing else)."""
-        if len(outcome) != len(self.OUTCOME):
+        if len(outcome) != len(self.OUTCOME) or set(outcome) != set(self.OUTCOME):
             raise KeyError(f"client outcome: expected the columns {self.OUTCOME}, got {tuple(outcome)}")
-        for name, col in zip(self.OUTCOME, self._outcome, strict=True):
-            col[cid] = outcome[name]
+        self.write_values(cid, [outcome[name] for name in self.OUTCOME])
+
+    def write_values(self, cid: int, values: Sequence[float]) -> None:
+        """Set client ``cid``'s outcome columns: those of ``OUTCOME``, in that order (the model's hot path)."""
+        for col, value in zip(self._outcome, values, strict=True):
+            col[cid] = value
 
     def frame(self) -> pd.DataFrame:
         data = {name: to_numpy(col)[: self.n] for name, col in self.cols.items()}
