@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from sim.analysis.metrics import measured_clients, no_show_rate, window
 from sim.engine.model import PlatformModel
-from tests.conftest import small
+from sim.scenario import load_scenario
+from tests.conftest import SCENARIOS, small
 
 
 def run(*overrides: str, rep: int = 0):
@@ -229,3 +231,19 @@ def test_absolute_volume_channel_exhausts_high_load_therapists_under_individual_
     _, volume = run("capacity.policy=individual", "exhaustion.absolute_share=1")
     hi = lambda t: t.therapists[t.therapists["sustainable_load"] > 5.5]["mean_exhaustion"].mean()  # noqa: E731
     assert hi(volume) > hi(own) + 0.05
+
+
+def test_the_specialty_weight_is_the_one_that_reproduces_the_directory():
+    """The default specialty weight is the best fit to the therapist directory's declared specialties (within the
+    fit's 0.05 grid) and fits it better than either end of the old 0-1 range; the model's most-to-least ratio over the
+    four named domains lies near the directory's 1.48."""
+    from sim.runs.calibration import specialty_weight_fit
+
+    sc = load_scenario(SCENARIOS / "baseline.yaml")
+    default = sc.therapists.specialty_prevalence_weight
+    fit = specialty_weight_fit(sc, weights=np.round(np.arange(0.0, 1.01, 0.05), 2), therapists=6000, seed=3)
+    best = fit.loc[fit["distance"].idxmin()]
+    assert abs(best["weight"] - default) <= 0.05 + 1e-9
+    at = fit.set_index("weight")
+    assert at.loc[default, "distance"] < min(at.loc[0.0, "distance"], at.loc[1.0, "distance"]) / 3
+    assert 1.2 < at.loc[default, "ratio"] < 1.6

@@ -8,6 +8,7 @@ them over replications with 95% t-intervals.
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Callable
 from pathlib import Path
 
@@ -30,9 +31,10 @@ from sim.analysis.metrics import (
 )
 from sim.analysis.stats import t_interval
 from sim.base.paths import PROJECT_DIR
+from sim.engine.population import draw_therapist
 from sim.engine.recorder import Tables
 from sim.runs.runner import run_scenarios
-from sim.scenario import Scenario, apply_overrides
+from sim.scenario import DOMAINS, Scenario, apply_overrides
 
 TARGETS_FILE = PROJECT_DIR / "calibration" / "targets.yaml"
 SETTINGS = {"us_platform": "baseline", "talking_therapies_like": "talking_therapies_like"}
@@ -292,6 +294,44 @@ def evaluate(setting: str, runs: list[RunTables], targets: dict[str, dict[str, d
             "what": spec.get("what", ""), "source": spec["source"],
             "probe": ", ".join(f"{k}={v}" for k, v in PROBES.get((setting, name), {}).items()) if name in probes else "",
         })
+    return pd.DataFrame(rows)
+
+
+# -- declared specialties against a therapist directory ------------------------------------
+
+#: Share of therapist profiles that name each problem among their (up to three) specialties, for the four of the
+#: model's domains the directory names: 7,657 Psychology Today profiles sampled over the 50 US states (S. Felix,
+#: 2017, "Who are today's mental health practitioners in private practice?", chart "Top 10 specialties", read to
+#: the nearest half point; data and code: github.com/stevenfelix/PsychologyToday).
+DIRECTORY_SPECIALTY_SHARES = {"anxiety": 0.37, "depression": 0.32, "relationships": 0.285, "trauma": 0.25}
+
+
+def declared_shares(sc: Scenario, therapists: int = 20_000, seed: int = 0) -> pd.Series:
+    """Share of ``therapists`` newly drawn therapists (the model's own draw) who declare each domain."""
+    rng, counts = random.Random(seed), np.zeros(len(DOMAINS))
+    for _ in range(therapists):
+        counts += draw_therapist(rng, sc, len(DOMAINS)).declared
+    return pd.Series(counts / therapists, index=list(DOMAINS), name="declared_share")
+
+
+def specialty_weight_fit(sc: Scenario, weights: np.ndarray | None = None, therapists: int = 20_000,
+                         seed: int = 0) -> pd.DataFrame:
+    """How well each ``therapists.specialty_prevalence_weight`` reproduces the directory's pattern of declared
+    specialties (:data:`DIRECTORY_SPECIALTY_SHARES`): per weight, the squared distance between the model's and
+    the directory's shares over the four named domains, each set scaled to sum to one (profiles declare different
+    numbers of specialties), and the ratio of the most to the least often declared of them (directory 1.48). The
+    best weight is the row with the smallest distance; the fit leans on the scenario's (assumed) prevalences."""
+    weights = np.round(np.linspace(0.0, 1.0, 21), 2) if weights is None else weights
+    named = list(DIRECTORY_SPECIALTY_SHARES)
+    observed = np.array([DIRECTORY_SPECIALTY_SHARES[d] for d in named])
+    rows = []
+    for w in weights:
+        shares = declared_shares(apply_overrides(sc, {"therapists.specialty_prevalence_weight": float(w)}),
+                                 therapists, seed)[named].to_numpy()
+        rows.append({"weight": float(w),
+                     "distance": float(((shares / shares.sum() - observed / observed.sum()) ** 2).sum()),
+                     "ratio": float(shares.max() / shares.min()),
+                     **{f"declared_{d}": float(v) for d, v in zip(named, shares, strict=True)}})
     return pd.DataFrame(rows)
 
 
