@@ -336,3 +336,30 @@ def test_the_wait_and_client_return_charts_carry_bands_and_the_wait_axis_stays_p
     fig = explore.wait_figure(result)
     assert fig.axes[0].get_xlim() == (0.0, float(WAIT_AXIS_DAYS))
     plt.close(fig)
+
+
+def test_run_reads_the_controls_after_values_still_on_their_way(monkeypatch):
+    """In the browser a click can reach the kernel before the last value of a control changed just before it (one
+    state message per widget at a time): a click waits SETTLE_SECONDS on the event loop, so a value arriving in
+    that time is the one that runs; a double click runs once; outside an event loop it runs at once."""
+    import asyncio
+
+    from sim.apps import explorer_app
+    from sim.apps.explorer_app import Explorer
+
+    app = Explorer(jobs=1, cache=RunCache(None))
+    seen: list[str] = []
+    monkeypatch.setattr(app, "refresh", lambda: seen.append(app.presets.value))
+
+    async def click_then_change() -> None:
+        app.button.click()
+        app.button.click()  # a double click
+        await asyncio.sleep(explorer_app.SETTLE_SECONDS / 4)
+        app.presets.value = "league table"  # the value that was still on its way
+        await asyncio.sleep(explorer_app.SETTLE_SECONDS * 3)
+
+    asyncio.run(click_then_change())
+    assert seen == ["league table"] and not app.button.disabled
+    app.presets.value = "fit only"
+    app.button.click()  # no event loop: at once
+    assert seen == ["league table", "fit only"]

@@ -6,9 +6,11 @@ controls; detail charts in tabs; downloads. All numbers come from :mod:`sim.apps
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import html
 import time
+from collections.abc import Callable
 from typing import Any
 
 from sim.apps import explore
@@ -20,6 +22,11 @@ from sim.views import charts
 from sim.views.replay import replay_frame
 
 CUSTOM = "custom"
+#: Seconds a click on Run or Pin waits before it reads the controls. The browser sends a widget's newest value only
+#: once the kernel has answered its previous one (ipywidgets sends one state message per widget at a time), while
+#: a button click goes at once: a click straight after two quick changes of one control (two presets, a slider
+#: drag) could otherwise reach the kernel before that control's last value and run the settings before it.
+SETTLE_SECONDS = 0.1
 STYLE = """<style>
 .fm-stale { opacity: 0.35; }
 .fm-help { font-size: 11px; color: #555; margin: -4px 0 4px 4px; max-width: 400px; }
@@ -116,10 +123,29 @@ class Explorer:
         self.presets.observe(self._on_preset, names="value")
         for widget in self.controls.values():
             widget.observe(self._on_control, names="value")
-        self.button.on_click(lambda _b: self.refresh())
-        self.pin_button.on_click(lambda _b: self.pin())
+        self.button.on_click(lambda _b: self.after_settling(self.refresh, self.button))
+        self.pin_button.on_click(lambda _b: self.after_settling(self.pin, self.pin_button))
         self.clear_button.on_click(lambda _b: self.clear_pins())
         self.apply_preset(explore.OPENING_PRESET)
+
+    def after_settling(self, action: Callable[[], None], button: Any) -> None:
+        """Do a button's ``action`` once the control values already on their way have arrived (SETTLE_SECONDS
+        later, on the kernel's event loop, which handles them meanwhile); the button is disabled until then, so a
+        double click acts once. Outside a running event loop (scripts, tests) at once."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            action()
+            return
+        if button.disabled:
+            return
+        button.disabled = True
+
+        def act() -> None:
+            button.disabled = False
+            action()
+
+        loop.call_later(SETTLE_SECONDS, act)
 
     # -- controls --------------------------------------------------------------------
     def _widget(self, s: FieldSpec) -> Any:
