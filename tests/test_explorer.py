@@ -340,8 +340,9 @@ def test_the_wait_and_client_return_charts_carry_bands_and_the_wait_axis_stays_p
 
 def test_run_reads_the_controls_after_values_still_on_their_way(monkeypatch):
     """In the browser a click can reach the kernel before the last value of a control changed just before it (one
-    state message per widget at a time): a click waits SETTLE_SECONDS on the event loop, so a value arriving in
-    that time is the one that runs; a double click runs once; outside an event loop it runs at once."""
+    state message per widget at a time): a click within SETTLE_SECONDS of the last change waits out the rest on the
+    event loop, so a value arriving in that time is the one that runs; a double click runs once; a click long after
+    the last change, or outside an event loop, runs at once."""
     import asyncio
 
     from sim.apps import explorer_app
@@ -352,14 +353,22 @@ def test_run_reads_the_controls_after_values_still_on_their_way(monkeypatch):
     monkeypatch.setattr(app, "refresh", lambda: seen.append(app.presets.value))
 
     async def click_then_change() -> None:
+        app.presets.value = "fit only"  # a first change, whose successor is still on its way
         app.button.click()
         app.button.click()  # a double click
         await asyncio.sleep(explorer_app.SETTLE_SECONDS / 4)
         app.presets.value = "league table"  # the value that was still on its way
         await asyncio.sleep(explorer_app.SETTLE_SECONDS * 3)
 
+    async def click_long_after_a_change() -> None:
+        await asyncio.sleep(explorer_app.SETTLE_SECONDS * 1.5)
+        app.button.click()  # nothing can still be on its way: at once
+        assert seen[-1] == "individual only"
+
     asyncio.run(click_then_change())
     assert seen == ["league table"] and not app.button.disabled
+    app.presets.value = "individual only"
+    asyncio.run(click_long_after_a_change())
     app.presets.value = "fit only"
     app.button.click()  # no event loop: at once
-    assert seen == ["league table", "fit only"]
+    assert seen == ["league table", "individual only", "fit only"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import html
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -120,6 +121,9 @@ class Explorer:
         self.results_box.add_class("fm-results")
 
         self._applying_preset = False
+        self._last_change = -math.inf  # when the kernel last received a changed control (see after_settling)
+        for widget in (self.presets, self.reps_widget, *self.controls.values()):
+            widget.observe(self._changed, names="value")
         self.presets.observe(self._on_preset, names="value")
         for widget in self.controls.values():
             widget.observe(self._on_control, names="value")
@@ -129,12 +133,16 @@ class Explorer:
         self.apply_preset(explore.OPENING_PRESET)
 
     def after_settling(self, action: Callable[[], None], button: Any) -> None:
-        """Do a button's ``action`` once the control values already on their way have arrived (SETTLE_SECONDS
-        later, on the kernel's event loop, which handles them meanwhile); the button is disabled until then, so a
-        double click acts once. Outside a running event loop (scripts, tests) at once."""
+        """Do a button's ``action`` once the control values already on their way have arrived: up to SETTLE_SECONDS
+        after the last change the kernel received, on the kernel's event loop, which handles them meanwhile (at once
+        when the last change is older, or outside a running event loop: scripts, tests). The button is disabled
+        while it waits, so a double click acts once."""
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
+            loop = None
+        wait = SETTLE_SECONDS - (time.monotonic() - self._last_change)  # nothing can be on its way after that
+        if loop is None or wait <= 0:
             action()
             return
         if button.disabled:
@@ -145,7 +153,10 @@ class Explorer:
             button.disabled = False
             action()
 
-        loop.call_later(SETTLE_SECONDS, act)
+        loop.call_later(wait, act)
+
+    def _changed(self, _change: dict | None = None) -> None:
+        self._last_change = time.monotonic()
 
     # -- controls --------------------------------------------------------------------
     def _widget(self, s: FieldSpec) -> Any:
