@@ -313,16 +313,17 @@ def cmd_calibrate(a: argparse.Namespace) -> None:
         return
     from sim.runs.calibration import PROBES, SETTINGS, format_table
     from sim.runs.policy_response import format_responses, lever_arms
-    from sim.views.calibration_report import run_calibration
+    from sim.views.calibration_report import run_calibration, specialty_line
 
     settings = {name: load_scenario(scenario_path(file)) for name, file in SETTINGS.items()}
     runs = [*settings.values(), *(apply_overrides(settings[s], o) for (s, _), o in PROBES.items() if s in settings),
             settings["us_platform"], *lever_arms(settings["us_platform"]).values()]  # the policy-response runs
     check_size(runs, a.reps, a.force)
+    default_weight = settings["us_platform"].therapists.specialty_prevalence_weight
     out = a.out or default_folder("calibration")
     prepare(out, a.force)
-    result, responses = run_calibration(out, reps=a.reps, seed=a.seed, jobs=a.jobs, progress=not a.quiet,
-                                        force=a.force)
+    result, responses, specialties = run_calibration(out, reps=a.reps, seed=a.seed, jobs=a.jobs, progress=not a.quiet,
+                                                     force=a.force)
     print(f"Calibration: {int(result['inside'].sum())} of {len(result)} targets inside their bands "
           f"({a.reps} replications per setting). Report and charts in {out}/")
     with pd.option_context("display.max_colwidth", 70, "display.width", 250):
@@ -330,6 +331,7 @@ def cmd_calibrate(a: argparse.Namespace) -> None:
         print(f"\nPolicy responses: {int(responses['inside'].sum())} of {len(responses)} levers inside the published "
               "band (the status quo with one lever on, paired):")
         print(format_responses(responses).to_string(index=False))
+    print(f"\nDeclared specialties against a therapist directory: {specialty_line(specialties, default_weight)}")
 
 
 def cmd_sweep(a: argparse.Namespace) -> None:
