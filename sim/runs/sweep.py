@@ -116,7 +116,6 @@ def one_way_contrast(policy: Scenario, reference: Scenario, params: Sequence[str
     return table[first + [c for c in table.columns if c not in first]]
 
 
-
 def answer_changes(at_default: str, elsewhere: str) -> bool:
     """Whether a verdict away from the defaults is a different answer: a clear one lost or reversed, or a clear one
     where the defaults had none. 'negligible' against 'no clear difference' is not (neither is an answer either way).

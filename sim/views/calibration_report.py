@@ -36,6 +36,8 @@ from sim.runs.safe_output import write_folder
 from sim.scenario import load_scenario, scenario_path
 from sim.views import charts
 
+SPECIALTY_FIT_THERAPISTS = 10_000  # therapists drawn per weight of the specialty fit (about 3 s for the 21)
+
 
 def calibration_charts(runs: list[RunTables]) -> dict[str, Figure]:
     """The calibration charts of one setting's runs: dropout by session, dose-effect, sessions, alliance, burnout."""
@@ -96,9 +98,6 @@ def run_calibration(out: Path, reps: int = 5, seed: int | None = None, jobs: int
 
     write_folder(out, fill, force=force)
     return result, responses, specialties
-
-
-SPECIALTY_FIT_THERAPISTS = 10_000  # therapists drawn per weight (about 3 s for the 21 weights)
 
 
 def specialty_line(fit: pd.DataFrame, default: float) -> str:
