@@ -122,3 +122,32 @@ def test_a_search_can_aim_at_the_middle_of_each_band_and_name_its_targets(tmp_pa
                     "targets: [burnout_share, burnout]\nparams:\n  exhaustion.daily_strain: [0.02]\n")
     with pytest.raises(InputError, match="targets: 'burnout' is not a target of us_platform"):
         checked_spec(spec)
+
+
+def test_a_search_runs_a_probe_only_for_a_target_it_searches(tmp_path, monkeypatch):
+    """The wait-attendance probe (a second platform) is run only when that target is in the search's loss;
+    unprobed, its value is left empty in the log instead of read from the status quo's runs."""
+    from sim.runs import calibration_search
+    from tests.conftest import small
+
+    runs = cal.calibration_runs(small("therapists.count=10", "demand.arrivals_per_week=44"), 1, seed=1,
+                                progress=False)
+    arrivals: list[float] = []
+
+    def counted(sc, *a, **k):
+        arrivals.append(sc.demand.arrivals_per_week)
+        return runs
+
+    monkeypatch.setattr(calibration_search, "calibration_runs", counted)
+    monkeypatch.setattr(cal, "calibration_runs", counted)
+    base = cal.PROJECT_DIR / "scenarios" / "baseline.yaml"
+    for target, probed in (("burnout_share", False), ("wait_attendance_odds_per_week", True)):
+        arrivals.clear()
+        spec = tmp_path / f"{target}.yaml"
+        spec.write_text(f"setting: us_platform\nscenario: {base}\nreps: 1\ntargets: [{target}]\n"
+                        "params:\n  exhaustion.daily_strain: [0.02]\n")
+        calibration_search.search(spec, tmp_path / target)
+        assert (390.0 in arrivals) is probed
+        log = pd.read_csv(tmp_path / target / "log.csv")
+        assert bool(log["stat:wait_attendance_odds_per_week"].notna().all()) is probed
+        assert log["stat:burnout_share"].notna().all()

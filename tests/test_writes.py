@@ -228,3 +228,31 @@ def test_a_killed_merge_leaves_the_old_set_or_the_new_one(tmp_path):
         assert (out / "my_notes.md").read_text() == "mine" and foreign_entries(out) == ["my_notes.md"]
         assert len(list(out.glob("f*.csv"))) == 20
     assert mixed_before_recovery, "no kill landed inside the move: the test did not exercise the journal"
+
+
+def test_a_grid_search_tries_every_combination_and_keeps_the_best(tmp_path, monkeypatch):
+    """method: grid: parameters that only help together (each alone worsens the loss) are found together."""
+    seen: list[tuple[float, float]] = []
+
+    def evaluate(setting, sc, *a, **k):
+        x, y = sc.therapy.no_show_prob, sc.therapy.plateau_end_prob
+        seen.append((x, y))
+        value = 0.5 if (x, y) == (0.14, 0.08) else 0.55 + abs(x - 0.12) + abs(y - 0.12)  # each alone: worse
+        return pd.DataFrame({"target": ["t"], "mean": [value], "band_low": [0.4], "band_high": [0.6],
+                             "inside": [True]})
+
+    monkeypatch.setattr(calibration_search, "calibration_runs", lambda sc, *a, **k: sc)
+    monkeypatch.setattr(calibration_search, "probe_runs", lambda *a, **k: {})
+    monkeypatch.setattr(calibration_search, "evaluate", evaluate)
+    grid = write(tmp_path / "grid.yaml", f"setting: us_platform\nscenario: {BASE}\nreps: 1\nmethod: grid\n"
+                                         "params: {therapy.no_show_prob: [0.12, 0.14], therapy.plateau_end_prob: "
+                                         "[0.12, 0.1, 0.08]}\n")
+    assert calibration_search.search(grid, tmp_path / "g")["best"] == {"therapy.no_show_prob": 0.14,
+                                                                       "therapy.plateau_end_prob": 0.08}
+    assert len(seen) == 6 == len(set(seen))
+    seen.clear()
+    coordinate = write(tmp_path / "c.yaml", grid.read_text().replace("method: grid\n", ""))
+    assert calibration_search.search(coordinate, tmp_path / "c")["best"] == {"therapy.no_show_prob": 0.12,
+                                                                            "therapy.plateau_end_prob": 0.12}
+    bad = write(tmp_path / "bad.yaml", grid.read_text().replace("method: grid\n", "method: grid\npasses: 2\n"))
+    assert run_cli("calibrate", "--search", str(bad), "--out", str(tmp_path / "b")) == 2

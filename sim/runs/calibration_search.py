@@ -1,14 +1,16 @@
-"""A recorded, rerunnable calibration search: coordinate search over candidate parameter values.
+"""A recorded, rerunnable calibration search over candidate parameter values.
 
 The search spec (YAML) names the setting, the scenario file, replications, seed, and for each
-parameter path a list of candidate values. Each pass tries every candidate of one parameter
-at a time, keeping the best; every evaluation is logged (parameters, loss, statistics).
+parameter path a list of candidate values. A coordinate search (the default) tries every candidate of one
+parameter at a time in each pass, keeping the best; ``method: grid`` evaluates every combination (for
+parameters that only help together: a coordinate search rejects each alone). Every evaluation is logged
+(parameters, loss, statistics).
 
 Loss: for each target, the distance outside its band in band widths, squared, plus a pull toward
 the band's centre (``centre_weight`` in the spec: 0.05 by default, so ties favour robust interiors;
 1 for a search that aims at the middle of each band, where a band edge costs a quarter of a band width
 outside). ``targets`` in the spec limits the loss to the targets a search's parameters move (every target is
-still logged).
+still logged, except one read from a probe the search does not target: its probe is not run, its value left empty).
 
 >>> round(band_loss(0.5, (0.4, 0.6)), 4), round(band_loss(0.7, (0.4, 0.6)), 4)
 (0.0, 0.3)
@@ -16,9 +18,11 @@ still logged).
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -67,21 +71,51 @@ def checked_spec(spec_path: Path) -> tuple[SearchSpec, Scenario, dict[str, Any]]
     return spec, base, targets
 
 
+Evaluate = Callable[[dict[str, Any]], float]
+
+
+def _coordinate(spec: SearchSpec, evaluate_at: Evaluate) -> tuple[float, dict[str, Any]]:
+    """From the start (or each parameter's first candidate), each pass tries every candidate of one parameter at a
+    time, keeping a trial when it lowers the loss: (best loss, best parameters)."""
+    current: dict[str, Any] = {path: spec.start.get(path, values[0]) for path, values in spec.params.items()}
+    best = evaluate_at(current)
+    for _ in range(spec.passes):
+        for path, values in spec.params.items():
+            for value in values:
+                trial = {**current, path: value}
+                score = evaluate_at(trial)
+                if score < best:
+                    best, current = score, trial
+    return best, current
+
+
+def _grid(spec: SearchSpec, evaluate_at: Evaluate) -> tuple[float, dict[str, Any]]:
+    """Every combination of the candidates, in order: (best loss, best parameters; the first of equals)."""
+    best, current = math.inf, {}
+    for combination in itertools.product(*spec.params.values()):
+        trial = dict(zip(spec.params, combination, strict=True))
+        score = evaluate_at(trial)
+        if score < best:
+            best, current = score, trial
+    return best, current
+
+
 def search(spec_path: Path, out: Path, jobs: int = 1, force: bool = False) -> dict[str, Any]:
-    """Run the coordinate search of ``spec_path``; log every evaluation to ``out/log.csv`` as it is made.
+    """Run the search of ``spec_path``; log every evaluation to ``out/log.csv`` as it is made.
 
     The log goes through the safe writer (a folder of the tool's own, rewritten whole after each evaluation, with
     ``metadata.json`` saying whether the search finished). An earlier search's log in ``out`` is replaced only
     with ``force``; Ctrl-C keeps the evaluations made so far and says so (exit 130)."""
     spec, base, targets = checked_spec(spec_path)
-    evaluations = 1 + spec.passes * sum(len(values) for values in spec.params.values())
-    probes = [apply_overrides(base, o) for (setting, _), o in PROBES.items() if setting == spec.setting]
+    evaluations = (math.prod(len(values) for values in spec.params.values()) if spec.method == "grid"
+                   else 1 + spec.passes * sum(len(values) for values in spec.params.values()))
+    probes = [apply_overrides(base, o) for (setting, target), o in PROBES.items()
+              if setting == spec.setting and (not spec.targets or target in spec.targets)]
     check_size([(sc, spec.reps * evaluations) for sc in (base, *probes)], force, f"the search {spec_path}")
     prepare(out, force, writes=LOG_FILES)
     if (out / "log.csv").exists() and not force:
         raise OutputError(f"--out {out}: holds the log of an earlier search; pass --force to replace it, or choose "
                           "another folder with --out")
-    current: dict[str, Any] = {path: spec.start.get(path, values[0]) for path, values in spec.params.items()}
     cache: dict[str, float] = {}
     rows: list[dict[str, Any]] = []
 
@@ -102,8 +136,11 @@ def search(spec_path: Path, out: Path, jobs: int = 1, force: bool = False) -> di
             return cache[key]
         sc = apply_overrides(base, params)
         runs = calibration_runs(sc, spec.reps, seed=spec.seed, jobs=jobs, progress=False)
-        probes = probe_runs(spec.setting, sc, spec.reps, seed=spec.seed, jobs=jobs, progress=False)
+        probes = probe_runs(spec.setting, sc, spec.reps, seed=spec.seed, jobs=jobs, progress=False,
+                            only=spec.targets or None)
         table = evaluate(spec.setting, runs, targets, probes)
+        unprobed = [t for (s, t) in PROBES if s == spec.setting and t not in probes]
+        table.loc[table["target"].isin(unprobed), "mean"] = math.nan  # its probe was not run: not logged
         value = loss(table[table["target"].isin(spec.targets)] if spec.targets else table, spec.centre_weight)
         cache[key] = value
         row = {"evaluation": len(rows), **params, "loss": value,
@@ -115,14 +152,7 @@ def search(spec_path: Path, out: Path, jobs: int = 1, force: bool = False) -> di
         return value
 
     try:
-        best = evaluate_at(current)
-        for _ in range(spec.passes):
-            for path, values in spec.params.items():
-                for value in values:
-                    trial = {**current, path: value}
-                    score = evaluate_at(trial)
-                    if score < best:
-                        best, current = score, trial
+        best, current = (_grid if spec.method == "grid" else _coordinate)(spec, evaluate_at)
     except KeyboardInterrupt:
         where = f"logged in {out}/log.csv (metadata.json: finished false)" if rows else "nothing was written"
         print(f"\ninterrupted after {len(rows)} evaluations: {where}", file=sys.stderr)

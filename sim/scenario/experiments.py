@@ -106,6 +106,7 @@ class SearchSpec(_Strict):
     scenario: str = Field(min_length=1)
     reps: int = Field(ge=1, le=1000)
     seed: int | None = Field(None, ge=0)
+    method: Literal["coordinate", "grid"] = "coordinate"  # one parameter at a time, or every combination
     passes: int = Field(1, ge=1, le=20)
     params: dict[str, list[Value]] = Field(min_length=1)
     start: dict[str, Value] = Field(default_factory=dict)
@@ -121,6 +122,9 @@ class SearchSpec(_Strict):
         unknown = [k for k in self.start if k not in self.params]
         if unknown:
             raise ValueError(f"start.{unknown[0]}: not one of the params")
+        if self.method == "grid" and (self.start or self.passes != 1):
+            raise ValueError("method: grid evaluates every combination of the candidates once; it takes no start "
+                             "and no passes (use method: coordinate for those)")
         return self
 
 
