@@ -163,7 +163,9 @@ def test_explorer_in_a_real_browser(tmp_path: Path, hard_timeout):
         first_table = table.inner_text()
         assert "quality first" in first_table and "status quo" in first_table
         assert "no clear difference" in first_table or "negligible" in first_table
-        assert page.locator(".fm-tradeoff img, img.fm-tradeoff").count() == 1
+        tradeoff = page.locator(".fm-tradeoff svg")  # an inline SVG whose markers answer on hover
+        assert tradeoff.count() == 1 and tradeoff.bounding_box()["width"] > 600
+        assert "quality first · Recovery:" in tradeoff.locator("g > title").all_inner_texts()[1]
         assert "replications per policy" in page.locator(".fm-size").inner_text()
         shots = {"explorer.png": page.screenshot()}  # what a leader sees first, at 1366 x 768
 

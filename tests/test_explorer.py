@@ -185,7 +185,10 @@ def test_the_opening_view_is_drawn_once_and_then_read_from_the_cache(monkeypatch
     monkeypatch.setenv("SIM_QUICK", "1")
     cache = RunCache(None)
     first = explore.opening_view(reps=2, cache=cache)
-    assert set(first.images) == {"Trade-off", *explore.DETAIL_FIGURES} and first.archive
+    assert set(first.images) == set(explore.DETAIL_FIGURES) and first.archive
+    assert first.tradeoff_html.startswith("<svg") and "<title>quality first" in first.tradeoff_html
+    with zipfile.ZipFile(io.BytesIO(first.archive)) as z:  # the download keeps the trade-off for slides
+        assert {"charts/trade_off.png", "charts/trade_off.svg"} <= set(z.namelist())
     assert first.policies == [explore.OPENING_PRESET]
     monkeypatch.setattr(explore, "run_policies", lambda *a, **k: pytest.fail("simulated again"))
     assert explore.opening_view(reps=2, cache=cache) is first
@@ -372,3 +375,40 @@ def test_run_reads_the_controls_after_values_still_on_their_way(monkeypatch):
     app.presets.value = "fit only"
     app.button.click()  # no event loop: at once
     assert seen == ["league table", "individual only", "fit only"]
+
+
+def test_the_trade_off_svg_draws_every_verdict_in_the_policys_colour_and_answers_on_hover():
+    """One marker per (policy, measure) with a difference, at the difference in units of the smallest that matters
+    (right is better), filled only when clear, in the colour every other chart gives the policy; its hover text
+    carries the difference, interval and verdict in the measure's own units."""
+    import re
+
+    from sim.base.kpis import KPI
+    from sim.views.charts import colour_of
+    from sim.views.tradeoff_svg import LABELS, LEGEND, WIDTH, tradeoff_svg
+
+    claims = pd.DataFrame({
+        "scenario": ["quality first", "quality first", "league table", "league table"],
+        "kpi": ["return_after_first_rate", "wait_first_session_days_mean"] * 2,
+        "difference": [0.03, 2.0, -0.01, float("nan")], "ci_low": [0.01, -1.0, -0.04, float("nan")],
+        "ci_high": [0.05, 5.0, 0.02, float("nan")], "smallest_that_matters": [0.02, 1.0, 0.02, 1.0],
+        "verdict": ["better", "no clear difference", "no clear difference", "n/a"]})
+    assert {"return_after_first_rate", "wait_first_session_days_mean"} <= set(KPI)
+    svg = tradeoff_svg(claims)
+    marks = re.findall(r'<g><title>([^<]*)</title><line x1="([-\d.]+)" x2="([-\d.]+)"[^>]*/><circle cx="([-\d.]+)"'
+                       r'[^>]*stroke="([^"]+)"[^>]*fill="([^"]+)"', svg)
+    assert len(marks) == 3  # the missing difference is not drawn
+    by_tip = {tip.split(" · ")[0] + "/" + tip.split(" · ")[1].split(":")[0]: m for tip, *m in marks}
+    qf_return = by_tip[f"quality first/{KPI['return_after_first_rate'].label}"]
+    qf_wait = by_tip[f"quality first/{KPI['wait_first_session_days_mean'].label}"]
+    assert qf_return[3] == qf_return[4] == colour_of("quality first")  # clear: filled in its colour
+    assert qf_wait[4] == "white" and by_tip[f"league table/{KPI['return_after_first_rate'].label}"][3] == colour_of(
+        "league table")
+    x = {k: float(m[2]) for k, m in by_tip.items()}
+    ret, wait = KPI["return_after_first_rate"].label, KPI["wait_first_session_days_mean"].label
+    left, right = LABELS, WIDTH - LEGEND
+    # a longer wait is drawn left (worse); a higher return right (better)
+    assert left < x[f"quality first/{wait}"] < x[f"league table/{ret}"] < x[f"quality first/{ret}"] < right
+    assert "+3.0 points (better)" in svg and "interval [+1.0, +5.0]" not in svg
+    assert re.search(r"quality first · [^:]+: \+2\.0 days \(no clear difference\), interval \[-1\.0 days, \+5\.0 days\]",
+                     svg)

@@ -51,6 +51,7 @@ from sim.scenario import (
 from sim.scenario.experiments import load_robustness
 from sim.views import charts
 from sim.views.replay import Replay, replay_of
+from sim.views.tradeoff_svg import tradeoff_svg
 
 # (path, label): the explorer's controls, in order; ranges, units and help come from the schema
 POLICY_CONTROLS = [
@@ -111,6 +112,8 @@ DEFAULT_REPS = 6  # at least 5; on two cores 6 take as long as 5 (three rounds o
 FIRST_LOOK = 4
 #: The tables a comparison keeps (for the detail charts, the replay and the download).
 KEPT_TABLES = ("clients", "therapists", "weekly")
+TRADEOFF_TITLE = "Against the status quo, on the same clients"
+VIEW_VERSION = 2  # drawn views in the cache from before the trade-off became an SVG are not reused
 
 
 def _push_quota() -> float:
@@ -428,8 +431,7 @@ def run_size(result: StudyResult) -> str:
 
 
 def tradeoff_figure(result: StudyResult, claimed: pd.DataFrame | None = None) -> Figure:
-    return charts.plot_tradeoff(verdicts(result) if claimed is None else claimed, policy_names(result),
-                               "Against the status quo, on the same clients")
+    return charts.plot_tradeoff(verdicts(result) if claimed is None else claimed, policy_names(result), TRADEOFF_TITLE)
 
 
 def load_figure(result: StudyResult) -> Figure:
@@ -610,22 +612,23 @@ class View:
     """What the page shows for one comparison, drawn: chart images, the table, the run size, the download."""
 
     policies: list[str]
-    images: dict[str, bytes]  # chart name -> PNG
+    images: dict[str, bytes]  # detail chart name -> PNG
     table_html: str
     size: str
     claims: pd.DataFrame  # the headline verdicts the chart and the table show (the download reuses them)
     archive: bytes | None = None  # the download (zip); drawn after the rest is on screen
     replay: Replay | None = None  # the weekly series the replay tab draws from
+    tradeoff_html: str = ""  # the trade-off chart as an inline SVG (answers on hover)
 
 
 def render(result: StudyResult, details: bool = True) -> tuple[View, dict[str, Figure]]:
-    """The comparison drawn for the page (and its figures, for the download); without ``details`` only the
-    headline (the trade-off chart and the table), for a page that shows it first."""
+    """The comparison drawn for the page (and its detail figures, for the download); without ``details`` only the
+    headline (the trade-off chart, an SVG drawn in milliseconds, and the table), for a page that shows it first."""
     claimed = verdicts(result)  # computed once for the chart and the table
-    figs = figures(result, claimed) if details else {"Trade-off": tradeoff_figure(result, claimed)}
+    figs = {name: draw(result) for name, draw in DETAIL_FIGURES.items()} if details else {}
     images = {name: charts.png_bytes(fig, close=False) for name, fig in figs.items()}
     return View(policy_names(result), images, kpi_table_html(result, claimed), run_size(result), claimed,
-                replay=replay_of(result)), figs
+                replay=replay_of(result), tradeoff_html=tradeoff_svg(claimed, policy_names(result), TRADEOFF_TITLE)), figs
 
 
 def add_detail(view: View, result: StudyResult, figs: dict[str, Figure], name: str) -> None:
@@ -648,8 +651,11 @@ def close(figs: dict[str, Figure]) -> None:
 
 
 def finish(view: View, result: StudyResult, figs: dict[str, Figure]) -> View:
-    """Add the detail charts (if missing) and the download to ``view``; close the figures."""
+    """Add the detail charts (if missing) and the download (with the trade-off drawn by matplotlib, PNG and SVG,
+    for slides) to ``view``; close the figures."""
     add_details(view, result, figs)
+    if "Trade-off" not in figs:
+        figs["Trade-off"] = tradeoff_figure(result, view.claims)
     view.archive = download_zip(result, figs, view.claims)
     close(figs)
     return view
@@ -659,7 +665,7 @@ def view_key(policies: dict[str, dict[str, Any]], reps: int) -> str:
     """The cache key of a drawn comparison: the runs it shows (settings, replications, seed, code)."""
     wanted = compared_scenarios(policies)
     reps = quick.reps(reps)
-    return "view-" + "-".join(f"{_slug(name)}.{run_key(sc, reps)[:10]}" for name, sc in wanted.items())
+    return f"view{VIEW_VERSION}-" + "-".join(f"{_slug(name)}.{run_key(sc, reps)[:10]}" for name, sc in wanted.items())
 
 
 def opening_view(reps: int = DEFAULT_REPS, jobs: int = 2, cache: RunCache | None = None) -> View:

@@ -82,7 +82,7 @@ class Explorer:
         self.status.add_class("fm-status")
         self.size = w.HTML("")
         self.size.add_class("fm-size")
-        self.tradeoff = w.Image(format="png", layout=w.Layout(max_width="100%"))
+        self.tradeoff = w.HTML(layout=w.Layout(max_width="100%"))  # an inline SVG: answers on hover
         self.tradeoff.add_class("fm-chart")
         self.tradeoff.add_class("fm-tradeoff")
         self.table = w.HTML("")
@@ -366,7 +366,7 @@ class Explorer:
         self.size.value = "Run size: " + html.escape(view.size)
         self.table.value = (f"<p class='fm-caption'>{html.escape(explore.caption(view.policies))}</p>"
                             + view.table_html + explore.plausible_html(view.policies))
-        self.tradeoff.value = view.images["Trade-off"]
+        self.tradeoff.value = view.tradeoff_html
         for name, image in self.detail_images.items():
             if name in view.images:
                 image.value = view.images[name]

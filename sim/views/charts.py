@@ -507,24 +507,18 @@ def plot_top_driver(drivers: pd.DataFrame, diffs: pd.DataFrame, X: np.ndarray, n
 VERDICT_COLOURS = {"better": PALETTE[2], "worse": PALETTE[4], "changed": PALETTE[1]}
 
 
-def plot_tradeoff(claims: pd.DataFrame, order: list[str] | None = None, title: str = "") -> Figure:
-    """The trade-off at a glance: each headline measure's paired difference (Holm-adjusted interval) in units
-    of its smallest difference that matters, oriented so that right is better; the grey band is 'negligible'.
-
-    One row per measure, one marker per policy; filled when the verdict is better or worse, hollow when
-    there is no clear difference or it is negligible. Labels give the difference in the measure's own units.
-    """
+def tradeoff_points(claims: pd.DataFrame, order: list[str] | None = None) -> pd.DataFrame:
+    """The trade-off chart's points, one row per (policy, headline measure) with a difference: the difference and
+    its Holm-adjusted interval in units of the measure's smallest difference that matters, oriented so that right is
+    better (``x``, ``lo``, ``hi``), the measure's row (``row``), whether the verdict is clear, and the label text.
+    The matplotlib chart and the explorer's SVG draw the same points."""
     from sim.base.kpis import KPI as REGISTRY
     from sim.base.kpis import format_difference
 
     names = order or list(dict.fromkeys(claims["scenario"]))
-    col = colours(names)
     kpis = list(dict.fromkeys(claims["kpi"]))
-    fig, ax = plt.subplots(figsize=(10, (0.35 + 0.12 * len(names)) * len(kpis) + 1.6))
-    ax.axvspan(-1, 1, color="lightgrey", alpha=0.5, lw=0)
-    ax.axvline(0, color="grey", lw=1)
-    step = 0.7 / max(len(names), 1)
-    for i, name in enumerate(names):
+    rows = []
+    for name in names:
         c = claims[claims["scenario"] == name].set_index("kpi").reindex(kpis)
         for j, kpi in enumerate(kpis):
             row = c.loc[kpi]
@@ -534,24 +528,62 @@ def plot_tradeoff(claims: pd.DataFrame, order: list[str] | None = None, title: s
             unit = row["smallest_that_matters"] or 1.0
             sign = info.direction if info is not None and info.direction else 1
             x, lo, hi = (sign * row[k] / unit for k in ("difference", "ci_low", "ci_high"))
-            lo, hi = min(lo, hi), max(lo, hi)
-            y = j + (i - (len(names) - 1) / 2) * step
-            clear = row["verdict"] in VERDICT_COLOURS
-            ax.plot([lo, hi], [y, y], color=col[name], lw=1.5)
-            ax.plot(x, y, "o", ms=7, color=col[name], mfc=col[name] if clear else "white", mew=1.5)
-            if len(names) <= 2:  # with more policies the labels would overlap: the report's table has the numbers
-                ax.annotate(f"{format_difference(kpi, row['difference'])} ({row['verdict']})", (max(hi, x), y),
-                            xytext=(6, 0), textcoords="offset points", va="center", fontsize=7, color="dimgrey")
+            rows.append({"policy": name, "kpi": kpi, "row": j, "measure": REGISTRY[kpi].label if kpi in REGISTRY else kpi,
+                         "x": x, "lo": min(lo, hi), "hi": max(lo, hi), "verdict": row["verdict"],
+                         "clear": row["verdict"] in VERDICT_COLOURS,
+                         "text": f"{format_difference(kpi, row['difference'])} ({row['verdict']})",
+                         "interval": f"[{format_difference(kpi, row['ci_low'])}, {format_difference(kpi, row['ci_high'])}]"})
+    return pd.DataFrame(rows, columns=["policy", "kpi", "row", "measure", "x", "lo", "hi", "verdict", "clear", "text",
+                                       "interval"])
+
+
+def tradeoff_range(points: pd.DataFrame, policies: int) -> tuple[float, float]:
+    """The x range of the trade-off chart: at least -2..2, with room on the right for labels when there are some."""
+    lo = min(float(points["lo"].min()) if len(points) else 0.0, -2.0)
+    hi = max(float(points["hi"].max()) if len(points) else 0.0, 2.0)
+    return lo, hi * (1.6 if policies <= 2 else 1.05)
+
+
+TRADEOFF_NOTE = ("Paired differences over replications (the same clients under both policies), Holm-adjusted intervals.",
+                 "Filled: a clear difference; hollow: no clear difference or negligible; grey band: smaller than the "
+                 "difference that matters.")
+TRADEOFF_AXIS = "worse  <-  difference in units of the smallest difference that matters  ->  better"
+
+
+def plot_tradeoff(claims: pd.DataFrame, order: list[str] | None = None, title: str = "") -> Figure:
+    """The trade-off at a glance (:func:`tradeoff_points`): each headline measure's paired difference (Holm-adjusted
+    interval) in units of its smallest difference that matters, oriented so that right is better; the grey band is
+    'negligible'.
+
+    One row per measure, one marker per policy; filled when the verdict is better or worse, hollow when
+    there is no clear difference or it is negligible. Labels give the difference in the measure's own units.
+    """
+    from sim.base.kpis import KPI as REGISTRY
+
+    names = order or list(dict.fromkeys(claims["scenario"]))
+    col = colours(names)
+    kpis = list(dict.fromkeys(claims["kpi"]))
+    points = tradeoff_points(claims, names)
+    fig, ax = plt.subplots(figsize=(10, (0.35 + 0.12 * len(names)) * len(kpis) + 1.6))
+    ax.axvspan(-1, 1, color="lightgrey", alpha=0.5, lw=0)
+    ax.axvline(0, color="grey", lw=1)
+    step = 0.7 / max(len(names), 1)
+    for p in points.itertuples():
+        i = names.index(p.policy)
+        y = p.row + (i - (len(names) - 1) / 2) * step
+        ax.plot([p.lo, p.hi], [y, y], color=col[p.policy], lw=1.5)
+        ax.plot(p.x, y, "o", ms=7, color=col[p.policy], mfc=col[p.policy] if p.clear else "white", mew=1.5)
+        if len(names) <= 2:  # with more policies the labels would overlap: the report's table has the numbers
+            ax.annotate(p.text, (max(p.hi, p.x), y), xytext=(6, 0), textcoords="offset points", va="center",
+                        fontsize=7, color="dimgrey")
     ax.set_yticks(range(len(kpis)), [REGISTRY[k].label if k in REGISTRY else k for k in kpis], fontsize=8)
     ax.invert_yaxis()
     left, right = ax.get_xlim()
     ax.set_xlim(min(left, -2), max(right, 2) * (1.6 if len(names) <= 2 else 1.05))  # room for the labels
-    ax.set_xlabel("worse  <-  difference in units of the smallest difference that matters  ->  better", fontsize=8)
+    ax.set_xlabel(TRADEOFF_AXIS, fontsize=8)
     ax.set_title(title or "The trade-off at a glance", fontsize=10, loc="left")
     handles = [plt.Line2D([], [], marker="o", color=col[n], ls="", label=n) for n in names]
     ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-    fig.text(0.01, 0.005, "Paired differences over replications (the same clients under both policies), Holm-adjusted "
-             "intervals.\nFilled: a clear difference; hollow: no clear difference or negligible; grey band: smaller "
-             "than the difference that matters.", fontsize=7, color="dimgrey")
+    fig.text(0.01, 0.005, "\n".join(TRADEOFF_NOTE), fontsize=7, color="dimgrey")
     fig.tight_layout(rect=(0, 0.05, 1, 1))
     return fig
