@@ -139,7 +139,6 @@ def test_a_search_runs_a_probe_only_for_a_target_it_searches(tmp_path, monkeypat
         return runs
 
     monkeypatch.setattr(calibration_search, "calibration_runs", counted)
-    monkeypatch.setattr(cal, "calibration_runs", counted)
     base = cal.PROJECT_DIR / "scenarios" / "baseline.yaml"
     for target, probed in (("burnout_share", False), ("wait_attendance_odds_per_week", True)):
         arrivals.clear()

@@ -81,7 +81,6 @@ def fake_search(monkeypatch, evaluations: list[int]):
     """The search's arithmetic without running the model (what is tested here is where its log goes)."""
     table = pd.DataFrame({"target": ["t"], "mean": [0.5], "band_low": [0.4], "band_high": [0.6], "inside": [True]})
     monkeypatch.setattr(calibration_search, "calibration_runs", lambda *a, **k: [])
-    monkeypatch.setattr(calibration_search, "probe_runs", lambda *a, **k: {})
 
     def evaluate(*a, **k):
         evaluations.append(1)
@@ -242,7 +241,6 @@ def test_a_grid_search_tries_every_combination_and_keeps_the_best(tmp_path, monk
                              "inside": [True]})
 
     monkeypatch.setattr(calibration_search, "calibration_runs", lambda sc, *a, **k: sc)
-    monkeypatch.setattr(calibration_search, "probe_runs", lambda *a, **k: {})
     monkeypatch.setattr(calibration_search, "evaluate", evaluate)
     grid = write(tmp_path / "grid.yaml", f"setting: us_platform\nscenario: {BASE}\nreps: 1\nmethod: grid\n"
                                          "params: {therapy.no_show_prob: [0.12, 0.14], therapy.plateau_end_prob: "

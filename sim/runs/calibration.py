@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -257,10 +257,10 @@ PROBES: dict[tuple[str, str], dict[str, float]] = {
 
 
 def probe_runs(setting: str, scenario: Scenario, reps: int, seed: int | None = None, jobs: int = 1,
-               progress: bool = True, only: Collection[str] | None = None) -> dict[str, list[RunTables]]:
-    """Runs of each probe of ``setting`` (target name -> runs); with ``only``, of the probes of those targets."""
+               progress: bool = True) -> dict[str, list[RunTables]]:
+    """Runs of each probe of ``setting`` (target name -> runs)."""
     return {target: calibration_runs(apply_overrides(scenario, overrides), reps, seed, jobs, progress)
-            for (s, target), overrides in PROBES.items() if s == setting and (only is None or target in only)}
+            for (s, target), overrides in PROBES.items() if s == setting}
 
 
 def band_position(value: float, low: float, high: float) -> float:

@@ -28,7 +28,7 @@ from typing import Any
 
 import pandas as pd
 
-from sim.runs.calibration import PROBES, calibration_runs, evaluate, load_targets, probe_runs
+from sim.runs.calibration import PROBES, calibration_runs, evaluate, load_targets
 from sim.runs.safe_output import OutputError, prepare, write_folder
 from sim.runs.sizing import check_size
 from sim.scenario import Scenario, ScenarioError, apply_overrides, load_scenario
@@ -109,9 +109,10 @@ def search(spec_path: Path, out: Path, jobs: int = 1, force: bool = False) -> di
     spec, base, targets = checked_spec(spec_path)
     evaluations = (math.prod(len(values) for values in spec.params.values()) if spec.method == "grid"
                    else 1 + spec.passes * sum(len(values) for values in spec.params.values()))
-    probes = [apply_overrides(base, o) for (setting, target), o in PROBES.items()
-              if setting == spec.setting and (not spec.targets or target in spec.targets)]
-    check_size([(sc, spec.reps * evaluations) for sc in (base, *probes)], force, f"the search {spec_path}")
+    probed = {target: o for (setting, target), o in PROBES.items()  # the probes of the targets searched
+              if setting == spec.setting and (not spec.targets or target in spec.targets)}
+    check_size([(sc, spec.reps * evaluations) for sc in (base, *(apply_overrides(base, o) for o in probed.values()))],
+               force, f"the search {spec_path}")
     prepare(out, force, writes=LOG_FILES)
     if (out / "log.csv").exists() and not force:
         raise OutputError(f"--out {out}: holds the log of an earlier search; pass --force to replace it, or choose "
@@ -136,8 +137,8 @@ def search(spec_path: Path, out: Path, jobs: int = 1, force: bool = False) -> di
             return cache[key]
         sc = apply_overrides(base, params)
         runs = calibration_runs(sc, spec.reps, seed=spec.seed, jobs=jobs, progress=False)
-        probes = probe_runs(spec.setting, sc, spec.reps, seed=spec.seed, jobs=jobs, progress=False,
-                            only=spec.targets or None)
+        probes = {target: calibration_runs(apply_overrides(sc, overrides), spec.reps, seed=spec.seed, jobs=jobs,
+                                           progress=False) for target, overrides in probed.items()}
         table = evaluate(spec.setting, runs, targets, probes)
         unprobed = [t for (s, t) in PROBES if s == spec.setting and t not in probes]
         table.loc[table["target"].isin(unprobed), "mean"] = math.nan  # its probe was not run: not logged
