@@ -150,3 +150,12 @@ def test_a_search_runs_a_probe_only_for_a_target_it_searches(tmp_path, monkeypat
         log = pd.read_csv(tmp_path / target / "log.csv")
         assert bool(log["stat:wait_attendance_odds_per_week"].notna().all()) is probed
         assert log["stat:burnout_share"].notna().all()
+
+
+def test_the_calibration_commands_help_names_its_real_default_replications(capsys):
+    from sim.apps import cli
+    from sim.views.calibration_report import REPS
+
+    with pytest.raises(SystemExit):
+        cli.main(["calibrate", "--help"])
+    assert f"default {REPS}," in " ".join(capsys.readouterr().out.split())

@@ -113,7 +113,8 @@ def parser() -> argparse.ArgumentParser:
     sw.add_argument("--out", type=Path, help="output folder (default: results/sweeps/<experiment file name>)")
     _jobs_force_quiet(sw)
     cal = sub.add_parser("calibrate", help="run the default scenarios against the published calibration targets")
-    cal.add_argument("--reps", type=_positive_int, default=5, help="replications per setting (default 5)")
+    cal.add_argument("--reps", type=_positive_int,
+                     help="replications per setting (default 10, sim.views.calibration_report.REPS)")
     cal.add_argument("--seed", type=_seed, help="master seed (default: the scenarios' own)")
     cal.add_argument("--out", type=Path, help="output folder (default: results/calibration)")
     cal.add_argument("--search", type=Path, metavar="SPEC",
@@ -313,19 +314,20 @@ def cmd_calibrate(a: argparse.Namespace) -> None:
         return
     from sim.runs.calibration import PROBES, SETTINGS, format_table
     from sim.runs.policy_response import format_responses, lever_arms
-    from sim.views.calibration_report import run_calibration, specialty_line
+    from sim.views.calibration_report import REPS, run_calibration, specialty_line
 
+    reps = a.reps or REPS
     settings = {name: load_scenario(scenario_path(file)) for name, file in SETTINGS.items()}
     runs = [*settings.values(), *(apply_overrides(settings[s], o) for (s, _), o in PROBES.items() if s in settings),
             settings["us_platform"], *lever_arms(settings["us_platform"]).values()]  # the policy-response runs
-    check_size(runs, a.reps, a.force)
+    check_size(runs, reps, a.force)
     default_weight = settings["us_platform"].therapists.specialty_prevalence_weight
     out = a.out or default_folder("calibration")
     prepare(out, a.force)
-    result, responses, specialties = run_calibration(out, reps=a.reps, seed=a.seed, jobs=a.jobs, progress=not a.quiet,
+    result, responses, specialties = run_calibration(out, reps=reps, seed=a.seed, jobs=a.jobs, progress=not a.quiet,
                                                      force=a.force)
     print(f"Calibration: {int(result['inside'].sum())} of {len(result)} targets inside their bands "
-          f"({a.reps} replications per setting). Report and charts in {out}/")
+          f"({reps} replications per setting). Report and charts in {out}/")
     with pd.option_context("display.max_colwidth", 70, "display.width", 250):
         print(format_table(result).drop(columns="source").to_string(index=False))
         print(f"\nPolicy responses: {int(responses['inside'].sum())} of {len(responses)} levers inside the published "
