@@ -165,7 +165,7 @@ def test_explorer_in_a_real_browser(tmp_path: Path, hard_timeout):
         assert "no clear difference" in first_table or "negligible" in first_table
         tradeoff = page.locator(".fm-tradeoff svg")  # an inline SVG whose markers answer on hover
         assert tradeoff.count() == 1 and tradeoff.bounding_box()["width"] > 600
-        assert "quality first · Recovery:" in tradeoff.locator("g > title").all_inner_texts()[1]
+        assert "quality first · Recovery:" in tradeoff.locator("g > title").all_text_contents()[1]
         assert "replications per policy" in page.locator(".fm-size").inner_text()
         shots = {"explorer.png": page.screenshot()}  # what a leader sees first, at 1366 x 768
 

@@ -67,7 +67,13 @@ def test_auto_warmup_is_chosen_by_the_documented_method_and_recorded(tmp_path):
     assert meta["method"].startswith("Welch") and meta["warmup_weeks"] == res.scenarios[0].horizon.warmup_weeks
     assert meta["warmup_weeks"] == max(4, *meta["welch_by_series"].values())
     assert 8 <= meta["welch_by_series"]["small:in_system"] <= 60  # an empty platform fills within months
-    assert meta["warmup_weeks"] <= 130  # exhaustion, with therapists' differing susceptibility, settles within 2.5 years
+    # exhaustion, with therapists' differing susceptibility, settles within a year and a half by MSER-5 (which
+    # looks in the first half of the pilots only, so 130 weeks would be no test), a method noise moves little.
+    # Welch's 5% band is within the noise of 20 therapists' mean exhaustion (about 3% from year to year), so its
+    # pick wanders with the calibration (116 weeks at strain 0.019, 239 at 0.020); on the default platform the
+    # rule gives 64 weeks (`python -m sim warmup scenarios/baseline.yaml scenarios/league_table.yaml`).
+    assert max(meta["mser5_by_series"].values()) <= 78
+    assert meta["warmup_weeks"] <= 260  # within the pilots
     write_run(res, tmp_path / "run")
     assert json.loads((tmp_path / "run" / "metadata.json").read_text())["warmup"]["warmup_weeks"] == meta["warmup_weeks"]
 
