@@ -150,6 +150,7 @@ def test_a_search_runs_a_probe_only_for_a_target_it_searches(tmp_path, monkeypat
         log = pd.read_csv(tmp_path / target / "log.csv")
         assert bool(log["stat:wait_attendance_odds_per_week"].notna().all()) is probed
         assert log["stat:burnout_share"].notna().all()
+        assert int(log["targets"].iloc[0]) == len(cal.load_targets()["us_platform"]) - (not probed)  # judged ones
 
 
 def test_the_calibration_commands_help_names_its_real_default_replications(capsys):

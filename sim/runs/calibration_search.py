@@ -141,15 +141,16 @@ def search(spec_path: Path, out: Path, jobs: int = 1, force: bool = False) -> di
                                            progress=False) for target, overrides in probed.items()}
         table = evaluate(spec.setting, runs, targets, probes)
         unprobed = [t for (s, t) in PROBES if s == spec.setting and t not in probes]
-        table.loc[table["target"].isin(unprobed), "mean"] = math.nan  # its probe was not run: not logged
+        table.loc[table["target"].isin(unprobed), ["mean", "inside"]] = [math.nan, False]  # its probe was not run
         value = loss(table[table["target"].isin(spec.targets)] if spec.targets else table, spec.centre_weight)
         cache[key] = value
+        judged = len(table) - len(unprobed)
         row = {"evaluation": len(rows), **params, "loss": value,
-               "inside": int(table["inside"].sum()), "targets": len(table),
+               "inside": int(table["inside"].sum()), "targets": judged,
                **{f"stat:{t}": m for t, m in zip(table["target"], table["mean"], strict=True)}}
         rows.append(row)
         save(finished=False)
-        print(f"[{len(rows):3d}] loss {value:8.4f} inside {row['inside']}/{len(table)}  {params}", flush=True)
+        print(f"[{len(rows):3d}] loss {value:8.4f} inside {row['inside']}/{judged}  {params}", flush=True)
         return value
 
     try:
