@@ -625,10 +625,11 @@ def render(result: StudyResult, details: bool = True) -> tuple[View, dict[str, F
     """The comparison drawn for the page (and its detail figures, for the download); without ``details`` only the
     headline (the trade-off chart, an SVG drawn in milliseconds, and the table), for a page that shows it first."""
     claimed = verdicts(result)  # computed once for the chart and the table
+    names = policy_names(result)
     figs = {name: draw(result) for name, draw in DETAIL_FIGURES.items()} if details else {}
     images = {name: charts.png_bytes(fig, close=False) for name, fig in figs.items()}
-    return View(policy_names(result), images, kpi_table_html(result, claimed), run_size(result), claimed,
-                replay=replay_of(result), tradeoff_html=tradeoff_svg(claimed, policy_names(result), TRADEOFF_TITLE)), figs
+    return View(names, images, kpi_table_html(result, claimed), run_size(result), claimed, replay=replay_of(result),
+                tradeoff_html=tradeoff_svg(claimed, names, TRADEOFF_TITLE)), figs
 
 
 def add_detail(view: View, result: StudyResult, figs: dict[str, Figure], name: str) -> None:

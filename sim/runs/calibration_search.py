@@ -111,6 +111,7 @@ def search(spec_path: Path, out: Path, jobs: int = 1, force: bool = False) -> di
                    else 1 + spec.passes * sum(len(values) for values in spec.params.values()))
     probed = {target: o for (setting, target), o in PROBES.items()  # the probes of the targets searched
               if setting == spec.setting and (not spec.targets or target in spec.targets)}
+    unprobed = [target for (setting, target) in PROBES if setting == spec.setting and target not in probed]
     check_size([(sc, spec.reps * evaluations) for sc in (base, *(apply_overrides(base, o) for o in probed.values()))],
                force, f"the search {spec_path}")
     prepare(out, force, writes=LOG_FILES)
@@ -140,7 +141,6 @@ def search(spec_path: Path, out: Path, jobs: int = 1, force: bool = False) -> di
         probes = {target: calibration_runs(apply_overrides(sc, overrides), spec.reps, seed=spec.seed, jobs=jobs,
                                            progress=False) for target, overrides in probed.items()}
         table = evaluate(spec.setting, runs, targets, probes)
-        unprobed = [t for (s, t) in PROBES if s == spec.setting and t not in probes]
         table.loc[table["target"].isin(unprobed), ["mean", "inside"]] = [math.nan, False]  # its probe was not run
         value = loss(table[table["target"].isin(spec.targets)] if spec.targets else table, spec.centre_weight)
         cache[key] = value

@@ -507,6 +507,22 @@ def plot_top_driver(drivers: pd.DataFrame, diffs: pd.DataFrame, X: np.ndarray, n
 VERDICT_COLOURS = {"better": PALETTE[2], "worse": PALETTE[4], "changed": PALETTE[1]}
 
 
+TRADEOFF_DEFAULT_TITLE = "The trade-off at a glance"  # the chart's title when none is given
+
+
+def measure_label(kpi: str) -> str:
+    """A headline measure's name in the trade-off chart (the registry's label; the raw name if unregistered)."""
+    from sim.base.kpis import KPI as REGISTRY
+
+    return REGISTRY[kpi].label if kpi in REGISTRY else kpi
+
+
+def label_room(policies: int) -> float:
+    """How far the trade-off chart's right edge is stretched: room for the value labels, drawn for up to two
+    policies (with more they would overlap)."""
+    return 1.6 if policies <= 2 else 1.05
+
+
 def tradeoff_points(claims: pd.DataFrame, order: list[str] | None = None) -> pd.DataFrame:
     """The trade-off chart's points, one row per (policy, headline measure) with a difference: the difference and
     its Holm-adjusted interval in units of the measure's smallest difference that matters, oriented so that right is
@@ -528,7 +544,7 @@ def tradeoff_points(claims: pd.DataFrame, order: list[str] | None = None) -> pd.
             unit = row["smallest_that_matters"] or 1.0
             sign = info.direction if info is not None and info.direction else 1
             x, lo, hi = (sign * row[k] / unit for k in ("difference", "ci_low", "ci_high"))
-            rows.append({"policy": name, "kpi": kpi, "row": j, "measure": REGISTRY[kpi].label if kpi in REGISTRY else kpi,
+            rows.append({"policy": name, "kpi": kpi, "row": j, "measure": measure_label(kpi),
                          "x": x, "lo": min(lo, hi), "hi": max(lo, hi), "verdict": row["verdict"],
                          "clear": row["verdict"] in VERDICT_COLOURS,
                          "text": f"{format_difference(kpi, row['difference'])} ({row['verdict']})",
@@ -541,7 +557,7 @@ def tradeoff_range(points: pd.DataFrame, policies: int) -> tuple[float, float]:
     """The x range of the trade-off chart: at least -2..2, with room on the right for labels when there are some."""
     lo = min(float(points["lo"].min()) if len(points) else 0.0, -2.0)
     hi = max(float(points["hi"].max()) if len(points) else 0.0, 2.0)
-    return lo, hi * (1.6 if policies <= 2 else 1.05)
+    return lo, hi * label_room(policies)
 
 
 TRADEOFF_NOTE = ("Paired differences over replications (the same clients under both policies), Holm-adjusted intervals.",
@@ -558,8 +574,6 @@ def plot_tradeoff(claims: pd.DataFrame, order: list[str] | None = None, title: s
     One row per measure, one marker per policy; filled when the verdict is better or worse, hollow when
     there is no clear difference or it is negligible. Labels give the difference in the measure's own units.
     """
-    from sim.base.kpis import KPI as REGISTRY
-
     names = order or list(dict.fromkeys(claims["scenario"]))
     col = colours(names)
     kpis = list(dict.fromkeys(claims["kpi"]))
@@ -576,12 +590,12 @@ def plot_tradeoff(claims: pd.DataFrame, order: list[str] | None = None, title: s
         if len(names) <= 2:  # with more policies the labels would overlap: the report's table has the numbers
             ax.annotate(p.text, (max(p.hi, p.x), y), xytext=(6, 0), textcoords="offset points", va="center",
                         fontsize=7, color="dimgrey")
-    ax.set_yticks(range(len(kpis)), [REGISTRY[k].label if k in REGISTRY else k for k in kpis], fontsize=8)
+    ax.set_yticks(range(len(kpis)), [measure_label(k) for k in kpis], fontsize=8)
     ax.invert_yaxis()
     left, right = ax.get_xlim()
-    ax.set_xlim(min(left, -2), max(right, 2) * (1.6 if len(names) <= 2 else 1.05))  # room for the labels
+    ax.set_xlim(min(left, -2), max(right, 2) * label_room(len(names)))
     ax.set_xlabel(TRADEOFF_AXIS, fontsize=8)
-    ax.set_title(title or "The trade-off at a glance", fontsize=10, loc="left")
+    ax.set_title(title or TRADEOFF_DEFAULT_TITLE, fontsize=10, loc="left")
     handles = [plt.Line2D([], [], marker="o", color=col[n], ls="", label=n) for n in names]
     ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     fig.text(0.01, 0.005, "\n".join(TRADEOFF_NOTE), fontsize=7, color="dimgrey")

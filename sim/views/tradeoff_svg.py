@@ -5,7 +5,7 @@ It draws the same points as :func:`sim.views.charts.plot_tradeoff` (:func:`sim.v
 the same colours; the matplotlib chart stays for downloads, notebooks and the brief.
 
 >>> import pandas as pd
->>> claims = pd.DataFrame({"scenario": ["quality first"], "kpi": ["client_return_rate"], "difference": [0.03],
+>>> claims = pd.DataFrame({"scenario": ["quality first"], "kpi": ["return_after_first_rate"], "difference": [0.03],
 ...                        "ci_low": [0.01], "ci_high": [0.05], "smallest_that_matters": [0.02],
 ...                        "verdict": ["better"]})
 >>> svg = tradeoff_svg(claims)
@@ -20,7 +20,15 @@ import math
 
 import pandas as pd
 
-from sim.views.charts import TRADEOFF_AXIS, TRADEOFF_NOTE, colours, tradeoff_points, tradeoff_range
+from sim.views.charts import (
+    TRADEOFF_AXIS,
+    TRADEOFF_DEFAULT_TITLE,
+    TRADEOFF_NOTE,
+    colours,
+    measure_label,
+    tradeoff_points,
+    tradeoff_range,
+)
 
 WIDTH = 900  # viewBox units; the SVG scales to its column
 LABELS = 230  # the measure names' column
@@ -38,14 +46,15 @@ def tradeoff_svg(claims: pd.DataFrame, order: list[str] | None = None, title: st
     height = TOP + row_h * len(kpis) + AXIS
     left, right = LABELS, WIDTH - LEGEND
     lo, hi = tradeoff_range(points, len(names))
+    title = html.escape(title or TRADEOFF_DEFAULT_TITLE)
 
     def sx(value: float) -> float:
         return left + (value - lo) / (hi - lo) * (right - left)
 
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" width="100%" '
-           f'role="img" aria-label="{html.escape(title or "The trade-off at a glance")}" '
+           f'role="img" aria-label="{title}" '
            'style="font-family: sans-serif; max-width: 100%; height: auto">',
-           f'<text x="4" y="18" font-size="15">{html.escape(title or "The trade-off at a glance")}</text>',
+           f'<text x="4" y="18" font-size="15">{title}</text>',
            f'<rect x="{sx(-1):.1f}" y="{TOP}" width="{sx(1) - sx(-1):.1f}" height="{row_h * len(kpis)}" '
            'fill="#d3d3d3" fill-opacity="0.5"><title>smaller than the difference that matters</title></rect>']
     step = next(s for s in (1, 2, 5, 10, 20, 50, 100, 200, 500) if (hi - lo) / s <= 16)
@@ -56,10 +65,9 @@ def tradeoff_svg(claims: pd.DataFrame, order: list[str] | None = None, title: st
         out.append(f'<text x="{x:.1f}" y="{TOP + row_h * len(kpis) + 14}" font-size="11" text-anchor="middle" '
                    f'fill="dimgrey">{tick}</text>')
     for j, kpi in enumerate(kpis):
-        measure = points.loc[points["kpi"] == kpi, "measure"]
-        name = str(measure.iloc[0]) if len(measure) else kpi
         y = TOP + row_h * (j + 0.5)
-        out.append(f'<text x="{left - 8}" y="{y + 4:.1f}" font-size="12" text-anchor="end">{html.escape(name)}</text>')
+        out.append(f'<text x="{left - 8}" y="{y + 4:.1f}" font-size="12" text-anchor="end">'
+                   f'{html.escape(measure_label(kpi))}</text>')
     spacing = (row_h - 10) / max(len(names), 1)
     for p in points.itertuples():
         i = names.index(p.policy)
@@ -85,4 +93,3 @@ def tradeoff_svg(claims: pd.DataFrame, order: list[str] | None = None, title: st
         out.append(f'<text x="4" y="{base + 44 + 12 * k}" font-size="11" fill="dimgrey">{html.escape(line)}</text>')
     out.append("</svg>")
     return "".join(out)
-
