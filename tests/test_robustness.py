@@ -257,6 +257,41 @@ def test_a_run_made_with_an_earlier_model_is_named_as_such():
     assert not model_changed_since("0" * 40)
 
 
+def test_shipping_copies_a_finished_run_of_this_model_and_refuses_others(tmp_path):
+    """`python -m sim.views.robustness_report --ship RUN` copies the summary files of a finished run made with the
+    checkout's model code; an unfinished run, or one made at a commit whose model differs, is refused and nothing
+    is written."""
+    from sim.views.robustness_report import SUMMARY_FILES, main
+
+    shipped = ROOT / "docs" / "robustness"
+    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    first = subprocess.run(["git", "-C", str(ROOT), "rev-list", "--max-parents=0", "HEAD"], capture_output=True,
+                           text=True).stdout.split()
+    if not head or not first or rb.model_changed_since(head):
+        pytest.skip("needs a git checkout whose model code is committed")
+    run = tmp_path / "run"
+    run.mkdir()
+    for name in SUMMARY_FILES[:-1]:
+        (run / name).write_bytes((shipped / name).read_bytes())
+    before = {name: (shipped / name).read_bytes() for name in SUMMARY_FILES}
+    with pytest.raises(SystemExit) as unfinished:  # no metadata.json yet
+        main(["--ship", str(run)])
+    assert unfinished.value.code == 2
+    meta = json.loads((shipped / "metadata.json").read_text())
+    (run / "metadata.json").write_text(json.dumps({**meta, "git_commit": first[0]}))
+    with pytest.raises(SystemExit) as stale:
+        main(["--ship", str(run)])
+    assert stale.value.code == 2
+    assert {name: (shipped / name).read_bytes() for name in SUMMARY_FILES} == before
+
+    from sim.views.robustness_report import ship
+
+    (run / "metadata.json").write_text(json.dumps({**meta, "git_commit": head + "+dirty"}))
+    out = tmp_path / "docs"
+    assert ship(run, out) == list(SUMMARY_FILES)
+    assert all((out / name).read_bytes() == (run / name).read_bytes() for name in SUMMARY_FILES)
+
+
 def test_a_reworded_source_or_docstring_is_no_change_of_the_model_but_a_value_is():
     """The model code is judged by what it computes (code_signature): the register's words and docstrings may be
     edited without making a robustness run stale; a default, a range or a line of code may not."""

@@ -47,6 +47,7 @@ from sim.views import charts
 #: the small files of a finished run worth shipping (docs/robustness/): the answers without the store
 SUMMARY_FILES = ("verdicts.csv", "drivers.csv", "plausibility.csv", "posterior.csv", "noise.csv", "summary.md",
                  "metadata.json")
+SUMMARY_CHARTS = ("verdicts.png", "plausibility.png")  # shipped beside them when the run drew them
 
 
 def run_robustness(path: Path, out: Path, jobs: int = 1, dask: str | None = None, progress: bool = True,
@@ -232,5 +233,50 @@ def update_plain_language(doc: Path = PLAIN_LANGUAGE) -> bool:
     return replace_section(doc, START, END, plain_block(verdicts, note))
 
 
-if __name__ == "__main__":
+def ship(run: Path, to: Path) -> list[str]:
+    """Copy a finished run's summary files (SUMMARY_FILES, SUMMARY_CHARTS) from ``run`` into ``to``, each file
+    written whole; refuse a run that is unfinished or was made with other model code than the checkout's."""
+    from sim.base.errors import InputError
+    from sim.runs.robustness import model_changed_since
+    from sim.runs.safe_output import atomic_write
+
+    missing = [name for name in SUMMARY_FILES if not (run / name).is_file()]
+    if missing:
+        raise InputError(f"{run}: not a finished robustness run (no {', '.join(missing)}); run "
+                         "`python -m sim robustness experiments/robustness.yaml --jobs 2` first")
+    commit = str(json.loads((run / "metadata.json").read_text()).get("git_commit", "")).removesuffix("+dirty")
+    if not commit or model_changed_since(commit):
+        raise InputError(f"{run}: made at commit {commit[:10] or '?'}, whose model code differs from the checkout's; "
+                         "rerun it before shipping (its answers would be labelled as an earlier model's)")
+    names = [name for name in (*SUMMARY_FILES, *SUMMARY_CHARTS) if (run / name).is_file()]
+    to.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        atomic_write(to / name, (run / name).read_bytes())
+    return names
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    from sim.runs.robustness import RUN_FOLDER, SHIPPED
+
+    parser = argparse.ArgumentParser(prog="python -m sim.views.robustness_report", description=(
+        "Rewrite the plain-language section on the plausible worlds from the shipped robustness run; with --ship, "
+        "first copy a finished run's summary into docs/robustness/."))
+    parser.add_argument("--ship", nargs="?", const=PROJECT_DIR / RUN_FOLDER, type=Path, metavar="RUN",
+                        help=f"the finished run to ship (default {RUN_FOLDER})")
+    args = parser.parse_args(argv)
+    if args.ship is not None:
+        from sim.base.errors import InputError
+
+        try:
+            names = ship(args.ship, SHIPPED)
+        except InputError as err:
+            parser.exit(2, f"error: {err}\n")
+        print(f"shipped {len(names)} files to {SHIPPED}: {', '.join(names)}")
     print("updated" if update_plain_language() else "unchanged", PLAIN_LANGUAGE)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
