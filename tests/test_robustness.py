@@ -208,6 +208,40 @@ def test_a_changed_experiment_is_refused_in_the_same_folder_and_force_starts_afr
     assert json.loads((out / "metadata.json").read_text())["seed"] == 7
 
 
+@pytest.mark.slow
+def test_verify_reruns_stored_worlds_and_records_only_an_exact_match(tmp_path: Path):
+    """`--verify N` reruns N stored worlds (spread over the waves and repeats); identical rows are recorded in the
+    run's metadata as holding for this model, and a world whose stored numbers differ is named, nothing recorded."""
+    out = tmp_path / "r"
+    assert run_cli("--jobs", "1", out=out).returncode == 0
+    res = run_cli("--verify", "4", "--jobs", "2", out=out)
+    assert res.returncode == 0, res.stderr[-2000:]
+    meta = json.loads((out / "metadata.json").read_text())
+    assert [e["model"] for e in meta["verified"]] == [rb.model_fingerprint()]
+    assert meta["verified"][0]["draws"] == [0, 4, 9, 13]  # draws 0-7 first wave, 8-9 repeats, 10-13 second wave
+    target = rb.store_path(out, 9)
+    stored = pd.read_parquet(target)
+    stored.loc[0, "recovery_rate"] += 1e-12  # numbers this model does not give
+    stored.to_parquet(target, index=False)
+    refused = run_cli("--verify", "4", "--jobs", "1", out=out)
+    assert refused.returncode == 2 and "1 of 4 worlds" in refused.stderr and "draws 9)" in refused.stderr, \
+        refused.stderr[-2000:]
+    assert json.loads((out / "metadata.json").read_text()) == meta
+
+
+def test_a_verified_run_counts_as_the_current_models():
+    """A run whose commit's model differs counts as this model's only when its metadata records this model's
+    fingerprint as verified."""
+    first = subprocess.run(["git", "-C", str(ROOT), "rev-list", "--max-parents=0", "HEAD"], capture_output=True,
+                           text=True).stdout.split()
+    if not first:
+        pytest.skip("not a git checkout with history")
+    meta = {"git_commit": first[0]}
+    assert not rb.model_is_current(meta)
+    assert not rb.model_is_current({**meta, "verified": [{"model": "0" * 16}]})
+    assert rb.model_is_current({**meta, "verified": [{"model": "0" * 16}, {"model": rb.model_fingerprint()}]})
+
+
 def test_ranges_can_be_given_in_an_experiment_file(tmp_path: Path):
     spec = rb.RobustnessExperiment(**{**rb.load_experiment(SMOKE).model_dump(),
                                       "ranges": {"matching.profile_validity": [0.1, 0.2]}})

@@ -128,6 +128,9 @@ def parser() -> argparse.ArgumentParser:
                                              "rerunning into it skips finished draws")
     rb.add_argument("--dask", metavar="ADDRESS", help="run on Dask: local:N (a LocalCluster of N workers) or "
                                                       "tcp://HOST:8786 (an existing scheduler)")
+    rb.add_argument("--verify", type=_positive_int, metavar="N", help="do not run: rerun N stored worlds of the "
+                    "finished run with this model and compare them exactly; if all agree, record that the run holds "
+                    "for this model (after an exact refactor or speed-up)")
     _jobs_force_quiet(rb)
     ex = sub.add_parser("explorer", help="compute the policy explorer's opening view into its cache (the page then "
                                          "opens at once): quality first against the status quo")
@@ -154,6 +157,17 @@ def cmd_robustness(a: argparse.Namespace) -> None:
                                                         and int(a.dask[6:]) >= 1)):
         raise BadInput(f"--dask {a.dask!r}: expected local:N (N >= 1 workers) or tcp://HOST:PORT")
     out = a.out or default_folder("robustness", safe_name(a.experiment.stem))
+    if a.verify:
+        from sim.views.robustness_report import verify_robustness
+
+        check = verify_robustness(a.experiment, out, a.verify, jobs=a.jobs, dask=a.dask, progress=not a.quiet)
+        if check["differ"]:
+            raise BadInput(f"--verify: {len(check['differ'])} of {len(check['checked'])} worlds give other numbers with "
+                           f"this model (draws {', '.join(map(str, check['differ'][:10]))}): its results have "
+                           "changed; rerun with --force")
+        print(f"Verified: {len(check['checked'])} stored worlds of {out} rerun to identical rows with this model; "
+              f"recorded in {out}/metadata.json (ship it with python -m sim.views.robustness_report --ship {out})")
+        return
     result = run_robustness(a.experiment, out, jobs=a.jobs, dask=a.dask, progress=not a.quiet, force=a.force)
     print(f"Robustness: {result['worlds']} worlds, {result['plausible']} of them plausible; {result['draws']} world runs "
           f"({result['ran']} run now, the rest already in {out}/store); verdicts, drivers, plausibility and charts in "

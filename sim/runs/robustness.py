@@ -456,6 +456,51 @@ def execute(tasks: Sequence[DrawTask], out: Path, jobs: int = 1, dask: str | Non
     return len(pending)
 
 
+def stored_tasks(spec: RobustnessExperiment, design: Design, scenarios: dict[str, Scenario], status_quo: str,
+                 statistics: Sequence[str], out: Path, draws: Iterable[int]) -> list[DrawTask]:
+    """The tasks that made the stored ``draws`` of the run in ``out``, rebuilt from their rows (the world's values
+    as stored, so a second-wave world needs no emulator)."""
+    tasks = []
+    for draw in draws:
+        row = pd.read_parquet(store_path(out, draw), columns=["world", "repeat", *design.names]).iloc[0]
+        values: dict[str, float | int] = {name: round(float(row[name])) if whole else float(row[name])
+                                          for name, whole in zip(design.names, design.integer, strict=True)}
+        repeat = int(row["repeat"])
+        tasks.append(DrawTask(draw, int(row["world"]), repeat, values, tuple(scenarios.values()), spec.reps,
+                              spec.seed + (SEED_OF_REPEATS if repeat else 0), tuple(spec.kpis), status_quo,
+                              tuple(statistics)))
+    return tasks
+
+
+def spread_sample(items: Sequence[int], size: int) -> list[int]:
+    """``size`` of ``items`` spread evenly from the first to the last (all of them when there are no more).
+
+    >>> spread_sample(range(10), 3)
+    [0, 4, 9]
+    """
+    if size >= len(items):
+        return list(items)
+    return sorted({items[i] for i in np.linspace(0, len(items) - 1, size).round().astype(int)})
+
+
+def rerun_differs(tasks: Sequence[DrawTask], out: Path, jobs: int = 1, dask: str | None = None,
+                  on_done: Callable[[int, int], None] | None = None) -> list[int]:
+    """Run ``tasks`` afresh (into a temporary store) and return the draws whose rows are not exactly the ones
+    stored in ``out``."""
+    import tempfile
+
+    differ = []
+    with tempfile.TemporaryDirectory(prefix=".fm-verify-") as tmp:
+        execute(tasks, Path(tmp), jobs, dask, on_done)
+        for task in tasks:
+            try:
+                pd.testing.assert_frame_equal(pd.read_parquet(store_path(Path(tmp), task.draw)),
+                                              pd.read_parquet(store_path(out, task.draw)), check_exact=True)
+            except AssertionError:
+                differ.append(task.draw)
+    return differ
+
+
 def check_scheduler(address: str | None, timeout: float = 10.0) -> None:
     """Refuse, before anything runs or is written, a ``tcp://`` Dask scheduler that does not answer."""
     if not address or not address.startswith("tcp://"):
@@ -813,6 +858,15 @@ def model_changed_since(commit: str) -> bool:
     return then != model_signatures()
 
 
+def model_is_current(meta: dict[str, Any]) -> bool:
+    """True when a run (its ``metadata.json``) was made with the checked-out model: its commit's model code computes
+    the same (see :func:`model_changed_since`), or the checkout's model reran a sample of its worlds to the same
+    numbers (``python -m sim robustness --verify``, recorded under ``verified``)."""
+    if not model_changed_since(str(meta.get("git_commit", "")).removesuffix("+dirty")):
+        return True
+    return model_fingerprint() in {str(entry.get("model")) for entry in meta.get("verified", [])}
+
+
 def plausible_verdicts(project: Path = PACKAGE_DIR.parent, shipped_only: bool = False) -> tuple[pd.DataFrame | None, str]:
     """The default experiment's verdicts over the plausible worlds (the unconditioned ones where no world is
     plausible), from a run under ``project/results/`` or else the shipped summary, and a note saying which run
@@ -833,7 +887,7 @@ def plausible_verdicts(project: Path = PACKAGE_DIR.parent, shipped_only: bool = 
         commit = str(meta.get("git_commit", "?"))
         note = (f"{what}: {meta.get('plausible_worlds', '?')} plausible of {meta.get('worlds', '?')} worlds, "
                 f"commit {commit[:10]}")
-        if model_changed_since(commit.removesuffix("+dirty")):
+        if not model_is_current(meta):
             note += ("; made with an earlier version of the model, whose code has changed since (rerun "
                      "`python -m sim robustness experiments/robustness.yaml --jobs 2` to judge the model as it is)")
         return use.reset_index(drop=True), note

@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from sim.base.errors import InputError
 from sim.base.paths import PROJECT_DIR
 from sim.runs.outputs import metadata_for
 from sim.runs.robustness import (
@@ -115,6 +116,46 @@ def run_robustness(path: Path, out: Path, jobs: int = 1, dask: str | None = None
     write_folder(out, fill, force=True)  # (checked above; the folder is the run's own, with its store)
     return {"draws": len(tasks), "ran": ran, "verdicts": verdict_table, "drivers": driver_table,
             "plausible": int(plausibility.plausible.sum()), "worlds": len(design.X)}
+
+
+def verify_robustness(path: Path, out: Path, sample: int, jobs: int = 1, dask: str | None = None,
+                      progress: bool = True) -> dict[str, Any]:
+    """Rerun ``sample`` stored worlds of the finished run in ``out`` (spread over both waves and the repeats) with
+    the checked-out model and compare them with the store exactly. When all agree, the run's ``metadata.json``
+    records the model's fingerprint under ``verified`` (the views then count the run as this model's: an exact
+    refactor or speed-up needs no rerun); when any differs, nothing is written. Returns the draws checked and those
+    that differ."""
+    from datetime import datetime, timezone
+
+    from sim.runs.outputs import git_commit
+    from sim.runs.robustness import model_fingerprint, rerun_differs, spread_sample, stored_tasks
+
+    spec = load_experiment(path)
+    meta_path = out / "metadata.json"
+    if not meta_path.is_file():
+        raise InputError(f"--verify: {out} holds no finished robustness run (no metadata.json); run it first")
+    meta = json.loads(meta_path.read_text())
+    done = sorted(finished(out))
+    if len(done) != meta.get("draws"):
+        raise InputError(f"--verify: {out}/store holds {len(done)} worlds, its run {meta.get('draws')}; finish the "
+                         "run first (rerun without --verify)")
+    scenarios = scenarios_of(spec, path.parent)
+    design = make_design(spec, path.parent)
+    tasks = stored_tasks(spec, design, scenarios, status_quo_name(spec, path.parent), list(judged_targets(spec)), out,
+                         spread_sample(done, sample))
+    bar = progress_bar(len(tasks), progress)
+    if hasattr(bar, "set_description"):
+        bar.set_description("verifying")
+    differ = rerun_differs(tasks, out, jobs, dask, lambda i, n: bar.update(1))
+    bar.close()
+    checked = [t.draw for t in tasks]
+    if not differ:
+        entry = {"model": model_fingerprint(), "git_commit": git_commit(), "draws": checked,
+                 "written_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        meta["verified"] = [*meta.get("verified", []), entry]
+        write_folder(out, lambda tmp: (tmp / "metadata.json").write_text(json.dumps(meta, indent=2, default=str)),
+                     force=True)
+    return {"checked": checked, "differ": differ}
 
 
 def _run(tasks: list[Any], out: Path, jobs: int, dask: str | None, progress: bool, what: str) -> int:
@@ -235,19 +276,21 @@ def update_plain_language(doc: Path = PLAIN_LANGUAGE) -> bool:
 
 def ship(run: Path, to: Path) -> list[str]:
     """Copy a finished run's summary files (SUMMARY_FILES, SUMMARY_CHARTS) from ``run`` into ``to``, each file
-    written whole; refuse a run that is unfinished or was made with other model code than the checkout's."""
-    from sim.base.errors import InputError
-    from sim.runs.robustness import model_changed_since
+    written whole; refuse a run that is unfinished or was made with other model code than the checkout's (and not
+    verified since)."""
+    from sim.runs.robustness import model_is_current
     from sim.runs.safe_output import atomic_write
 
     missing = [name for name in SUMMARY_FILES if not (run / name).is_file()]
     if missing:
         raise InputError(f"{run}: not a finished robustness run (no {', '.join(missing)}); run "
                          "`python -m sim robustness experiments/robustness.yaml --jobs 2` first")
-    commit = str(json.loads((run / "metadata.json").read_text()).get("git_commit", "")).removesuffix("+dirty")
-    if not commit or model_changed_since(commit):
+    meta = json.loads((run / "metadata.json").read_text())
+    commit = str(meta.get("git_commit", "")).removesuffix("+dirty")
+    if not commit or not model_is_current(meta):
         raise InputError(f"{run}: made at commit {commit[:10] or '?'}, whose model code differs from the checkout's; "
-                         "rerun it before shipping (its answers would be labelled as an earlier model's)")
+                         "rerun it, or verify that this model gives its numbers (python -m sim robustness ... "
+                         "--verify 20), before shipping (its answers would be labelled as an earlier model's)")
     names = [name for name in (*SUMMARY_FILES, *SUMMARY_CHARTS) if (run / name).is_file()]
     to.mkdir(parents=True, exist_ok=True)
     for name in names:
@@ -267,8 +310,6 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"the finished run to ship (default {RUN_FOLDER})")
     args = parser.parse_args(argv)
     if args.ship is not None:
-        from sim.base.errors import InputError
-
         try:
             names = ship(args.ship, SHIPPED)
         except InputError as err:
