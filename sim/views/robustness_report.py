@@ -244,6 +244,37 @@ CONTRAST_WORDS = {"fit vs earliest": "Matching by fit instead of earliest availa
                   "quality first vs baseline": "Quality first (fit and individual thresholds)"}
 
 
+#: how the generated reading sorts an answer by its shares of plausible worlds clearly better (b) and worse (w)
+HOLDS_SHARE = 0.6  # holds: one direction in at least 60% of plausible worlds ...
+AGAINST_SHARE = 0.1  # ... and the other in at most 10%
+SPLIT_SHARE = 0.2  # undecided: each direction in at least 20%
+
+
+def reading(verdicts: pd.DataFrame) -> dict[str, list[str]]:
+    """The headline answers sorted by their plausible-world shares: those that hold (one direction in at least
+    HOLDS_SHARE of the worlds, the other in at most AGAINST_SHARE), those that are undecided (each direction in at
+    least SPLIT_SHARE), and those clear in no plausible world.
+
+    >>> table = pd.DataFrame({"contrast": ["a", "a", "b"], "kpi": ["burnout_share", "recovery_rate", "burnout_share"],
+    ...                       "worlds": [50, 50, 50], "share_better": [0.0, 0.3, 0.0], "share_worse": [0.9, 0.25, 0.0]})
+    >>> reading(table)["holds"], reading(table)["undecided"], reading(table)["nowhere"]
+    (['a: therapists burned out worse in 90%'], ['a: recovery better in 30%, worse in 25%'], ['b: therapists burned out'])
+    """
+    from sim.base.kpis import HEADLINE, label
+
+    out: dict[str, list[str]] = {"holds": [], "undecided": [], "nowhere": []}
+    for row in verdicts[verdicts["kpi"].isin(HEADLINE) & (verdicts["worlds"] > 0)].itertuples():
+        what = f"{CONTRAST_WORDS.get(row.contrast, row.contrast)}: {label(row.kpi).lower()}"
+        better, worse = float(row.share_better), float(row.share_worse)
+        if max(better, worse) >= HOLDS_SHARE and min(better, worse) <= AGAINST_SHARE:
+            out["holds"].append(f"{what} {'better' if better > worse else 'worse'} in {max(better, worse):.0%}")
+        elif min(better, worse) >= SPLIT_SHARE:
+            out["undecided"].append(f"{what} better in {better:.0%}, worse in {worse:.0%}")
+        elif better == worse == 0:
+            out["nowhere"].append(what)
+    return out
+
+
 def plain_block(verdicts: pd.DataFrame, note: str) -> str:
     """The plain-language section on how sure each answer is, generated from the plausible-world verdicts."""
     from sim.base.kpis import HEADLINE, format_difference, label
@@ -254,6 +285,15 @@ def plain_block(verdicts: pd.DataFrame, note: str) -> str:
              "burnout, turnover, no-shows). In each plausible world the policy counts as clearly better or worse "
              "only when its difference passes the smallest difference that matters and twice the replication "
              "noise. Regenerated from `docs/robustness/verdicts.csv` by `python -m sim.views.robustness_report`.", ""]
+    sorted_answers = reading(verdicts)
+    for key, title in (("holds", f"Answers that hold (one way in at least {HOLDS_SHARE:.0%} of plausible worlds, the "
+                                 f"other in at most {AGAINST_SHARE:.0%})"),
+                       ("undecided", f"Undecided (each way in at least {SPLIT_SHARE:.0%} of plausible worlds)"),
+                       ("nowhere", "Clear in no plausible world")):
+        found = sorted_answers[key]
+        lines += [f"**{title}**:{'' if found else ' none.'}", "", *(f"- {answer}." for answer in found),
+                  *([""] if found else [])]
+    lines += ["Every headline answer, policy by policy:", ""]
     for contrast, group in verdicts.groupby("contrast", sort=False):
         lines.append(f"- **{CONTRAST_WORDS.get(contrast, contrast)}**:")
         for _, row in group[group["kpi"].isin(HEADLINE)].iterrows():
