@@ -297,3 +297,19 @@ def test_a_therapists_free_slots_change_only_through_its_methods_and_keep_the_in
         assert t.room == sum(max(0, s - o) for s, o in zip(t.slots, t.occupied, strict=True))
     t.leave(100.0)
     assert (t.active, t.room, t.left_day, watcher.calls[-1]) == (False, 0, 100.0, (7, None))
+
+
+def test_a_therapist_full_when_the_fit_heaps_are_rebuilt_is_listed_again_when_a_slot_frees():
+    """The heaps drop stale entries now and then (a rebuild); a therapist with no free slot at that moment is not
+    in them, and must be listed again when a slot frees, or matching by fit never sees them again."""
+    good, other = therapist(0, [0.9, 0.0], slots_per_week=1), therapist(1, [0.1, 0.0])
+    rooms = index([good, other])
+    for t in (good, other):
+        t.availability = rooms
+    weekday = good.slots.index(1)
+    good.book(weekday)  # full: its heap entries stay until they surface
+    rooms._rebuild()
+    fit = Fit(Matching(policy="fit"))
+    assert fit.for_client(client(0), rooms, 0) is other
+    good.unbook(weekday)
+    assert fit.for_client(client(1), rooms, 0) is good

@@ -88,12 +88,14 @@ class RoomIndex:
         return out
 
     def _rebuild(self) -> None:
-        """Drop stale heap entries (amortised; keeps heaps proportional to therapists with room)."""
+        """Drop stale heap entries (amortised; keeps heaps proportional to therapists with room). Everyone listed
+        is unlisted first, those without room too, so that a free slot later lists them again."""
+        listed = {entry[3].id: entry[3] for heap in self.heaps.values() for entry in heap}
         live = self._distinct()
         for key in self.heaps:
             self.heaps[key] = []
         self._members = 0
-        for t in live.values():
+        for t in (*listed.values(), *live.values()):
             t.listed.clear()
         self._rebuild_at = 1 << 62
         for t in live.values():
