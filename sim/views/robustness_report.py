@@ -14,8 +14,10 @@ import pandas as pd
 
 from sim.base.errors import InputError
 from sim.base.paths import PROJECT_DIR
-from sim.runs.outputs import metadata_for
+from sim.runs.outputs import git_commit, metadata_for
 from sim.runs.robustness import (
+    RUN_FOLDER,
+    SHIPPED,
     Design,
     Plausibility,
     check_scheduler,
@@ -30,19 +32,25 @@ from sim.runs.robustness import (
     judged_targets,
     load_experiment,
     make_design,
+    model_fingerprint,
+    model_is_current,
     open_store,
+    plausible_verdicts,
     progress_bar,
     refocus,
+    rerun_differs,
     scenarios_of,
+    spread_sample,
     status_quo_name,
     store_fingerprint,
+    stored_tasks,
     summary_lines,
     surrogate_drivers,
     tasks_of,
     verdicts,
     world_statistics,
 )
-from sim.runs.safe_output import prepare, write_folder
+from sim.runs.safe_output import atomic_write, prepare, write_folder
 from sim.views import charts
 
 #: the small files of a finished run worth shipping (docs/robustness/): the answers without the store
@@ -126,9 +134,6 @@ def verify_robustness(path: Path, out: Path, sample: int, jobs: int = 1, dask: s
     refactor or speed-up needs no rerun); when any differs, nothing is written. Returns the draws checked and those
     that differ."""
     from datetime import datetime, timezone
-
-    from sim.runs.outputs import git_commit
-    from sim.runs.robustness import model_fingerprint, rerun_differs, spread_sample, stored_tasks
 
     spec = load_experiment(path)
     meta_path = out / "metadata.json"
@@ -304,8 +309,6 @@ def plain_block(verdicts: pd.DataFrame, note: str) -> str:
 
 def update_plain_language(doc: Path = PLAIN_LANGUAGE) -> bool:
     """Rewrite the generated section of ``doc`` from the shipped (or your own) run; True if it changed."""
-    from sim.runs.robustness import plausible_verdicts
-
     verdicts, note = plausible_verdicts(shipped_only=True)
     if verdicts is None:
         return False
@@ -318,9 +321,6 @@ def ship(run: Path, to: Path) -> list[str]:
     """Copy a finished run's summary files (SUMMARY_FILES, SUMMARY_CHARTS) from ``run`` into ``to``, each file
     written whole; refuse a run that is unfinished or was made with other model code than the checkout's (and not
     verified since)."""
-    from sim.runs.robustness import model_is_current
-    from sim.runs.safe_output import atomic_write
-
     missing = [name for name in SUMMARY_FILES if not (run / name).is_file()]
     if missing:
         raise InputError(f"{run}: not a finished robustness run (no {', '.join(missing)}); run "
@@ -340,8 +340,6 @@ def ship(run: Path, to: Path) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     import argparse
-
-    from sim.runs.robustness import RUN_FOLDER, SHIPPED
 
     parser = argparse.ArgumentParser(prog="python -m sim.views.robustness_report", description=(
         "Rewrite the plain-language section on the plausible worlds from the shipped robustness run; with --ship, "
