@@ -120,6 +120,26 @@ def test_flip_point_by_hand():
     assert rb.flip_point(x, noisy) == pytest.approx(0.7, abs=0.06)
 
 
+def test_correlations_name_the_parameter_a_difference_follows_and_where_it_changes_sign():
+    """A difference made to follow one of three parameters (plus noise) is found to follow it, with its sign
+    change where it was put, in the plausible worlds and in all; a difference that follows nothing is not
+    attributed to the parameters with a large correlation."""
+    rng = np.random.default_rng(4)
+    X = rng.uniform(0, 1, (400, 3))
+    follows = 2 * (X[:, 1] - 0.4) + rng.normal(0, 0.1, 400)
+    diffs = pd.DataFrame({"world": np.tile(np.arange(400), 2), "repeat": 0, "contrast": np.repeat(["a", "b"], 400),
+                          "kpi": "k", "difference": np.concatenate([follows, rng.normal(size=400)])})
+    plausible = X[:, 0] < 0.5  # a screen on another parameter
+    table = rb.difference_correlations(X, ["p0", "p1", "p2"], diffs, plausible, np.ones(400, bool), kept=2)
+    top = table[table["rank"] == 1].set_index(["contrast", "worlds_set"])
+    assert top.loc[("a", "plausible"), "parameter"] == "p1" and top.loc[("a", "all"), "parameter"] == "p1"
+    assert top.loc[("a", "plausible"), "worlds"] == plausible.sum()
+    assert top.loc[("a", "plausible"), "spearman_rho"] > 0.9
+    assert top.loc[("a", "plausible"), "flip_point"] == pytest.approx(0.4, abs=0.05)
+    assert (table[table["contrast"] == "b"]["spearman_rho"].abs() < 0.25).all()  # chance alone: sd ~ 0.07
+    assert len(table) == 2 * 2 * 2  # two answers x two sets of worlds x kept
+
+
 def test_default_parameters_are_the_uncertain_ones():
     names = rb.uncertain_parameters()
     assert "matching.profile_validity" in names and "exhaustion.absolute_share" in names
@@ -157,7 +177,7 @@ def test_serial_local_workers_and_a_dask_cluster_give_identical_tables(tmp_path:
         base = pd.read_parquet(outs["serial"] / table)
         for name in ("jobs2", "dask"):
             pd.testing.assert_frame_equal(base, pd.read_parquet(outs[name] / table))
-    for table in ("verdicts.csv", "plausibility.csv", "worlds.csv", "noise.csv"):
+    for table in ("verdicts.csv", "plausibility.csv", "worlds.csv", "noise.csv", "status_quo.csv", "correlations.csv"):
         base = pd.read_csv(outs["serial"] / table)
         for name in ("jobs2", "dask"):
             pd.testing.assert_frame_equal(base, pd.read_csv(outs[name] / table))
@@ -167,6 +187,19 @@ def test_serial_local_workers_and_a_dask_cluster_give_identical_tables(tmp_path:
     assert (outs["serial"] / "drivers.csv").exists() and (outs["serial"] / "verdicts.png").exists()
     again = run_cli("--jobs", "2", out=outs["serial"])
     assert again.returncode == 0 and "(0 run now" in again.stdout  # a rerun does no new work
+
+    # shipping a run made before status_quo.csv and correlations.csv computes them from its full tables, the same
+    from sim.views.robustness_report import CONTEXT_FILES, ship
+
+    if rb.model_is_current(json.loads((outs["serial"] / "metadata.json").read_text())):
+        older = tmp_path / "older"
+        older.mkdir()
+        for path in outs["serial"].iterdir():
+            if path.is_file() and path.name not in CONTEXT_FILES:
+                (older / path.name).write_bytes(path.read_bytes())
+        assert set(CONTEXT_FILES) <= set(ship(older, tmp_path / "docs"))
+        for table in CONTEXT_FILES:
+            pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "docs" / table), pd.read_csv(outs["serial"] / table))
 
 
 @pytest.mark.slow

@@ -806,6 +806,63 @@ def summary_lines(verdict_table: pd.DataFrame, driver_table: pd.DataFrame, kpis:
     return lines
 
 
+# What only a run's full tables show, kept small enough to ship beside the verdicts (docs/robustness/): how the
+# status quo itself varies across worlds, and which parameters a policy's difference follows there.
+CORRELATIONS_KEPT = 3  # parameters per contrast and KPI in correlations.csv
+
+
+def _world_sets(plausible: np.ndarray, prior: np.ndarray) -> list[tuple[str, set[int]]]:
+    return [("plausible", set(np.flatnonzero(plausible).tolist())), ("all", set(np.flatnonzero(prior).tolist()))]
+
+
+def status_quo_spread(draws: pd.DataFrame, status_quo: str, kpis: Sequence[str], plausible: np.ndarray,
+                      prior: np.ndarray) -> pd.DataFrame:
+    """Per KPI: the status quo's level across the plausible worlds and across all worlds of the prior sample
+    (first repeat, mean over replications): median, quartiles and 5-95% range.
+
+    >>> draws = pd.DataFrame({"scenario": "sq", "world": range(4), "repeat": 0, "replication": 0,
+    ...                       "wait": [1.0, 2.0, 3.0, 40.0]})
+    >>> status_quo_spread(draws, "sq", ["wait"], np.array([True, True, True, False]), np.ones(4, bool))[
+    ...     ["worlds_set", "worlds", "median"]].to_dict("list")
+    {'worlds_set': ['plausible', 'all'], 'worlds': [3, 4], 'median': [2.0, 2.5]}
+    """
+    first = draws[(draws["scenario"] == status_quo) & (draws["repeat"] == 0)]
+    means = first.groupby("world")[list(kpis)].mean()
+    rows = []
+    for kpi in kpis:
+        for subset, worlds in _world_sets(plausible, prior):
+            values = means.loc[means.index.isin(worlds), kpi].dropna()
+            q = values.quantile([0.05, 0.25, 0.5, 0.75, 0.95]).to_numpy() if len(values) else np.full(5, math.nan)
+            rows.append({"kpi": kpi, "worlds_set": subset, "worlds": len(values), "p5": q[0], "p25": q[1],
+                         "median": q[2], "p75": q[3], "p95": q[4]})
+    return pd.DataFrame(rows)
+
+
+def difference_correlations(X: np.ndarray, names: Sequence[str], diffs: pd.DataFrame, plausible: np.ndarray,
+                            prior: np.ndarray, kept: int = CORRELATIONS_KEPT) -> pd.DataFrame:
+    """Per contrast x KPI and set of worlds: the ``kept`` parameters whose Spearman rank correlation with the
+    policy's difference is largest in size, each with the value where the difference's binned median changes sign
+    (:func:`flip_point`). A description of the worlds, not a model of them: read beside ``drivers.csv``."""
+    first = diffs[diffs["repeat"] == 0]
+    rows = []
+    for (contrast, kpi), g in first.groupby(["contrast", "kpi"], sort=False):
+        y_all = g.set_index("world")["difference"].reindex(range(len(X))).to_numpy(float)
+        for subset, worlds in _world_sets(plausible, prior):
+            mask = np.zeros(len(X), bool)
+            mask[sorted(worlds)] = True
+            mask &= ~np.isnan(y_all)
+            table = rank_correlations(names, X[mask], y_all[mask])
+            table = table.assign(abs_rho=table["spearman_rho"].abs()).dropna(subset=["abs_rho"])
+            table = table.sort_values(["abs_rho", "parameter"], ascending=[False, True], ignore_index=True).head(kept)
+            for rank, r in enumerate(table.itertuples(), 1):
+                j = list(names).index(r.parameter)
+                rows.append({"contrast": contrast, "kpi": kpi, "worlds_set": subset, "worlds": int(mask.sum()),
+                             "rank": rank, "parameter": r.parameter, "spearman_rho": r.spearman_rho,
+                             "flip_point": flip_point(X[mask, j], y_all[mask])})
+    columns = ["contrast", "kpi", "worlds_set", "worlds", "rank", "parameter", "spearman_rho", "flip_point"]
+    return pd.DataFrame(rows, columns=columns)
+
+
 # ---------------------------------------------------------------------------------------
 # The whole run
 

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from sim.base.errors import InputError
@@ -23,6 +24,7 @@ from sim.runs.robustness import (
     check_scheduler,
     check_tasks,
     collect,
+    difference_correlations,
     difference_noise,
     differences,
     drivers,
@@ -42,6 +44,7 @@ from sim.runs.robustness import (
     scenarios_of,
     spread_sample,
     status_quo_name,
+    status_quo_spread,
     store_fingerprint,
     stored_tasks,
     summary_lines,
@@ -57,6 +60,9 @@ from sim.views import charts
 SUMMARY_FILES = ("verdicts.csv", "drivers.csv", "plausibility.csv", "posterior.csv", "noise.csv", "summary.md",
                  "metadata.json")
 SUMMARY_CHARTS = ("verdicts.png", "plausibility.png")  # shipped beside them when the run drew them
+#: what only the full tables show, shipped too: the status quo across worlds, what each difference follows
+CONTEXT_FILES = ("status_quo.csv", "correlations.csv")
+FULL_TABLES = ("draws.parquet", "differences.parquet", "worlds.csv", "design.csv")
 
 
 def run_robustness(path: Path, out: Path, jobs: int = 1, dask: str | None = None, progress: bool = True,
@@ -107,6 +113,9 @@ def run_robustness(path: Path, out: Path, jobs: int = 1, dask: str | None = None
         plausibility.posterior.to_csv(tmp / "posterior.csv", index=False)
         noise.to_csv(tmp / "noise.csv", index=False)
         pd.DataFrame(design.X, columns=design.names).to_csv(tmp / "design.csv", index_label="world")
+        for name, table in context_tables(draws, diffs, design.X, design.names, plausibility.plausible,
+                                          design.prior, status_quo).items():
+            table.to_csv(tmp / name, index=False)
         for name, fig in robustness_charts(verdict_table, driver_table, diffs, design, plausibility).items():
             fig.savefig(tmp / name, dpi=120)
             charts.plt.close(fig)
@@ -317,10 +326,38 @@ def update_plain_language(doc: Path = PLAIN_LANGUAGE) -> bool:
     return replace_section(doc, START, END, plain_block(verdicts, note))
 
 
+def context_tables(draws: pd.DataFrame, diffs: pd.DataFrame, X: np.ndarray, names: list[str],
+                   plausible: np.ndarray, prior: np.ndarray, status_quo: str) -> dict[str, pd.DataFrame]:
+    """CONTEXT_FILES from a run's full tables: the status quo's levels across worlds and, per answer, the
+    parameters its difference follows most across them."""
+    kpis = list(dict.fromkeys(diffs["kpi"]))
+    return {"status_quo.csv": status_quo_spread(draws, status_quo, kpis, plausible, prior),
+            "correlations.csv": difference_correlations(X, names, diffs, plausible, prior)}
+
+
+def context_of_run(run: Path, meta: dict[str, Any]) -> dict[str, pd.DataFrame]:
+    """CONTEXT_FILES of a finished run folder, from its full tables (empty when the folder lacks them)."""
+    if not all((run / name).is_file() for name in FULL_TABLES):
+        return {}
+    experiment = Path(str(meta.get("experiment", "")))
+    experiment = experiment if experiment.is_absolute() else PROJECT_DIR / experiment
+    if not experiment.is_file():
+        raise InputError(f"{run}: metadata.json names the experiment {meta.get('experiment')!r}, which is not a file "
+                         "here; its status quo is needed for status_quo.csv")
+    status_quo = status_quo_name(load_experiment(experiment), experiment.parent)
+    design = pd.read_csv(run / "design.csv", index_col="world").sort_index()
+    plausible = pd.read_csv(run / "worlds.csv").set_index("world")["plausible"].reindex(design.index,
+                                                                                        fill_value=False)
+    prior = np.arange(len(design)) < int(meta.get("first_wave", len(design)))
+    return context_tables(pd.read_parquet(run / "draws.parquet"), pd.read_parquet(run / "differences.parquet"),
+                          design.to_numpy(float), list(design.columns), plausible.to_numpy(bool), prior, status_quo)
+
+
 def ship(run: Path, to: Path) -> list[str]:
-    """Copy a finished run's summary files (SUMMARY_FILES, SUMMARY_CHARTS) from ``run`` into ``to``, each file
-    written whole; refuse a run that is unfinished or was made with other model code than the checkout's (and not
-    verified since)."""
+    """Copy a finished run's summary files (SUMMARY_FILES, SUMMARY_CHARTS, CONTEXT_FILES) from ``run`` into
+    ``to``, each file written whole (CONTEXT_FILES computed from the run's full tables when the run predates them);
+    refuse a run that is unfinished or was made with other model code than the checkout's (and not verified
+    since)."""
     missing = [name for name in SUMMARY_FILES if not (run / name).is_file()]
     if missing:
         raise InputError(f"{run}: not a finished robustness run (no {', '.join(missing)}); run "
@@ -331,11 +368,14 @@ def ship(run: Path, to: Path) -> list[str]:
         raise InputError(f"{run}: made at commit {commit[:10] or '?'}, whose model code differs from the checkout's; "
                          "rerun it, or verify that this model gives its numbers (python -m sim robustness ... "
                          "--verify 20), before shipping (its answers would be labelled as an earlier model's)")
-    names = [name for name in (*SUMMARY_FILES, *SUMMARY_CHARTS) if (run / name).is_file()]
+    names = [name for name in (*SUMMARY_FILES, *SUMMARY_CHARTS, *CONTEXT_FILES) if (run / name).is_file()]
+    made = {} if all(name in names for name in CONTEXT_FILES) else context_of_run(run, meta)
     to.mkdir(parents=True, exist_ok=True)
     for name in names:
         atomic_write(to / name, (run / name).read_bytes())
-    return names
+    for name, table in made.items():
+        atomic_write(to / name, table.to_csv(index=False).encode())
+    return names + [name for name in made if name not in names]
 
 
 def main(argv: list[str] | None = None) -> int:
