@@ -290,7 +290,7 @@ def test_ranges_can_be_given_in_an_experiment_file(tmp_path: Path):
 def test_the_shipped_summary_is_complete_and_the_plain_language_section_matches_it():
     """docs/robustness/ holds the finished default run's small files, made by the current experiment file, and
     docs/plain_language.md quotes exactly what they say (regenerated, never written by hand)."""
-    from sim.views.robustness_report import END, PLAIN_LANGUAGE, START, SUMMARY_FILES, plain_block
+    from sim.views.robustness_report import END, PLAIN_LANGUAGE, START, SUMMARY_FILES, plain_block, shipped_context
 
     shipped = ROOT / "docs" / "robustness"
     assert all((shipped / name).is_file() for name in SUMMARY_FILES), sorted(p.name for p in shipped.iterdir())
@@ -300,7 +300,35 @@ def test_the_shipped_summary_is_complete_and_the_plain_language_section_matches_
     verdicts, note = rb.plausible_verdicts(shipped_only=True)
     assert verdicts is not None and set(verdicts["worlds_set"]) == {"plausible"}
     text = PLAIN_LANGUAGE.read_text()
-    assert text[text.index(START):text.index(END) + len(END)] == plain_block(verdicts, note)
+    assert text[text.index(START):text.index(END) + len(END)] == plain_block(verdicts, note, shipped_context())
+
+
+def test_the_plain_language_section_says_what_an_undecided_answer_follows_and_where_the_status_quo_sits():
+    """With a run's correlations.csv and status_quo.csv, the generated section names the parameters an undecided
+    answer follows (not those of an answer that holds, nor weak ones) and the status quo's levels across the
+    plausible worlds; without them it says neither."""
+    from sim.views.robustness_report import plain_block
+
+    verdicts = pd.DataFrame({"contrast": ["individual vs quota", "league table vs none"],
+                             "kpi": ["burnout_share", "burnout_share"], "worlds": [60, 60],
+                             "share_better": [0.3, 0.0], "share_worse": [0.35, 0.9], "median": [0.0, 0.05],
+                             "words": ["split", "worse"]})
+    correlations = pd.DataFrame({"contrast": ["individual vs quota"] * 3 + ["league table vs none"],
+                                 "kpi": "burnout_share", "worlds_set": "plausible", "rank": [1, 2, 3, 1],
+                                 "parameter": ["exhaustion.absolute_share", "therapists.sustainable_load_mean",
+                                               "weak.one", "performance.ranking.stress"],
+                                 "spearman_rho": [0.61, -0.44, 0.12, 0.8], "flip_point": [0.42, np.nan, 1.0, 0.1]})
+    spread = pd.DataFrame({"kpi": ["wait_first_session_days_mean"] * 2, "worlds_set": ["plausible", "all"],
+                           "worlds": [60, 500], "p5": [1.0, 1.0], "p25": [4.0, 2.0], "median": [9.5, 3.0],
+                           "p75": [20.0, 8.0], "p95": [40.0, 30.0]})
+    text = plain_block(verdicts, "a test run", {"correlations.csv": correlations, "status_quo.csv": spread})
+    undecided = next(line for line in text.splitlines() if line.startswith("- Individual thresholds"))
+    assert "`exhaustion.absolute_share` (rank correlation +0.61, changes sign near 0.42)" in undecided
+    assert "`therapists.sustainable_load_mean` (-0.44)" in undecided and "weak.one" not in text
+    assert "performance.ranking.stress" not in text  # the league table's answer holds: no drivers named
+    assert "- wait to first session: 9.5 days (4.0 days to 20.0 days)." in text
+    plain = plain_block(verdicts, "a test run")
+    assert "follows" not in plain and "status quo itself" not in plain
 
 
 def test_a_run_made_with_an_earlier_model_is_named_as_such():

@@ -262,12 +262,14 @@ CONTRAST_WORDS = {"fit vs earliest": "Matching by fit instead of earliest availa
 HOLDS_SHARE = 0.6  # holds: one direction in at least 60% of plausible worlds ...
 AGAINST_SHARE = 0.1  # ... and the other in at most 10%
 SPLIT_SHARE = 0.2  # undecided: each direction in at least 20%
+FOLLOWS_RHO = 0.3  # an undecided answer "follows" a parameter whose rank correlation with it is at least this large
 
 
-def reading(verdicts: pd.DataFrame) -> dict[str, list[str]]:
+def reading(verdicts: pd.DataFrame, correlations: pd.DataFrame | None = None) -> dict[str, list[str]]:
     """The headline answers sorted by their plausible-world shares: those that hold (one direction in at least
     HOLDS_SHARE of the worlds, the other in at most AGAINST_SHARE), those that are undecided (each direction in at
-    least SPLIT_SHARE), and those clear in no plausible world.
+    least SPLIT_SHARE), each with what it follows across the plausible worlds when ``correlations`` (a run's
+    correlations.csv) is given, and those clear in no plausible world.
 
     >>> table = pd.DataFrame({"contrast": ["a", "a", "b"], "kpi": ["burnout_share", "recovery_rate", "burnout_share"],
     ...                       "worlds": [50, 50, 50], "share_better": [0.0, 0.3, 0.0], "share_worse": [0.9, 0.25, 0.0]})
@@ -283,23 +285,72 @@ def reading(verdicts: pd.DataFrame) -> dict[str, list[str]]:
         if max(better, worse) >= HOLDS_SHARE and min(better, worse) <= AGAINST_SHARE:
             out["holds"].append(f"{what} {'better' if better > worse else 'worse'} in {max(better, worse):.0%}")
         elif min(better, worse) >= SPLIT_SHARE:
-            out["undecided"].append(f"{what} better in {better:.0%}, worse in {worse:.0%}")
+            out["undecided"].append(f"{what} better in {better:.0%}, worse in {worse:.0%}"
+                                    + follows(correlations, row.contrast, row.kpi))
         elif better == worse == 0:
             out["nowhere"].append(what)
     return out
 
 
-def plain_block(verdicts: pd.DataFrame, note: str) -> str:
-    """The plain-language section on how sure each answer is, generated from the plausible-world verdicts."""
+def follows(correlations: pd.DataFrame | None, contrast: str, kpi: str) -> str:
+    """'; across the plausible worlds it follows `a` (rank correlation +0.55, changes sign near 4.8) and `b` (-0.31)'
+    from a run's correlations.csv ('' without one); parameters whose correlation is under 0.3 in size are left out.
+
+    >>> table = pd.DataFrame({"contrast": "c", "kpi": "k", "worlds_set": "plausible", "rank": [1, 2, 3],
+    ...                       "parameter": ["a", "b", "z"], "spearman_rho": [0.55, -0.31, 0.1],
+    ...                       "flip_point": [4.8, float("nan"), 1.0]})
+    >>> follows(table, "c", "k")
+    '; across the plausible worlds it follows `a` (rank correlation +0.55, changes sign near 4.8) and `b` (-0.31)'
+    """
+    if correlations is None or not len(correlations):
+        return ""
+    mine = correlations[(correlations["contrast"] == contrast) & (correlations["kpi"] == kpi)
+                        & (correlations["worlds_set"] == "plausible")
+                        & (correlations["spearman_rho"].abs() >= FOLLOWS_RHO)].sort_values("rank")
+    parts: list[str] = []
+    for r in mine.itertuples():
+        where = f", changes sign near {r.flip_point:.3g}" if r.flip_point == r.flip_point else ""
+        parts.append(f"`{r.parameter}` ({'rank correlation ' if not parts else ''}{r.spearman_rho:+.2f}{where})")
+    if not parts:
+        return ""
+    return "; across the plausible worlds it follows " + (", ".join(parts[:-1]) + " and " + parts[-1]
+                                                           if len(parts) > 1 else parts[0])
+
+
+def status_quo_lines(spread: pd.DataFrame | None) -> list[str]:
+    """The status quo's headline measures across the plausible worlds (median and quartiles), from a run's
+    status_quo.csv: the scale on which the policies' differences are read."""
+    from sim.base.kpis import HEADLINE, format_value, label
+
+    if spread is None or not len(spread):
+        return []
+    mine = spread[(spread["worlds_set"] == "plausible") & spread["kpi"].isin(HEADLINE) & (spread["worlds"] > 0)]
+    if not len(mine):
+        return []
+    lines = [f"**The status quo itself across the {int(mine['worlds'].max())} plausible worlds** (median, and the "
+             "middle half of the worlds; the default study is one world, at the defaults):", ""]
+    for r in mine.set_index("kpi").reindex([k for k in HEADLINE if k in set(mine["kpi"])]).itertuples():
+        lines.append(f"- {label(str(r.Index)).lower()}: {format_value(str(r.Index), r.median)} "
+                     f"({format_value(str(r.Index), r.p25)} to {format_value(str(r.Index), r.p75)}).")
+    return [*lines, ""]
+
+
+def plain_block(verdicts: pd.DataFrame, note: str, context: dict[str, pd.DataFrame] | None = None) -> str:
+    """The plain-language section on how sure each answer is, generated from the plausible-world verdicts and,
+    where given, a run's CONTEXT_FILES (what the undecided answers follow; the status quo across worlds)."""
     from sim.base.kpis import HEADLINE, format_difference, label
+
+    context = context or {}
 
     lines = [START, "", "## How sure: the answers over plausible worlds", "",
              f"From {note}. A *world* is one draw of every uncertain assumption over its range; it is *plausible* when "
              "its status quo reproduces the published figures (dropout, sessions, outcomes, therapist effects, "
              "burnout, turnover, no-shows). In each plausible world the policy counts as clearly better or worse "
              "only when its difference passes the smallest difference that matters and twice the replication "
-             "noise. Regenerated from `docs/robustness/verdicts.csv` by `python -m sim.views.robustness_report`.", ""]
-    sorted_answers = reading(verdicts)
+             "noise. Regenerated from `docs/robustness/verdicts.csv` by `python -m sim.views.robustness_report`"
+             + (" (what an answer follows from `correlations.csv`, the status quo from `status_quo.csv`)"
+                if context else "") + ".", ""]
+    sorted_answers = reading(verdicts, context.get("correlations.csv"))
     for key, title in (("holds", f"Answers that hold (one way in at least {HOLDS_SHARE:.0%} of plausible worlds, the "
                                  f"other in at most {AGAINST_SHARE:.0%})"),
                        ("undecided", f"Undecided (each way in at least {SPLIT_SHARE:.0%} of plausible worlds)"),
@@ -307,6 +358,7 @@ def plain_block(verdicts: pd.DataFrame, note: str) -> str:
         found = sorted_answers[key]
         lines += [f"**{title}**:{'' if found else ' none.'}", "", *(f"- {answer}." for answer in found),
                   *([""] if found else [])]
+    lines += status_quo_lines(context.get("status_quo.csv"))
     lines += ["Every headline answer, policy by policy:", ""]
     for contrast, group in verdicts.groupby("contrast", sort=False):
         lines.append(f"- **{CONTRAST_WORDS.get(contrast, contrast)}**:")
@@ -323,7 +375,12 @@ def update_plain_language(doc: Path = PLAIN_LANGUAGE) -> bool:
         return False
     from sim.views.findings import replace_section
 
-    return replace_section(doc, START, END, plain_block(verdicts, note))
+    return replace_section(doc, START, END, plain_block(verdicts, note, shipped_context()))
+
+
+def shipped_context(folder: Path = SHIPPED) -> dict[str, pd.DataFrame]:
+    """The shipped run's CONTEXT_FILES that are there, by name."""
+    return {name: pd.read_csv(folder / name) for name in CONTEXT_FILES if (folder / name).is_file()}
 
 
 def context_tables(draws: pd.DataFrame, diffs: pd.DataFrame, X: np.ndarray, names: list[str],
