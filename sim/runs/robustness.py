@@ -811,8 +811,9 @@ def summary_lines(verdict_table: pd.DataFrame, driver_table: pd.DataFrame, kpis:
 CORRELATIONS_KEPT = 3  # parameters per contrast and KPI in correlations.csv
 
 
-def _world_sets(plausible: np.ndarray, prior: np.ndarray) -> list[tuple[str, set[int]]]:
-    return [("plausible", set(np.flatnonzero(plausible).tolist())), ("all", set(np.flatnonzero(prior).tolist()))]
+def _world_sets(plausible: np.ndarray, prior: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """The two sets of worlds the context tables describe, as boolean masks over the worlds."""
+    return [("plausible", np.asarray(plausible, bool)), ("all", np.asarray(prior, bool))]
 
 
 def status_quo_spread(draws: pd.DataFrame, status_quo: str, kpis: Sequence[str], plausible: np.ndarray,
@@ -830,8 +831,8 @@ def status_quo_spread(draws: pd.DataFrame, status_quo: str, kpis: Sequence[str],
     means = first.groupby("world")[list(kpis)].mean()
     rows = []
     for kpi in kpis:
-        for subset, worlds in _world_sets(plausible, prior):
-            values = means.loc[means.index.isin(worlds), kpi].dropna()
+        for subset, mask in _world_sets(plausible, prior):
+            values = means.loc[means.index.isin(np.flatnonzero(mask)), kpi].dropna()
             q = values.quantile([0.05, 0.25, 0.5, 0.75, 0.95]).to_numpy() if len(values) else np.full(5, math.nan)
             rows.append({"kpi": kpi, "worlds_set": subset, "worlds": len(values), "p5": q[0], "p25": q[1],
                          "median": q[2], "p75": q[3], "p95": q[4]})
@@ -848,9 +849,7 @@ def difference_correlations(X: np.ndarray, names: Sequence[str], diffs: pd.DataF
     for (contrast, kpi), g in first.groupby(["contrast", "kpi"], sort=False):
         y_all = g.set_index("world")["difference"].reindex(range(len(X))).to_numpy(float)
         for subset, worlds in _world_sets(plausible, prior):
-            mask = np.zeros(len(X), bool)
-            mask[sorted(worlds)] = True
-            mask &= ~np.isnan(y_all)
+            mask = worlds & ~np.isnan(y_all)
             table = rank_correlations(names, X[mask], y_all[mask])
             table = table.assign(abs_rho=table["spearman_rho"].abs()).dropna(subset=["abs_rho"])
             table = table.sort_values(["abs_rho", "parameter"], ascending=[False, True], ignore_index=True).head(kept)
